@@ -1,0 +1,126 @@
+"""Image archives given with `--file`: what they hold, and streaming them to the engine.
+
+An archive is a docker-archive (`manifest.json` with `RepoTags`) or an
+oci-archive (`index.json` with `org.opencontainers.image.ref.name`), plain or
+gzip-compressed. podman 4.3 rejects gzip, so compressed archives are
+decompressed here as a stream; memory stays constant whatever the size.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import tarfile
+from collections.abc import Iterator
+from typing import IO
+
+from . import references
+from .errors import ArchiveError
+
+CHUNK_SIZE = 1 << 20
+_MAX_INDEX_SIZE = 16 << 20
+_OCI_NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+
+
+def _open(path: str) -> IO[bytes]:
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
+    except OSError as error:
+        raise ArchiveError(f"Cannot read the image archive {path}: {error.strerror}.") from None
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+def image_names(path: str) -> list[str]:
+    """The image names an archive declares, as written in it (not normalised).
+
+    Reads the archive once, member by member, without holding layers in memory.
+    """
+    names: list[str] = []
+    found_index = False
+    try:
+        with _open(path) as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+            for member in tar:
+                base = member.name.lstrip("./")
+                if base not in ("manifest.json", "index.json") or not member.isfile():
+                    continue
+                if member.size > _MAX_INDEX_SIZE:
+                    raise ArchiveError(f"{path}: {base} is implausibly large.")
+                extracted = tar.extractfile(member)
+                document = json.loads(extracted.read() if extracted else b"null")
+                found_index = True
+                names += (
+                    _names_in_manifest(document) if base == "manifest.json" else _names_in_index(document)
+                )
+    except (tarfile.TarError, EOFError, OSError, ValueError, gzip.BadGzipFile) as error:
+        raise ArchiveError(
+            f"{path} is not a readable image archive ({error}); "
+            "expected a docker-archive or oci-archive, plain or gzip-compressed."
+        ) from None
+    if not found_index:
+        raise ArchiveError(
+            f"{path} is not an image archive: it has no manifest.json or index.json "
+            "(create it with `podman save` or `docker save`)."
+        )
+    return list(dict.fromkeys(names))
+
+
+def _names_in_manifest(document: object) -> list[str]:
+    if not isinstance(document, list):
+        return []
+    return [tag for entry in document if isinstance(entry, dict) for tag in entry.get("RepoTags") or []]
+
+
+def _names_in_index(document: object) -> list[str]:
+    if not isinstance(document, dict):
+        return []
+    names = []
+    for manifest in document.get("manifests") or []:
+        annotations = manifest.get("annotations") or {} if isinstance(manifest, dict) else {}
+        for key in _OCI_NAME_ANNOTATIONS:
+            value = annotations.get(key, "")
+            # A bare tag ("1.0") names no repository: it cannot identify the image.
+            if value and ("/" in value or ":" in value):
+                names.append(value)
+                break
+    return names
+
+
+def select_image(path: str, version: str | None) -> references.Reference:
+    """The image to run from the archive: the one named by `version`, else its only image.
+
+    A mismatch, or an archive without a named image, fails before anything is
+    loaded.
+    """
+    declared = image_names(path)
+    parsed = [ref for ref in map(references.try_parse, declared) if ref is not None]
+    if not parsed:
+        raise ArchiveError(
+            f"{path} holds no tagged image; save it with a name (e.g. `podman save -o FILE IMAGE:TAG`)."
+        )
+    if version:
+        wanted = references.parse(version)
+        if wanted in parsed:
+            return wanted
+        raise ArchiveError(
+            f"{path} does not hold {version} (it holds {', '.join(declared)}); "
+            "check the module version or the file."
+        )
+    if len(parsed) > 1:
+        raise ArchiveError(
+            f"{path} holds several images ({', '.join(declared)}); give --module-version to choose one."
+        )
+    return parsed[0]
+
+
+def stream(path: str) -> Iterator[bytes]:
+    """The archive's uncompressed bytes, in chunks."""
+    with _open(path) as source:
+        while True:
+            chunk = source.read(CHUNK_SIZE)
+            if not chunk:
+                return
+            yield chunk

@@ -1,0 +1,124 @@
+"""`install NAME [--module-version IMAGE] [--file ARCHIVE]`: make container NAME run IMAGE.
+
+The replacement is safe: the new container is created and started under a
+temporary name while the old one keeps running; only then does the old one
+step aside (renamed, then removed) and the new one take the name. Whatever
+fails, the old container is left or put back as it was.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+from .. import archive, log, pulling, references
+from ..config import Config
+from ..engine import Engine
+from ..errors import EngineError, PluginError, UsageError
+from ..labels import (
+    MANAGED_BY,
+    MANAGED_LABEL,
+    MODULE_VERSION_LABEL,
+    NEW_SUFFIX,
+    OLD_SUFFIX,
+    check_container_name,
+)
+
+
+class Installed(NamedTuple):
+    name: str
+    image: str
+    version: str
+    container_id: str
+
+
+def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str:
+    """Make the image available in the engine; returns the reference to create from."""
+    if file:
+        wanted = archive.select_image(file, version or None)
+        engine.load(archive.stream(file))
+        if not engine.image_exists(wanted.full):
+            raise PluginError(
+                f"Loading {file} did not produce {wanted.full}; check that the archive holds it."
+            )
+        return wanted.full
+    reference = references.parse(version)
+    if config.get("container.alwayspull") or not engine.image_exists(reference.full):
+        pulling.pull(engine, reference, config)
+    return reference.full
+
+
+def _check_started(engine: Engine, name: str) -> None:
+    state = engine.container_state(name)
+    if state.get("Error"):
+        raise EngineError(f"container {name} did not start: {state['Error']}")
+    if state.get("Status") in ("created", "configured", "initialized"):
+        raise EngineError(f"container {name} was not started by the engine")
+
+
+def _try(action: str, operation: Callable[[], None]) -> None:
+    """Run a clean-up step; a failure is logged, not raised, so the original error stays last."""
+    try:
+        operation()
+    except PluginError as error:
+        log.warning(f"{action} failed: {error}")
+
+
+def replace_container(engine: Engine, config: Config, name: str, image: str, version: str) -> str:
+    """Run `image` as container `name`, replacing any existing one safely; returns the new id."""
+    new_name, old_name = name + NEW_SUFFIX, name + OLD_SUFFIX
+    engine.remove_container(new_name)  # left by an interrupted install
+    old = engine.get_container(name)
+    if old is None and engine.get_container(old_name) is not None:
+        # An install was interrupted mid-swap: the previous container gets its name back first.
+        engine.rename_container(old_name, name)
+        old = engine.get_container(name)
+
+    network = config.get("container.network")
+    if network:
+        engine.ensure_network(network)
+    labels = {MODULE_VERSION_LABEL: version, MANAGED_LABEL: MANAGED_BY}
+    try:
+        container_id = engine.create_container(
+            new_name, image, labels, network, [name], config.get("container.publish_all")
+        )
+        engine.start_container(new_name)
+        _check_started(engine, new_name)
+    except PluginError:
+        _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
+        raise
+
+    if old is not None:
+        engine.rename_container(name, old_name)
+    try:
+        engine.rename_container(new_name, name)
+    except PluginError:
+        if old is not None:
+            _try(f"restoring {name}", lambda: engine.rename_container(old_name, name))
+        _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
+        raise
+
+    if old is not None:
+        engine.remove_container(old_name)
+        if config.get("container.pruneimages") and old.image_id:
+            remove_unused_image(engine, old.image_id)
+    return container_id
+
+
+def remove_unused_image(engine: Engine, image_id: str) -> None:
+    """Remove an image this plugin stopped using, unless another container still uses it."""
+    if not engine.containers_using_image(image_id):
+        engine.remove_image(image_id)
+
+
+def install(
+    config: Config, name: str, version: str = "", file: str = "", engine: Engine | None = None
+) -> Installed:
+    check_container_name(name)
+    if not version and not file:
+        raise UsageError(f"install {name}: give --module-version IMAGE, --file ARCHIVE, or both.")
+    if version:
+        references.parse(version)  # a malformed version fails before the engine is touched
+    engine = engine or Engine(config)
+    image = obtain_image(engine, config, version, file)
+    container_id = replace_container(engine, config, name, image, version or image)
+    return Installed(name, image, version or image, container_id)

@@ -1,0 +1,7 @@
+"""`prepare`: nothing to get ready; podman needs no lock or cache refresh."""
+
+from __future__ import annotations
+
+
+def run() -> None:
+    return None

@@ -1,0 +1,24 @@
+"""`remove NAME [--module-version V] [--file F]`: stop (bounded) and remove container NAME.
+
+An unknown name succeeds: the module is already gone.
+"""
+
+from __future__ import annotations
+
+from ..config import Config
+from ..engine import Container, Engine
+from ..labels import check_container_name
+from .install import remove_unused_image
+
+
+def remove(config: Config, name: str, engine: Engine | None = None) -> Container | None:
+    """Remove container `name`; returns what was removed, None when there was nothing."""
+    check_container_name(name)
+    engine = engine or Engine(config)
+    container = engine.get_container(name)
+    if container is None:
+        return None
+    engine.remove_container(name)
+    if config.get("container.pruneimages") and container.image_id:
+        remove_unused_image(engine, container.image_id)
+    return container

@@ -1,0 +1,58 @@
+"""`update-list`: apply a batch of installs and removes read from stdin.
+
+Lines are tab-separated: `install\\tNAME\\tVERSION\\tFILE` and
+`remove\\tNAME\\tVERSION\\t` (the trailing tab is optional). All of stdin is
+read first; every line is attempted in order; one stderr line per failed
+module, and exit 2 if any failed (tedge-agent reruns the whole batch one by
+one on any other non-zero code).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..config import Config
+from ..engine import Engine
+from ..errors import PluginError, UsageError
+from .install import install
+from .remove import remove
+
+
+class Action(NamedTuple):
+    verb: str
+    name: str
+    version: str
+    file: str
+
+
+def parse_line(line: str) -> Action:
+    fields = line.rstrip("\r\n").split("\t")
+    verb = fields[0]
+    if verb not in ("install", "remove"):
+        raise UsageError(f"unknown action {verb!r}; expected install or remove")
+    if not 2 <= len(fields) <= 4 or not fields[1]:
+        raise UsageError(f"expected {verb}<TAB>NAME<TAB>VERSION<TAB>FILE, got {len(fields)} fields")
+    fields += [""] * (4 - len(fields))
+    return Action(verb, fields[1], fields[2], fields[3])
+
+
+def run(config: Config, text: str) -> list[str]:
+    """Apply every line of `text`; returns one message per failed line (empty: all done)."""
+    engine = Engine(config)
+    failures = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            action = parse_line(line)
+        except UsageError as error:
+            failures.append(f"line {number}: {error}")
+            continue
+        try:
+            if action.verb == "install":
+                install(config, action.name, action.version, action.file, engine=engine)
+            else:
+                remove(config, action.name, engine=engine)
+        except PluginError as error:
+            failures.append(f"{action.verb} {action.name}: {error}")
+    return failures

@@ -1,0 +1,514 @@
+"""The engine adapter: the only code that talks to podman.
+
+Two paths to the same REST API:
+- a tiny HTTP client over the unix socket for `list` and the liveness probe,
+  because `list` runs on every software update and importing podman-py alone
+  costs ~0.2 s;
+- podman-py for everything that changes the engine (pull, load, create, ...).
+
+Every call is bounded: control calls by `container.api_timeout`, pulls and
+loads by `container.pull_timeout`, the first contact by
+`container.connect_timeout`. podman-py's timeout is per read, not a deadline,
+so long operations run in a worker thread that the caller stops waiting for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from .errors import EngineError, EngineTimeout, EngineUnavailable, PullError
+
+if TYPE_CHECKING:
+    from .config import Config
+
+API_PREFIX = "/v4.0.0/libpod"
+ENABLE_HINT = "start podman's API socket (as root: systemctl enable --now podman.socket)"
+T = TypeVar("T")
+
+
+def candidate_sockets(environ: Mapping[str, str], euid: int) -> list[str]:
+    """podman socket paths in the order the Go plugin tries them.
+
+    `SUDO_UID` names the user behind sudo (tedge-agent runs plugins through
+    sudo), whose rootless socket comes first.
+    """
+    uid = environ.get("SUDO_UID") or str(euid)
+    paths = [f"/run/user/{uid}/podman/podman.sock"]
+    if environ.get("XDG_RUNTIME_DIR"):
+        paths.append(os.path.join(environ["XDG_RUNTIME_DIR"], "podman", "podman.sock"))
+    paths += [
+        f"/tmp/storage-run-{uid}/podman/podman.sock",
+        "/run/podman/podman.sock",
+        "/run/user/0/podman/podman.sock",
+    ]
+    return list(dict.fromkeys(paths))
+
+
+def socket_path_of(url: str) -> str:
+    """The filesystem path of a `unix://` URL (`unix:///run/podman/podman.sock`), or of a bare path."""
+    for prefix in ("unix://", "http+unix://"):
+        if url.startswith(prefix):
+            return url[len(prefix) :]
+    if url.startswith("/"):
+        return url
+    raise EngineUnavailable(
+        f"container.host = {url!r} is not supported: use a unix socket such as "
+        "unix:///run/podman/podman.sock."
+    )
+
+
+def resolve_socket(config: Config, environ: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
+    """Pick the engine socket: (path, paths considered).
+
+    An explicitly configured socket (config `container.host`, else
+    `CONTAINER_HOST`) is used alone, never silently replaced by another engine.
+    """
+    environ = os.environ if environ is None else environ
+    explicit = config.get("container.host") or environ.get("CONTAINER_HOST", "")
+    if explicit:
+        path = socket_path_of(explicit)
+        return path, [path]
+    candidates = candidate_sockets(environ, os.geteuid())
+    for path in candidates:
+        if os.path.exists(path):
+            return path, candidates
+    return "", candidates
+
+
+class _UnixHTTP:
+    """Just enough HTTP/1.0 over a unix socket for small GET requests."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    def get(self, target: str) -> tuple[int, bytes]:
+        deadline = time.monotonic() + self.timeout
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(self.timeout)
+            sock.connect(self.path)
+            sock.sendall(f"GET {target} HTTP/1.0\r\nHost: d\r\n\r\n".encode("ascii"))
+            chunks = []
+            while True:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                chunk = sock.recv(262144)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        data = b"".join(chunks)
+        head, _, body = data.partition(b"\r\n\r\n")
+        status_line = head.split(b"\r\n", 1)[0].split()
+        if len(status_line) < 2 or not status_line[1].isdigit():
+            raise EngineError(f"The engine at {self.path} did not answer with HTTP.")
+        return int(status_line[1]), body
+
+
+def run_bounded(operation: Callable[[], T], seconds: float, what: str) -> T:
+    """Run `operation` in a worker thread and give up waiting after `seconds`.
+
+    The process exits soon after a timeout, which ends the daemon thread; the
+    engine may still finish the work on its side, which is harmless for pulls
+    and loads.
+    """
+    result: list[Any] = []
+
+    def work() -> None:
+        try:
+            result.append((True, operation()))
+        except BaseException as error:  # handed over to the caller's thread
+            result.append((False, error))
+
+    worker = threading.Thread(target=work, name=what, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not result:
+        raise EngineTimeout(
+            f"{what} did not finish within {seconds:g} s; try again later, or raise "
+            "container.pull_timeout if the image is large or the link slow."
+        )
+    ok, value = result[0]
+    if ok:
+        return value
+    raise value
+
+
+# What the engine's error texts say, in the order they are checked (see shared notes on podman).
+_PULL_ERROR_KINDS = (
+    ("rate_limit", ("toomanyrequests", "too many requests")),
+    ("tls", ("x509:", "server gave http response to https client", "tls:", "certificate")),
+    (
+        "auth",
+        (
+            "unauthorized",
+            "authentication required",
+            "invalid username/password",
+            "denied:",
+            "access denied",
+            "401",
+        ),
+    ),
+    ("not_found", ("manifest unknown", "name unknown", "image not known", "not found", "404")),
+    (
+        "reference",
+        ("repository name must be lowercase", "invalid reference format", "short-name"),
+    ),
+    (
+        "network",
+        (
+            "pinging container registry",
+            "connection refused",
+            "no such host",
+            "i/o timeout",
+            "network is unreachable",
+            "dial tcp",
+            "connection reset",
+            "timeout",
+            "eof",
+        ),
+    ),
+)
+
+_PULL_ADVICE = {
+    "auth": "check the registry credentials for {registry} (see `tedge-container-plugin credentials {image}`)",
+    "not_found": "check that the image name and tag exist on {registry}",
+    "network": "check the device's network, DNS and proxy settings towards {registry}, then retry",
+    "tls": "check the registry's TLS certificate, or install its CA under /etc/containers/certs.d/{registry}/",
+    "reference": "fix the image reference",
+    "rate_limit": "the registry limits pulls; retry later or use credentials with a higher limit",
+    "unknown": "see the engine's message above",
+}
+
+
+def classify_pull_error(message: str) -> str:
+    text = message.lower()
+    for kind, needles in _PULL_ERROR_KINDS:
+        if any(needle in text for needle in needles):
+            return kind
+    return "unknown"
+
+
+def pull_error(image: str, registry: str, message: str) -> PullError:
+    kind = classify_pull_error(message)
+    advice = _PULL_ADVICE[kind].format(registry=registry, image=image)
+    detail = " ".join(message.split())[:500]
+    return PullError(f"Pulling {image} failed: {detail}; {advice}.", kind=kind, registry=registry)
+
+
+class Container:
+    """What the plugin needs to know about one container."""
+
+    __slots__ = ("id", "image", "image_id", "labels", "name", "state")
+
+    def __init__(
+        self, id: str, name: str, image: str, image_id: str, labels: dict[str, str], state: str
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.image = image
+        self.image_id = image_id
+        self.labels = labels
+        self.state = state
+
+    @classmethod
+    def from_list_entry(cls, entry: Mapping[str, Any]) -> Container:
+        names = entry.get("Names") or [""]
+        return cls(
+            id=entry.get("Id", ""),
+            name=names[0].lstrip("/"),
+            image=entry.get("Image", ""),
+            image_id=entry.get("ImageID", ""),
+            labels=entry.get("Labels") or {},
+            state=entry.get("State", ""),
+        )
+
+    @classmethod
+    def from_inspect(cls, data: Mapping[str, Any]) -> Container:
+        config = data.get("Config") or {}
+        return cls(
+            id=data.get("Id", ""),
+            name=data.get("Name", "").lstrip("/"),
+            image=data.get("ImageName") or config.get("Image", ""),
+            image_id=data.get("Image", ""),
+            labels=config.get("Labels") or {},
+            state=(data.get("State") or {}).get("Status", ""),
+        )
+
+
+class Engine:
+    """A podman service reached through its unix socket."""
+
+    def __init__(self, config: Config, environ: Mapping[str, str] | None = None) -> None:
+        self.config = config
+        self.socket_path, self.tried = resolve_socket(config, environ)
+        self._client: Any = None
+        self._unreachable: EngineUnavailable | None = None
+
+    # -- contact ---------------------------------------------------------
+
+    def _unavailable(self, reason: str) -> EngineUnavailable:
+        if self.socket_path and len(self.tried) == 1:
+            where = self.socket_path
+        else:
+            where = "any of " + ", ".join(self.tried)
+        return EngineUnavailable(f"Cannot reach podman at {where} ({reason}); {ENABLE_HINT}.")
+
+    def _raw_get(self, target: str, timeout: float | None = None) -> bytes:
+        if not self.socket_path:
+            raise self._unavailable("no socket found")
+        http = _UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
+        try:
+            status, body = http.get(target)
+        except FileNotFoundError:
+            raise self._unavailable("the socket does not exist") from None
+        except ConnectionRefusedError:
+            raise self._unavailable("connection refused: the service is not running") from None
+        except socket.timeout:
+            raise self._unavailable("no answer in time") from None
+        except OSError as error:
+            raise self._unavailable(error.strerror or str(error)) from None
+        if status >= 400:
+            raise EngineError(f"podman answered {status} to {target}: {body[:300]!r}")
+        return body
+
+    def ping(self) -> None:
+        """Fail fast, within container.connect_timeout, when the engine does not answer.
+
+        The verdict is kept: a batch does not wait for a dead engine once per module.
+        """
+        if self._unreachable is not None:
+            raise self._unreachable
+        try:
+            self._raw_get(f"{API_PREFIX}/_ping")
+        except EngineUnavailable as error:
+            self._unreachable = error
+            raise
+
+    def list_containers(self) -> list[Container]:
+        """All containers, stopped ones included (no sizes: they are slow to compute)."""
+        body = self._raw_get(
+            f"{API_PREFIX}/containers/json?all=true", self.config.get("container.api_timeout")
+        )
+        try:
+            entries = json.loads(body)
+        except ValueError:
+            raise EngineError(f"podman at {self.socket_path} sent an unreadable container list.") from None
+        return [Container.from_list_entry(entry) for entry in entries or []]
+
+    @property
+    def client(self) -> Any:
+        """The podman-py client, created (and imported) on first use, after a fast liveness probe."""
+        if self._client is None:
+            self.ping()
+            import podman
+
+            self._client = podman.PodmanClient(
+                base_url=f"unix://{self.socket_path}",
+                timeout=self.config.get("container.api_timeout"),
+            )
+        return self._client
+
+    def _call(self, what: str, operation: Callable[[], T], not_found: T | None = None) -> T:
+        """Run a podman-py call, turning its exceptions into the plugin's."""
+        from podman import errors
+
+        try:
+            return operation()
+        except (errors.NotFound, errors.ImageNotFound):
+            if not_found is not None:
+                return not_found
+            raise
+        except errors.APIError as error:
+            if error.status_code is None:
+                cause = error.__cause__
+                if cause is not None and "timed out" in str(cause).lower():
+                    raise EngineTimeout(
+                        f"podman did not answer in time while trying to {what}; try again later."
+                    ) from None
+                raise self._unavailable("the connection failed") from None
+            detail = error.explanation or str(error)
+            raise EngineError(f"podman could not {what}: {detail}") from None
+        except errors.PodmanError as error:
+            raise EngineError(f"podman could not {what}: {error}") from None
+
+    # -- images ----------------------------------------------------------
+
+    def image_exists(self, reference: str) -> bool:
+        response = self._call(
+            f"look up image {reference}",
+            lambda: self.client.api.get(f"/images/{reference}/exists"),
+        )
+        return response.status_code == 204
+
+    def image_id(self, reference: str) -> str:
+        data = self._call(
+            f"inspect image {reference}",
+            lambda: self.client.api.get(f"/images/{reference}/json").json(),
+        )
+        return data.get("Id", "")
+
+    def pull(self, reference: str, registry: str, auth: Mapping[str, str] | None = None) -> str:
+        """Pull `reference` (fully qualified) and return the image id.
+
+        The pull stream is read to its end: podman 4.3 reports failures as an
+        in-band `error` line after HTTP 200, podman 5 may use an HTTP error
+        status; both become a PullError with a kind.
+        """
+        client = self.client
+
+        def work() -> str:
+            from podman.api import encode_auth_header
+
+            headers = {"X-Registry-Auth": encode_auth_header(dict(auth))} if auth else {}
+            params = {"reference": reference, "policy": "always", "compatMode": False}
+            response = client.api.post("/images/pull", params=params, headers=headers, stream=True)
+            if response.status_code >= 400:
+                try:
+                    body = response.json()
+                    message = body.get("message") or body.get("cause") or response.text
+                except ValueError:
+                    message = response.text
+                raise pull_error(reference, registry, message)
+            error, image_id = "", ""
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                try:
+                    item = json.loads(line)
+                except ValueError:
+                    continue
+                error = item.get("error") or error
+                image_id = item.get("id") or image_id
+            if error or not image_id:
+                raise pull_error(reference, registry, error or "the engine reported no image")
+            return image_id
+
+        timeout = self.config.get("container.pull_timeout")
+        return self._call(f"pull {reference}", lambda: run_bounded(work, timeout, f"Pulling {reference}"))
+
+    def load(self, chunks: Iterable[bytes]) -> list[str]:
+        """Stream an uncompressed image archive to the engine; returns the loaded image names."""
+        client = self.client
+
+        def work() -> list[str]:
+            response = client.api.post(
+                "/images/load", data=iter(chunks), headers={"Content-Type": "application/x-tar"}
+            )
+            response.raise_for_status()
+            return list(response.json().get("Names") or [])
+
+        timeout = self.config.get("container.pull_timeout")
+        return self._call("load the image archive", lambda: run_bounded(work, timeout, "Loading the archive"))
+
+    def remove_image(self, image: str) -> bool:
+        """Remove an image if nothing uses it; False when the engine refuses (in use, missing)."""
+        from podman import errors
+
+        try:
+            self.client.images.remove(image)
+        except errors.APIError:
+            return False
+        return True
+
+    def containers_using_image(self, image_id: str) -> list[Container]:
+        return [c for c in self.list_containers() if c.image_id == image_id]
+
+    # -- containers ------------------------------------------------------
+
+    def get_container(self, name: str) -> Container | None:
+        """The container called exactly `name` (podman would also match an id prefix)."""
+
+        def inspect() -> Any:
+            response = self.client.api.get(f"/containers/{name}/json")
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+            return response.json()
+
+        data = self._call(f"inspect container {name}", inspect)
+        if not data:
+            return None
+        container = Container.from_inspect(data)
+        return container if container.name == name else None
+
+    def ensure_network(self, name: str) -> None:
+        def create() -> None:
+            from podman import errors
+
+            if self.client.networks.exists(name):
+                return
+            try:
+                self.client.networks.create(name)
+            except errors.APIError as error:
+                if error.status_code != 409:  # created meanwhile by someone else
+                    raise
+
+        self._call(f"create network {name}", create)
+
+    def create_container(
+        self,
+        name: str,
+        image: str,
+        labels: Mapping[str, str],
+        network: str,
+        aliases: list[str],
+        publish_all: bool,
+    ) -> str:
+        """Create (not start) a container that restarts always; returns its id."""
+
+        def create() -> str:
+            container = self.client.containers.create(
+                image,
+                name=name,
+                labels=dict(labels),
+                networks={network: {"aliases": aliases}} if network else None,
+                publish_all_ports=publish_all,
+                restart_policy={"Name": "always"},
+            )
+            return container.id
+
+        return self._call(f"create container {name} from {image}", create)
+
+    def start_container(self, name: str) -> None:
+        def start() -> None:
+            response = self.client.api.post(f"/containers/{name}/start")
+            response.raise_for_status()
+
+        self._call(f"start container {name}", start)
+
+    def container_state(self, name: str) -> Mapping[str, Any]:
+        data = self._call(
+            f"inspect container {name}",
+            lambda: self.client.api.get(f"/containers/{name}/json").json(),
+        )
+        return data.get("State") or {}
+
+    def rename_container(self, current: str, new: str) -> None:
+        def rename() -> None:
+            response = self.client.api.post(f"/containers/{current}/rename", params={"name": new})
+            response.raise_for_status()
+
+        self._call(f"rename container {current} to {new}", rename)
+
+    def remove_container(self, name: str) -> None:
+        """Stop (bounded by container.stop_timeout) and remove; a missing container is fine."""
+        stop_timeout = int(self.config.get("container.stop_timeout"))
+
+        def remove() -> None:
+            response = self.client.api.post(
+                f"/containers/{name}/stop",
+                params={"timeout": stop_timeout},
+                timeout=stop_timeout + self.config.get("container.api_timeout"),
+            )
+            if response.status_code not in (204, 304, 404):
+                response.raise_for_status()
+            response = self.client.api.delete(f"/containers/{name}", params={"force": True, "v": False})
+            if response.status_code != 404:
+                response.raise_for_status()
+
+        self._call(f"remove container {name}", remove)

@@ -1,0 +1,33 @@
+"""Names and labels the plugin puts on containers, shared by the commands."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import PluginError
+
+# Written at install with the exact --module-version; `list` reports it (Go plugin compatible).
+MODULE_VERSION_LABEL = "io.thin-edge.module.version"
+# Marks containers this plugin created.
+MANAGED_LABEL = "io.thin-edge.container.managed-by"
+MANAGED_BY = "tedge-container-plugin"
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+
+# While a container is replaced, the new one is created as NAME.tedge-new and the
+# old one waits as NAME.tedge-old until the new one runs. Neither is listed.
+NEW_SUFFIX = ".tedge-new"
+OLD_SUFFIX = ".tedge-old"
+TRANSIENT_SUFFIXES = (NEW_SUFFIX, OLD_SUFFIX)
+
+_CONTAINER_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+
+
+def check_container_name(name: str) -> str:
+    if not _CONTAINER_NAME_RE.match(name) or len(name) > 200:
+        raise PluginError(
+            f"{name!r} cannot be a container name: use letters, digits, '_', '.' and '-', "
+            "starting with a letter or digit."
+        )
+    if name.endswith(TRANSIENT_SUFFIXES):
+        raise PluginError(f"{name!r} ends with a suffix the plugin reserves for replacements.")
+    return name
