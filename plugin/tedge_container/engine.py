@@ -17,19 +17,21 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .errors import EngineError, EngineTimeout, EngineUnavailable, PullError
 
+TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any, Callable, TypeVar
+
     from .config import Config
+
+    T = TypeVar("T")
 
 API_PREFIX = "/v4.0.0/libpod"
 ENABLE_HINT = "start podman's API socket (as root: systemctl enable --now podman.socket)"
-T = TypeVar("T")
 
 
 def candidate_sockets(environ: Mapping[str, str], euid: int) -> list[str]:
@@ -116,6 +118,8 @@ def run_bounded(operation: Callable[[], T], seconds: float, what: str) -> T:
     engine may still finish the work on its side, which is harmless for pulls
     and loads.
     """
+    import threading
+
     result: list[Any] = []
 
     def work() -> None:
@@ -175,10 +179,10 @@ _PULL_ERROR_KINDS = (
 )
 
 _PULL_ADVICE = {
-    "auth": "check the registry credentials for {registry} (see `tedge-container-plugin credentials {image}`)",
+    "auth": "check the credentials for {registry} (`tedge-container-plugin credentials {image}`)",
     "not_found": "check that the image name and tag exist on {registry}",
     "network": "check the device's network, DNS and proxy settings towards {registry}, then retry",
-    "tls": "check the registry's TLS certificate, or install its CA under /etc/containers/certs.d/{registry}/",
+    "tls": "check the registry's certificate, or put its CA in /etc/containers/certs.d/{registry}/ca.crt",
     "reference": "fix the image reference",
     "rate_limit": "the registry limits pulls; retry later or use credentials with a higher limit",
     "unknown": "see the engine's message above",
