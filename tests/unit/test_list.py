@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from tedge_container.commands.list import ContainerFilter, clean, format_modules
+from tedge_container.config import DEFAULTS, Config
+from tedge_container.engine import Container
+
+
+def container(name: str, image: str = "docker.io/library/nginx:1", **labels: str) -> Container:
+    return Container(id="0" * 64, name=name, image=image, image_id="1" * 64, labels=labels, state="running")
+
+
+def config(**values: object) -> Config:
+    return Config({**DEFAULTS, **values}, "", "/etc/tedge")
+
+
+def test_version_label_wins_over_image() -> None:
+    output = format_modules(
+        [
+            container("web", "docker.io/acme/web:1.4", **{"io.thin-edge.module.version": "acme/web:1.4"}),
+            container("db", "docker.io/library/postgres:16"),
+        ],
+        ContainerFilter(config()),
+    )
+    assert output == "db\tdocker.io/library/postgres:16\nweb\tacme/web:1.4\n"
+
+
+def test_default_exclusions() -> None:
+    output = format_modules(
+        [
+            container("ignored", **{"tedge.ignore": ""}),
+            container("compose-web-1", **{"com.docker.compose.project": "shop"}),
+            container("buildx_builder0"),
+            container("web.tedge-new"),
+            container("web.tedge-old"),
+            container("kept"),
+        ],
+        ContainerFilter(config()),
+    )
+    assert output == "kept\tdocker.io/library/nginx:1\n"
+
+
+def test_include_filters_and_label_values() -> None:
+    accepts = ContainerFilter(
+        config(**{"filter.include.names": ["^app-"], "filter.exclude.labels": ["stage=test"]})
+    )
+    assert accepts.accepts(container("app-1"))
+    assert not accepts.accepts(container("db"))
+    assert not accepts.accepts(container("app-2", stage="test"))
+    assert accepts.accepts(container("app-3", stage="prod"))
+
+
+def test_output_is_safe_for_the_agent_csv_parser() -> None:
+    assert clean('a"b\tc\nd\x00e\x7f') == "abcde"
+    output = format_modules(
+        [container("web", **{"io.thin-edge.module.version": 'x"y\tz\u00e9'})], ContainerFilter(config())
+    )
+    assert output == "web\txyz\u00e9\n"
+    output.encode("utf-8")
