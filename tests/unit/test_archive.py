@@ -80,7 +80,7 @@ def test_garbage(tmp_path: Path, content: bytes) -> None:
 
 def test_tar_without_manifest(tmp_path: Path) -> None:
     path = make_archive(tmp_path / "t.tar", {"etc/passwd": b"root:x:0:0"})
-    with pytest.raises(ArchiveError, match="no manifest.json or index.json"):
+    with pytest.raises(ArchiveError, match=r"no manifest\.json or index\.json"):
         archive.image_names(str(path))
 
 
