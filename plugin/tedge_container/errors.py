@@ -13,6 +13,15 @@ class PluginError(Exception):
     exit_code = 2
 
 
+def add_context(error: PluginError, prefix: str = "", suffix: str = "") -> PluginError:
+    """Put what was being done around an error's message, keeping its class and exit code."""
+    text = str(error).rstrip()
+    if suffix and not text.endswith("."):
+        text += "."
+    error.args = (f"{prefix}{text}{suffix}",)
+    return error
+
+
 class UsageError(PluginError):
     """The command line is wrong: unknown command or option, missing name (exit 1)."""
 

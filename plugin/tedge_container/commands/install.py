@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 from .. import archive, log, pulling, references
 from ..config import Config
 from ..engine import Engine
-from ..errors import EngineError, PluginError, UsageError
+from ..errors import EngineError, PluginError, UsageError, add_context
 from ..labels import (
     MANAGED_BY,
     MANAGED_LABEL,
@@ -68,11 +68,15 @@ def replace_container(engine: Engine, config: Config, name: str, image: str, ver
     new_name, old_name = name + NEW_SUFFIX, name + OLD_SUFFIX
     engine.remove_container(new_name)  # left by an interrupted install
     old = engine.get_container(name)
-    if old is None and engine.get_container(old_name) is not None:
-        # An install was interrupted mid-swap: the previous container gets its name back first.
-        engine.rename_container(old_name, name)
-        old = engine.get_container(name)
+    if engine.get_container(old_name) is not None:
+        if old is None:
+            # An install was interrupted mid-swap: the previous container gets its name back first.
+            engine.rename_container(old_name, name)
+            old = engine.get_container(name)
+        else:  # a replaced container whose removal failed last time
+            engine.remove_container(old_name)
 
+    kept = f" The previous container {name} was left as it was." if old is not None else ""
     network = config.get("container.network")
     if network:
         engine.ensure_network(network)
@@ -83,24 +87,25 @@ def replace_container(engine: Engine, config: Config, name: str, image: str, ver
         )
         engine.start_container(new_name)
         _check_started(engine, new_name)
-    except PluginError:
+    except PluginError as error:
         _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
-        raise
+        raise add_context(error, suffix=kept) from None
 
     if old is not None:
         engine.rename_container(name, old_name)
     try:
         engine.rename_container(new_name, name)
-    except PluginError:
+    except PluginError as error:
         if old is not None:
             _try(f"restoring {name}", lambda: engine.rename_container(old_name, name))
         _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
-        raise
+        raise add_context(error, suffix=kept) from None
 
     if old is not None:
-        engine.remove_container(old_name)
+        # The new container is in place: a failure from here on is a warning, not a failed install.
+        _try(f"removing the replaced container {old_name}", lambda: engine.remove_container(old_name))
         if config.get("container.pruneimages") and old.image_id:
-            remove_unused_image(engine, old.image_id)
+            _try("removing the replaced image", lambda: remove_unused_image(engine, old.image_id))
     return container_id
 
 
@@ -119,6 +124,9 @@ def install(
     if version:
         references.parse(version)  # a malformed version fails before the engine is touched
     engine = engine or Engine(config)
-    image = obtain_image(engine, config, version, file)
-    container_id = replace_container(engine, config, name, image, version or image)
+    try:
+        image = obtain_image(engine, config, version, file)
+        container_id = replace_container(engine, config, name, image, version or image)
+    except PluginError as error:
+        raise add_context(error, prefix=f"Installing {name} failed: ") from None
     return Installed(name, image, version or image, container_id)

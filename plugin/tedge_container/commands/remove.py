@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..config import Config
 from ..engine import Container, Engine
-from ..labels import check_container_name
+from ..labels import TRANSIENT_SUFFIXES, check_container_name
 from .install import remove_unused_image
 
 
@@ -15,6 +15,8 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> Container
     """Remove container `name`; returns what was removed, None when there was nothing."""
     check_container_name(name)
     engine = engine or Engine(config)
+    for suffix in TRANSIENT_SUFFIXES:  # left by an interrupted install
+        engine.remove_container(name + suffix)
     container = engine.get_container(name)
     if container is None:
         return None
