@@ -72,26 +72,40 @@ def run_sm_command(command: str, args: list[str]) -> int:
     from . import log
 
     log.set_level(config.get("log_level"))
+    # MQTT status (reporter.py): published after the operation, before its own error
+    # line, so that a reporting warning never is the last stderr line of a failure.
+    from .reporter import Reporter
+
+    reporter = Reporter(config)
     if command == "update-list":
         from .commands import update_list
 
         text = sys.stdin.buffer.read().decode("utf-8", "replace") if sys.stdin else ""
-        failures = update_list.run(config, text)
+        failures = update_list.run(config, text, reporter)
+        reporter.flush()
         for failure in failures:
             print(failure, file=sys.stderr)
         return 2 if failures else 0
 
     name, version, file = parse_module_args(command, args)
-    if command == "install":
-        from .commands.install import install
+    try:
+        if command == "install":
+            from .commands.install import install
 
-        installed = install(config, name, version, file)
-        log.info(f"container {installed.name} runs {installed.image}")
-    else:
-        from .commands.remove import remove
+            installed = install(config, name, version, file)
+            reporter.installed(installed)
+            log.info(f"container {installed.name} runs {installed.image}")
+        else:
+            from .commands.remove import remove
 
-        removed = remove(config, name)
-        log.info(f"container {name} removed" if removed else f"container {name} was not installed")
+            removed = remove(config, name)
+            reporter.removed(name)
+            log.info(f"container {name} removed" if removed else f"container {name} was not installed")
+    except PluginError as error:
+        reporter.failed(command, name, error, version)
+        reporter.flush()
+        raise
+    reporter.flush()
     return 0
 
 

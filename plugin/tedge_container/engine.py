@@ -492,6 +492,26 @@ class Engine:
         )
         return data.get("State") or {}
 
+    def inspect_container(self, name: str, timeout: float) -> Mapping[str, Any] | None:
+        """Inspect data (State, RestartCount, ...) over the fast raw path; None when there is none.
+
+        Used to report a container's health: bounded by `timeout`, no podman-py.
+        """
+        if not self.socket_path:
+            raise self._unavailable("no socket found")
+        try:
+            status, body = _UnixHTTP(self.socket_path, timeout).get(f"{API_PREFIX}/containers/{name}/json")
+        except OSError as error:
+            raise self._unavailable(getattr(error, "strerror", None) or str(error)) from None
+        if status == 404:
+            return None
+        if status >= 400:
+            raise EngineError(f"podman answered {status} to inspect container {name}: {body[:300]!r}")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise EngineError(f"podman sent unreadable inspect data for container {name}.") from None
+
     def rename_container(self, current: str, new: str) -> None:
         def rename() -> None:
             response = self.client.api.post(f"/containers/{current}/rename", params={"name": new})

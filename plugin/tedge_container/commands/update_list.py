@@ -17,6 +17,10 @@ from ..errors import PluginError, UsageError
 from .install import install
 from .remove import remove
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..reporter import Reporter
+
 
 class Action(NamedTuple):
     verb: str
@@ -36,8 +40,11 @@ def parse_line(line: str) -> Action:
     return Action(verb, fields[1], fields[2], fields[3])
 
 
-def run(config: Config, text: str) -> list[str]:
-    """Apply every line of `text`; returns one message per failed line (empty: all done)."""
+def run(config: Config, text: str, reporter: Reporter | None = None) -> list[str]:
+    """Apply every line of `text`; returns one message per failed line (empty: all done).
+
+    `reporter` is told what happened to each module (MQTT status, see reporter.py).
+    """
     engine = Engine(config)
     failures = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -50,9 +57,15 @@ def run(config: Config, text: str) -> list[str]:
             continue
         try:
             if action.verb == "install":
-                install(config, action.name, action.version, action.file, engine=engine)
+                installed = install(config, action.name, action.version, action.file, engine=engine)
+                if reporter is not None:
+                    reporter.installed(installed)
             else:
                 remove(config, action.name, engine=engine)
+                if reporter is not None:
+                    reporter.removed(action.name)
         except PluginError as error:
             failures.append(f"{action.verb} {action.name}: {error}")
+            if reporter is not None:
+                reporter.failed(action.verb, action.name, error, action.version)
     return failures
