@@ -1,0 +1,50 @@
+"""Fixtures of the packaging tests: the packages, built once per session.
+
+The tests that install the .deb write to /etc and /usr of this machine (and
+purge it again): they run as root only, as in CI. Tools that CI installs
+(dpkg-deb, rpm, debootstrap) skip a test when missing on a developer's
+machine, and fail it under CI=true.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pkg_support import BUILD_SCRIPT, REPO, plugin_version
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "packaging: builds the deb/rpm/apk packages with nfpm, checks them, and installs "
+        "the .deb on this machine and in a Debian 11 chroot (root)",
+    )
+
+
+@pytest.fixture(scope="session")
+def version() -> str:
+    return plugin_version()
+
+
+@pytest.fixture(scope="session")
+def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The .deb, .rpm and .apk made by scripts/build-packages (once per session)."""
+    output = tmp_path_factory.mktemp("dist")
+    result = subprocess.run(
+        [sys.executable, str(BUILD_SCRIPT), "--output", str(output)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=str(REPO),
+    )
+    if result.returncode != 0:
+        pytest.fail(f"scripts/build-packages failed:\n{result.stdout}\n{result.stderr}")
+    built = {}
+    for fmt in ("deb", "rpm", "apk"):
+        files = sorted(output.glob(f"*.{fmt}"))
+        assert len(files) == 1, f"expected one .{fmt} in {output}: {files}"
+        built[fmt] = files[0]
+    return built
