@@ -387,6 +387,8 @@ class Session:
             client.connect(settings.host, settings.port, keepalive=keepalive)
         except ssl.SSLError as error:
             reason = _ssl_reason(error)
+            if isinstance(error, ssl.SSLCertVerificationError):
+                reason += "; check mqtt.client.auth.ca_file / ca_dir"
             raise ReportError(f"TLS with the broker at {settings.address} failed ({reason})") from None
         except socket.timeout:
             raise ReportError(f"no answer from the broker at {settings.address} in time") from None
@@ -418,12 +420,22 @@ class Session:
             self._disconnect(client)
 
     def _loop(self, client: Any, timeout: float = POLL_INTERVAL) -> None:
-        rc = client.loop(timeout=min(timeout, max(0.0, self._remaining())))
+        import ssl
+
+        where = self.settings.address
+        hint = ""
+        if self.stage == "connecting" and self.settings.tls:
+            hint = "; does it require a client certificate or a login?"
+        try:
+            rc = client.loop(timeout=min(timeout, max(0.0, self._remaining())))
+        except ssl.SSLError as error:  # paho 1.6 raises what 2.x reports as a lost connection
+            raise ReportError(f"TLS with the broker at {where} failed ({_ssl_reason(error)}{hint})") from None
+        except OSError as error:
+            reason = error.strerror or str(error) or type(error).__name__
+            raise ReportError(f"the connection to the broker at {where} failed ({reason})") from None
         if rc:  # MQTT_ERR_SUCCESS is 0; anything else means the connection is gone
-            where = self.settings.address
             if self.stage == "connecting":
-                hint = " (does it require a client certificate or a login?)" if self.settings.tls else ""
-                raise ReportError(f"the broker at {where} closed the connection{hint}")
+                raise ReportError(f"the broker at {where} closed the connection{hint.replace(';', ':')}")
             raise ReportError(f"the connection to the broker at {where} was lost")
 
     def _disconnect(self, client: Any) -> None:

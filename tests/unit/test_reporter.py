@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -221,6 +222,11 @@ def test_read_only_commands_do_not_import_mqtt(tmp_path: Path, command: str) -> 
         "loaded = [m for m in sys.modules if m.startswith(('paho', 'tedge_container.reporter'))]\n"
         "assert not loaded, loaded\n"
     )
-    env = {"TEDGE_CONFIG_DIR": str(tmp_path), "CONTAINER_HOST": f"unix://{tmp_path}/none.sock", "PATH": ""}
+    env = {
+        "TEDGE_CONFIG_DIR": str(tmp_path),
+        "CONTAINER_HOST": f"unix://{tmp_path}/none.sock",
+        "PATH": "",
+        "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    }
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
