@@ -117,6 +117,14 @@ def run_operator_command(prog: str, args: list[str]) -> int:
     if args[0] == "--version":
         print(f"{PROGRAM} {__version__}")
         return 0
+    if args[0] == "credentials":
+        from . import log
+        from .commands import credentials
+        from .config import Config
+
+        config = Config.load()
+        log.set_level(config.get("log_level"))
+        return credentials.run(config, args[1:])
     return run_sm_command(args[0], args[1:])
 
 
