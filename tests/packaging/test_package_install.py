@@ -1,0 +1,143 @@
+"""The .deb installed on this machine with dpkg, run with the system python3.
+
+Runs as root (CI). The package writes /usr/bin, /usr/lib, /usr/share/doc and
+/etc/tedge; every test purges it again and checks that the machine is as it
+was. dpkg's rules for a conffile: `dpkg -r` removes the package's files but
+keeps every conffile (changed or not; status "rc"), `dpkg -P` deletes them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pkg_support import (
+    PACKAGE,
+    SYSTEM_ENV,
+    need_root,
+    need_tool,
+    optional_fixture,
+    plugin_test_config,
+    processes_running,
+    run,
+)
+
+pytestmark = pytest.mark.packaging
+
+LAUNCHER = Path("/usr/bin/tedge-container-plugin")
+SYMLINK = Path("/etc/tedge/sm-plugins/container")
+CONFIG = Path("/etc/tedge/plugins/tedge-container-plugin.toml")
+LIB = Path("/usr/lib/tedge-container-plugin")
+DOC = Path("/usr/share/doc/tedge-container-plugin")
+TEDGE_DIR = Path("/etc/tedge")
+
+
+def dpkg_status() -> str:
+    """'ii', 'rc', or '' when dpkg knows nothing of the package."""
+    result = run(["dpkg-query", "-W", "-f", "${db:Status-Abbrev}", PACKAGE], check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def tree(path: Path) -> set[str]:
+    return {str(p) for p in path.rglob("*")} | {str(path)} if path.exists() else set()
+
+
+@pytest.fixture
+def installed_deb(packages: dict[str, Path]):
+    """The .deb installed with `dpkg -i`; purged afterwards, whatever happened."""
+    need_root()
+    need_tool("dpkg")
+    if dpkg_status():
+        pytest.skip(f"{PACKAGE} is already known to dpkg here ({dpkg_status()}): not touching it")
+    before = tree(TEDGE_DIR)
+    try:
+        run(["dpkg", "-i", packages["deb"]])
+        yield before
+    finally:
+        run(["dpkg", "--purge", PACKAGE], check=False)
+
+
+def assert_purged(before: set[str]) -> None:
+    assert dpkg_status() == ""
+    for path in (LAUNCHER, LIB, DOC):
+        assert not path.exists(), f"{path} left after purge"
+    assert tree(TEDGE_DIR) == before, "/etc/tedge is not as before the install"
+    assert not processes_running((str(LAUNCHER), str(LIB), str(SYMLINK)))
+
+
+def test_install_reinstall_remove_purge(
+    installed_deb: set[str], packages: dict[str, Path], version: str, tmp_path: Path
+) -> None:
+    assert dpkg_status() == "ii"
+    assert os.readlink(SYMLINK) == str(LAUNCHER)
+    assert LAUNCHER.stat().st_mode & 0o777 == 0o755
+    assert CONFIG.is_file()
+    # postinst byte-compiled the bundle for this python3.
+    assert list(LIB.glob("tedge_container/__pycache__/cli.*.pyc"))
+
+    # The system python3, nothing from the project's virtualenv; -I in the
+    # launcher ignores PYTHONPATH even when the environment carries one.
+    decoy = tmp_path / "tedge_container"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise SystemExit('the decoy on PYTHONPATH was imported')\n")
+    result = run([LAUNCHER, "--version"], env={**SYSTEM_ENV, "PYTHONPATH": str(tmp_path)})
+    assert result.stdout.strip() == f"tedge-container-plugin {version}"
+    assert run(["dpkg-query", "-W", "-f", "${Version}", PACKAGE]).stdout == f"{version}-1"
+
+    # Sudo-like call through the sm-plugins symlink: the program acts as the
+    # `container` plugin; without a podman socket it must fail cleanly.
+    plugin_test_config(CONFIG, "unix:///nonexistent/podman.sock")
+    changed = CONFIG.read_text()
+    result = run([SYMLINK, "list"], check=False)
+    assert result.returncode in (2, 3), result
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip(), "a failed list says why on stderr"
+
+    # Reinstalling runs the upgrade path of the maintainer scripts (prerm
+    # upgrade, postrm upgrade, postinst configure); the changed conffile stays.
+    run(["dpkg", "-i", packages["deb"]])
+    assert dpkg_status() == "ii"
+    assert CONFIG.read_text() == changed
+    assert SYMLINK.is_symlink()
+    assert list(LIB.glob("tedge_container/__pycache__/cli.*.pyc"))
+
+    # Remove: program, bundle (with the .pyc files python made), symlink and
+    # docs go; the conffile stays until purge.
+    run(["dpkg", "-r", PACKAGE])
+    assert dpkg_status() == "rc"
+    for path in (LAUNCHER, LIB, DOC, SYMLINK):
+        assert not path.exists() and not path.is_symlink(), f"{path} left after remove"
+    assert CONFIG.read_text() == changed
+
+    run(["dpkg", "-P", PACKAGE])
+    assert not CONFIG.exists()
+    assert_purged(installed_deb)
+
+
+def test_installed_plugin_installs_and_removes_from_registry(
+    installed_deb: set[str], request: pytest.FixtureRequest
+) -> None:
+    """tedge-agent's calls, through the installed symlink, against the test podman and registry."""
+    podman_service = optional_fixture(request, "podman_service")
+    open_registry = optional_fixture(request, "open_registry")
+    test_images = optional_fixture(request, "test_images")
+    image = test_images.push("localhost/tedge-test/app:1", open_registry, "packaging/host-app:1")
+    name = "tedge-packaging-host"
+    plugin_test_config(CONFIG, podman_service.url)
+    try:
+        assert run([SYMLINK, "list"]).returncode == 0
+        run([SYMLINK, "install", name, "--module-version", image], timeout=300)
+        listed = run([SYMLINK, "list"]).stdout.splitlines()
+        assert f"{name}\t{image}" in listed
+        state = podman_service.cli("container", "inspect", "--format", "{{.State.Running}}", name)
+        assert state.stdout.strip() == "true"
+        run([SYMLINK, "remove", name, "--module-version", image], timeout=120)
+        assert f"{name}\t{image}" not in run([SYMLINK, "list"]).stdout.splitlines()
+        gone = podman_service.cli("container", "exists", name, check=False)
+        assert gone.returncode != 0
+    finally:
+        podman_service.cli("rm", "--force", "--time", "0", name, check=False)
+
+    run(["dpkg", "-P", PACKAGE])
+    assert_purged(installed_deb)
