@@ -169,6 +169,11 @@ def test_deb_installs_and_runs_on_python_3_9(installed_in_bullseye: Path, versio
     # postinst compiled the bundle with the chroot's python 3.9.
     cache = root / "usr/lib/tedge-container-plugin/tedge_container/__pycache__"
     assert list(cache.glob("*.cpython-39.pyc"))
+    # The same scripts serve rpm, whose upgrade runs the OLD package's %preun
+    # and %postun with "1" after the new %post: they must keep the bundle then.
+    for script in ("prerm", "postrm"):
+        in_root(root, "sh", f"/var/lib/dpkg/info/{PACKAGE}.{script}", "1")
+    assert list(cache.glob("*.cpython-39.pyc"))
     # No podman socket in the chroot: `list` fails cleanly, without a traceback.
     plugin_test_config(root / CONFIG, f"unix://{SOCKET_MOUNT}/none.sock")
     result = in_root(root, "/etc/tedge/sm-plugins/container", "list", check=False)
