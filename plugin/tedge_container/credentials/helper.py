@@ -53,6 +53,7 @@ class HelperProvider:
         self.environ = dict(os.environ if environ is None else environ)
         self.path = find_executable(self.configured, self.environ) if self.configured else None
         self.name = f"helper {self.path or self.configured or '(disabled)'}"
+        self._seen: set[str] = set()
 
     def unavailable(self) -> str | None:
         """Why the helper will not run, or None when it will; a warning only when it was asked for."""
@@ -88,8 +89,9 @@ class HelperProvider:
                 f"The credentials helper {self.path} could not be run: {error.strerror or error}."
             ) from None
         credentials, problem = self._parse(result.stdout, result.truncated)
-        secrets = credentials.secrets() if credentials else []
-        log_stderr(f"{self.path}", result.stderr, secrets)
+        if credentials is not None:  # a stale password it printed before is still a secret
+            self._seen.update(credentials.secrets())
+        log_stderr(f"{self.path}", result.stderr, sorted(self._seen))
         if result.returncode != 0:
             raise ProviderError(
                 f"The credentials helper {self.path} failed on `{shown}` (exit {result.returncode}); "

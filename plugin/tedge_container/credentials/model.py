@@ -127,7 +127,7 @@ class Resolution:
 _KEY_VALUE = re.compile(
     r"""(?ix)
     ((?:pass(?:word|wd)?|secret|token|auth|api[_-]?key|credentials?|identitytoken|authorization)
-     [\w-]*"?\s*[:=]\s*"?)
+     [\w-]*"?(?:\s*[:=]|\s+is)\s*"?)
     (?:(?:basic|bearer)\s+)?
     [^\s",;}]+
     """
