@@ -1,0 +1,145 @@
+"""Test images built from busybox-static, and helpers to push, save and grow them."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip as gzip_module
+import io
+import json
+import os
+import shutil
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .podman import PodmanService
+from .proc import CommandError, run
+from .registry import Registry
+
+BUSYBOX = Path("/bin/busybox")
+
+# PID 1 is a shell: `sleep & wait` lets the TERM trap run at once, so stops are instant.
+_LOOP = 'trap "exit 0" TERM; {pre}while true; do sleep 1 & wait $!; done'
+
+
+class TestImages:
+    """Images in the service's store: app:1, app:2 (different IDs), nocmd:1, exits:1."""
+
+    __test__ = False  # not a pytest test class
+
+    app1 = "localhost/tedge-test/app:1"
+    app2 = "localhost/tedge-test/app:2"
+    nocmd = "localhost/tedge-test/nocmd:1"
+    exits = "localhost/tedge-test/exits:1"
+    app_port = 8080  # EXPOSEd by app:1/app:2; busybox httpd serves /version there
+
+    def __init__(self, podman: PodmanService, workdir: Path) -> None:
+        self.podman = podman
+        self.workdir = workdir
+        self._big: dict[int, str] = {}
+        self.ids: dict[str, str] = {}
+
+    def build(self) -> TestImages:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        cmd = _LOOP.format(pre=f"httpd -p {self.app_port} -h /www; ")
+        for image, version in ((self.app1, "1"), (self.app2, "2")):
+            self._import(image, {"www/version": version + "\n", "etc/tedge-test-version": version},
+                         ["CMD " + json.dumps(["/bin/sh", "-c", cmd]),
+                          f"EXPOSE {self.app_port}",
+                          f"LABEL org.tedge.test.version={version}"])
+        self._import(self.nocmd, {}, [])
+        self._import(self.exits, {}, ['CMD ["/bin/sh", "-c", "exit 1"]'])
+        if self.ids[self.app1] == self.ids[self.app2]:
+            raise AssertionError("app:1 and app:2 must have different image IDs")
+        return self
+
+    def push(self, local_image: str, registry: Registry, repo_tag: str, *,
+             username: str | None = None, password: str | None = None) -> str:
+        """Push to `registry` as `repo_tag`; returns '127.0.0.1:PORT/repo:tag'.
+
+        Uses the registry's current credentials unless others are given.
+        """
+        remote = f"{registry.host}/{repo_tag}"
+        args = ["push"]
+        user = username if username is not None else registry.username
+        secret = password if password is not None else registry.password
+        if user is not None:
+            args += ["--creds", f"{user}:{secret or ''}"]
+        if not registry.tls:
+            args.append("--tls-verify=false")
+        self.podman.cli(*args, local_image, remote, timeout=300)
+        return remote
+
+    def save_archive(self, image: str, path: Path | str, fmt: str = "docker-archive",
+                     gzip: bool = False) -> Path:
+        """`podman save` to `path` (docker-archive or oci-archive), gzip'd client-side if asked."""
+        if fmt not in ("docker-archive", "oci-archive"):
+            raise ValueError(f"unsupported archive format {fmt!r}")
+        path = Path(path)
+        target = path.with_name(path.name + ".tmp") if gzip else path
+        self.podman.cli("save", "--format", fmt, "--output", str(target), image, timeout=600)
+        if gzip:
+            with open(target, "rb") as src, gzip_module.open(path, "wb", compresslevel=1) as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+            target.unlink()
+        return path
+
+    def big_image(self, size_mb: int) -> str:
+        """An image with a random (incompressible) layer of `size_mb` MiB; built once."""
+        if size_mb not in self._big:
+            image = f"localhost/tedge-test/big:{size_mb}m"
+            with _random_file(self.workdir / f"big-{size_mb}.bin", size_mb) as blob:
+                self._import(image, {}, ['CMD ["/bin/sh", "-c", "exit 0"]'],
+                             extra={"data/random.bin": blob})
+            self._big[size_mb] = image
+        return self._big[size_mb]
+
+    def _import(self, image: str, files: dict[str, str], changes: list[str],
+                extra: dict[str, Path] | None = None) -> None:
+        tar_path = self.workdir / (image.replace("/", "_").replace(":", "_") + ".tar")
+        _rootfs_tar(tar_path, files, extra or {})
+        args = ["import"]
+        for change in changes:
+            args += ["--change", change]
+        try:
+            out = self.podman.cli(*args, str(tar_path), image, timeout=600).stdout
+        finally:
+            tar_path.unlink(missing_ok=True)
+        self.ids[image] = out.strip().splitlines()[-1].removeprefix("sha256:")
+
+
+def _rootfs_tar(path: Path, files: dict[str, str], extra: dict[str, Path]) -> None:
+    """A root filesystem: busybox, a link per applet in /bin, and `files`."""
+    if not BUSYBOX.exists():
+        raise CommandError(f"{BUSYBOX} is missing: apt-get install busybox-static")
+    applets = run([str(BUSYBOX), "--list"]).stdout.split()
+    with tarfile.open(path, "w") as tar:
+        for directory in ("bin", "etc", "tmp", "www", "data"):
+            info = tarfile.TarInfo(directory)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if directory == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(str(BUSYBOX), "bin/busybox")
+        for applet in applets:
+            if applet != "busybox":
+                info = tarfile.TarInfo(f"bin/{applet}")
+                info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+                tar.addfile(info)
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+        for name, source in extra.items():
+            tar.add(str(source), name)
+
+
+
+@contextlib.contextmanager
+def _random_file(path: Path, size_mb: int) -> Iterator[Path]:
+    try:
+        with open(path, "wb") as f:
+            for _ in range(size_mb):
+                f.write(os.urandom(1 << 20))
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
