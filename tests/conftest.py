@@ -1,0 +1,209 @@
+"""Shared fixtures: real services (started lazily, once per session) and the plugin.
+
+Nothing starts for a run of unit tests only: the session `stack` starts its
+container part (registries, then podman, then the test images) when a test
+first asks for one of those fixtures, and its MQTT part when a test first asks
+for a broker. See tests/support for the services themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # `tests.support` is importable as in a demo script
+    sys.path.insert(0, str(REPO))
+
+from tests.support.images import TestImages  # noqa: E402
+from tests.support.mqtt import Broker  # noqa: E402
+from tests.support.podman import PodmanService  # noqa: E402
+from tests.support.registry import Registry  # noqa: E402
+from tests.support.services import Stack  # noqa: E402
+
+PLUGIN_SCRIPT = REPO / "sm-plugins" / "container"
+PLUGIN_SOURCE = REPO / "plugin"
+PLUGIN_CONFIG = Path("plugins") / "tedge-container-plugin.toml"
+INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A SIGTERM (CI's timeout, a killed job) runs the teardowns, as Ctrl-C does.
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, interrupt)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
+
+
+# -- services ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    """The session's services; parts start when first asked for (see below)."""
+    services = Stack()
+    try:
+        yield services
+    finally:
+        services.stop()
+
+
+@pytest.fixture(scope="session")
+def _containers(stack: Stack) -> Stack:
+    return stack.start(containers=True, mqtt=False)
+
+
+@pytest.fixture(scope="session")
+def podman_service(_containers: Stack) -> PodmanService:
+    """podman system service on a unix socket, own store; knows all three registries."""
+    return _containers.podman
+
+
+@pytest.fixture(scope="session")
+def open_registry(_containers: Stack) -> Registry:
+    """Plain-HTTP registry without auth (insecure = true in the service's registries.conf)."""
+    return _containers.open_registry
+
+
+@pytest.fixture(scope="session")
+def auth_registry_a(_containers: Stack) -> Registry:
+    """TLS (test CA) + basic auth registry; its CA is in the service's certs.d."""
+    return _containers.auth_registry_a
+
+
+@pytest.fixture(scope="session")
+def auth_registry_b(_containers: Stack) -> Registry:
+    """A second TLS + basic auth registry with other credentials."""
+    return _containers.auth_registry_b
+
+
+@pytest.fixture(scope="session")
+def test_images(_containers: Stack) -> TestImages:
+    """app:1, app:2, nocmd:1, exits:1 in the service's store, plus push/save/big helpers."""
+    return _containers.images
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker(stack: Stack) -> Broker:
+    """mosquitto, plain TCP on 127.0.0.1, anonymous."""
+    return stack.start(containers=False, mqtt=True).mqtt_broker
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker_tls(stack: Stack) -> Broker:
+    """mosquitto with TLS (test CA) that requires a client certificate (cert_file/key_file)."""
+    return stack.start(containers=False, mqtt=True).mqtt_broker_tls
+
+
+# -- the plugin ----------------------------------------------------------------------
+
+
+def toml_value(value: Any) -> str:
+    """A Python value as a TOML literal (str, bool, int, float, list, dict)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (str, os.PathLike)):
+        return json.dumps(os.fspath(value))  # JSON string escapes are valid TOML
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}"
+                               for k, v in value.items()) + "}"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+class Plugin:
+    """The sm-plugin and the operator CLI, run as subprocesses against the test service."""
+
+    def __init__(self, config_dir: Path, podman: PodmanService) -> None:
+        self.config_dir = config_dir
+        self.podman = podman
+        self.config_file = config_dir / PLUGIN_CONFIG
+        self._sections: dict[str, dict[str, Any]] = {"container": {"host": podman.url}}
+        self._extra: list[str] = []
+        self._render()
+
+    def set_config(self, section: str, key: str, value: Any) -> None:
+        """Set `key = value` in `[section]` (dotted, e.g. "client.mqtt"); None removes it."""
+        if value is None:
+            self._sections.get(section, {}).pop(key, None)
+        else:
+            self._sections.setdefault(section, {})[key] = value
+        self._render()
+
+    set = set_config
+
+    def write_config(self, toml_text: str) -> None:
+        """Append raw TOML (with its own [table] headers) after the keys set so far."""
+        self._extra.append(toml_text.strip("\n"))
+        self._render()
+
+    def write_file(self, relative_path: str, text: str) -> Path:
+        """Write a file under config_dir (e.g. "tedge.toml")."""
+        path = self.config_dir / relative_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def _render(self) -> None:
+        parts = []
+        for section, keys in self._sections.items():
+            body = "".join(f"{json.dumps(k) if not k.isidentifier() else k} = "
+                           f"{toml_value(v)}\n" for k, v in keys.items())
+            parts.append(f"[{section}]\n{body}")
+        parts.extend(self._extra)
+        self.config_file.parent.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text("\n".join(parts) + "\n")
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONTAINER_")}
+        env["TEDGE_CONFIG_DIR"] = str(self.config_dir)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(PLUGIN_SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])])
+        env.update(extra or {})
+        return env
+
+    def run(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`sm-plugins/container ARGS` (as tedge-agent runs it)."""
+        return self._exec([sys.executable, str(PLUGIN_SCRIPT), *args], stdin, env, timeout)
+
+    def cli(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """`python -m tedge_container ARGS` (the operator's command)."""
+        return self._exec([sys.executable, "-m", "tedge_container", *args], stdin, env, timeout)
+
+    def _exec(self, argv: list[str], stdin: str | None, env: Mapping[str, str] | None,
+              timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(argv, input=stdin, stdin=None if stdin is not None else
+                              subprocess.DEVNULL, capture_output=True, text=True,
+                              env=self.env(env), timeout=timeout, cwd=str(self.config_dir),
+                              check=False)
+
+
+@pytest.fixture()
+def plugin(tmp_path: Path, podman_service: PodmanService) -> Iterator[Plugin]:
+    """A TEDGE_CONFIG_DIR pointing the plugin at the test service; containers removed after."""
+    config_dir = tmp_path / "tedge"
+    config_dir.mkdir()
+    try:
+        yield Plugin(config_dir, podman_service)
+    finally:
+        podman_service.remove_all_containers()
