@@ -52,13 +52,15 @@ class Topics:
 
     def __init__(self, root: str, device_topic_id: str) -> None:
         segments = device_topic_id.split("/")
-        if len(segments) != 4 or not all(segments[:2]) or any(c in _TOPIC_FORBIDDEN for c in root):
+        if len(segments) != 4 or not all(segments[:2]) or any(segments[2:]) or not root:
             raise ReportError(
                 f"the device topic id {device_topic_id!r} is not of the form device/NAME// "
                 "(mqtt.device_topic_id, or topic_id in the plugin's settings)"
             )
-        if any(c in _TOPIC_FORBIDDEN for c in device_topic_id):
-            raise ReportError(f"the device topic id {device_topic_id!r} holds MQTT wildcards")
+        if any(c in _TOPIC_FORBIDDEN for c in device_topic_id + root):
+            raise ReportError(
+                f"the topic root {root!r} or device topic id {device_topic_id!r} holds MQTT wildcards"
+            )
         self.root = root
         self.device_topic_id = device_topic_id
         # Services of a device live under its first two segments: device/child01// → device/child01/service/X.

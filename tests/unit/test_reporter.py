@@ -42,10 +42,18 @@ def test_topics_of_a_child_device_and_custom_root() -> None:
     assert topics.event("x") == "plant/device/child01///e/x"
 
 
-@pytest.mark.parametrize("topic_id", ["device", "device/main/x/y/z", "device/+//", "/main//"])
+@pytest.mark.parametrize(
+    "topic_id", ["device", "device/main/x/y/z", "device/+//", "/main//", "device/main/service/x"]
+)
 def test_unusable_device_topic_ids(topic_id: str) -> None:
     with pytest.raises(ReportError):
         Topics("te", topic_id)
+
+
+def test_unusable_topic_roots() -> None:
+    for root in ("", "te/#", "t+"):
+        with pytest.raises(ReportError):
+            Topics(root, "device/main//")
 
 
 @pytest.mark.parametrize("name", ["", "a/b", "a+", "a#"])
