@@ -254,3 +254,13 @@ def _http_get(port: int, path: str, timeout: float = 10) -> str:
         if time.monotonic() > deadline:
             raise AssertionError(f"no HTTP 200 from 127.0.0.1:{port}{path} in {timeout}s")
         time.sleep(0.2)
+
+
+def test_big_image_is_cached_and_has_its_size(podman_service: PodmanService,
+                                              test_images: TestImages) -> None:
+    image = test_images.big_image(3)
+    assert test_images.big_image(3) == image
+    size = int(podman_service.cli("image", "inspect", "--format", "{{.Size}}", image).stdout)
+    assert size >= 3 << 20
+    ran = podman_service.cli("run", "--rm", image, "wc", "-c", "/data/random.bin")
+    assert ran.stdout.split()[0] == str(3 << 20)

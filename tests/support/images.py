@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip as gzip_module
 import io
 import json
 import os
 import shutil
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from .podman import PodmanService
@@ -88,16 +86,15 @@ class TestImages:
         """An image with a random (incompressible) layer of `size_mb` MiB; built once."""
         if size_mb not in self._big:
             image = f"localhost/tedge-test/big:{size_mb}m"
-            with _random_file(self.workdir / f"big-{size_mb}.bin", size_mb) as blob:
-                self._import(image, {}, ['CMD ["/bin/sh", "-c", "exit 0"]'],
-                             extra={"data/random.bin": blob})
+            self._import(image, {}, ['CMD ["/bin/sh", "-c", "exit 0"]'],
+                         random_mb={"data/random.bin": size_mb})
             self._big[size_mb] = image
         return self._big[size_mb]
 
     def _import(self, image: str, files: dict[str, str], changes: list[str],
-                extra: dict[str, Path] | None = None) -> None:
+                random_mb: dict[str, int] | None = None) -> None:
         tar_path = self.workdir / (image.replace("/", "_").replace(":", "_") + ".tar")
-        _rootfs_tar(tar_path, files, extra or {})
+        _rootfs_tar(tar_path, files, random_mb or {})
         args = ["import"]
         for change in changes:
             args += ["--change", change]
@@ -108,8 +105,8 @@ class TestImages:
         self.ids[image] = out.strip().splitlines()[-1].removeprefix("sha256:")
 
 
-def _rootfs_tar(path: Path, files: dict[str, str], extra: dict[str, Path]) -> None:
-    """A root filesystem: busybox, a link per applet in /bin, and `files`."""
+def _rootfs_tar(path: Path, files: dict[str, str], random_mb: dict[str, int]) -> None:
+    """A root filesystem: busybox, a link per applet in /bin, `files`, random files."""
     if not BUSYBOX.exists():
         raise CommandError(f"{BUSYBOX} is missing: apt-get install busybox-static")
     applets = run([str(BUSYBOX), "--list"]).stdout.split()
@@ -129,17 +126,16 @@ def _rootfs_tar(path: Path, files: dict[str, str], extra: dict[str, Path]) -> No
             info = tarfile.TarInfo(name)
             info.size, info.mode = len(data), 0o644
             tar.addfile(info, io.BytesIO(data))
-        for name, source in extra.items():
-            tar.add(str(source), name)
+        for name, size_mb in random_mb.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = size_mb << 20, 0o644
+            tar.addfile(info, _RandomReader())
 
 
 
-@contextlib.contextmanager
-def _random_file(path: Path, size_mb: int) -> Iterator[Path]:
-    try:
-        with open(path, "wb") as f:
-            for _ in range(size_mb):
-                f.write(os.urandom(1 << 20))
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+
+class _RandomReader:
+    """A file-like source of random bytes, so a big layer needs no temporary file."""
+
+    def read(self, size: int = -1) -> bytes:
+        return os.urandom(size if size >= 0 else 1 << 20)
