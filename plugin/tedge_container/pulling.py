@@ -102,7 +102,8 @@ def pull(engine: Engine, reference: Reference, config: Config, chain: Chain | No
     except PullError as error:
         if error.kind != "auth":
             raise
-        log.warning(f"{reference.domain} refused the pull of {reference.full} ({first.describe()}).")
+        how = f"with {first.describe()}" if first.found else "without credentials"
+        log.warning(f"{reference.domain} refused the pull of {reference.full} {how}.")
         log.debug(f"engine said: {error}")
 
     log.info(f"asking for fresh credentials for {reference.domain} and retrying once")
