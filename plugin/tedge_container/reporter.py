@@ -329,7 +329,7 @@ class Session:
 
         worker = threading.Thread(target=work, name="mqtt-report", daemon=True)
         worker.start()
-        worker.join(max(0.0, self.deadline - time.monotonic()) + 0.2)
+        worker.join(max(0.0, self.deadline - time.monotonic()) + 0.05)
         if not outcome:
             raise ReportError(self._late())
         if outcome[0] is not None:
@@ -388,9 +388,7 @@ class Session:
         try:
             client.connect(settings.host, settings.port, keepalive=keepalive)
         except ssl.SSLError as error:
-            reason = _ssl_reason(error)
-            if isinstance(error, ssl.SSLCertVerificationError):
-                reason += "; check mqtt.client.auth.ca_file / ca_dir"
+            reason = _tls_reason(error)
             raise ReportError(f"TLS with the broker at {settings.address} failed ({reason})") from None
         except socket.timeout:
             raise ReportError(f"no answer from the broker at {settings.address} in time") from None
@@ -425,19 +423,17 @@ class Session:
         import ssl
 
         where = self.settings.address
-        hint = ""
-        if self.stage == "connecting" and self.settings.tls:
-            hint = "; does it require a client certificate or a login?"
         try:
             rc = client.loop(timeout=min(timeout, max(0.0, self._remaining())))
         except ssl.SSLError as error:  # paho 1.6 raises what 2.x reports as a lost connection
-            raise ReportError(f"TLS with the broker at {where} failed ({_ssl_reason(error)}{hint})") from None
+            raise ReportError(f"TLS with the broker at {where} failed ({_tls_reason(error)})") from None
         except OSError as error:
             reason = error.strerror or str(error) or type(error).__name__
             raise ReportError(f"the connection to the broker at {where} failed ({reason})") from None
         if rc:  # MQTT_ERR_SUCCESS is 0; anything else means the connection is gone
             if self.stage == "connecting":
-                raise ReportError(f"the broker at {where} closed the connection{hint.replace(';', ':')}")
+                hint = ": does it require a client certificate or a login?" if self.settings.tls else ""
+                raise ReportError(f"the broker at {where} closed the connection{hint}")
             raise ReportError(f"the connection to the broker at {where} was lost")
 
     def _disconnect(self, client: Any) -> None:
@@ -457,5 +453,11 @@ def _is_failure(reason: Any) -> bool:
     return int(reason) != 0  # paho 1.6: the CONNACK return code
 
 
-def _ssl_reason(error: BaseException) -> str:
-    return getattr(error, "verify_message", None) or getattr(error, "reason", None) or str(error)
+def _tls_reason(error: BaseException) -> str:
+    """What went wrong in the TLS handshake, with a hint at the setting to check."""
+    import ssl
+
+    reason = getattr(error, "verify_message", None) or getattr(error, "reason", None) or str(error)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"{reason}; check mqtt.client.auth.ca_file / ca_dir"
+    return f"{reason}; does the broker require a client certificate (mqtt.client.auth.cert_file, key_file)?"
