@@ -152,7 +152,8 @@ class Stack:
             raise errors[0]
 
     def __enter__(self) -> Stack:
-        return self.start()
+        """Starts everything, unless start() already chose the parts."""
+        return self if self.workdir is not None else self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -181,3 +182,41 @@ def _started(part: object, name: str, group: str) -> object:
     if part is None:
         raise RuntimeError(f"Stack.{name} is not running: call start({group}=True) first")
     return part
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the stack, print where everything is, keep it up until Ctrl-C / SIGTERM."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="scripts/services", description=main.__doc__)
+    parser.add_argument("--no-mqtt", action="store_true", help="skip the MQTT brokers")
+    parser.add_argument("--no-containers", action="store_true",
+                        help="skip registries, podman and the test images")
+    parser.add_argument("--workdir", help="directory for the services (kept afterwards)")
+    args = parser.parse_args(argv)
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    started = time.monotonic()
+    with Stack(args.workdir).start(containers=not args.no_containers,
+                                   mqtt=not args.no_mqtt) as stack:
+        print(stack.describe())
+        print(f"started in {time.monotonic() - started:.1f}s: "
+              + ", ".join(f"{k} {v:.1f}s" for k, v in stack.timings.items()))
+        if not args.no_containers:
+            print(f"\nexport CONTAINER_HOST={stack.podman.url}")
+            print(f"podman --remote --url {stack.podman.url} images")
+        print("\nCtrl-C stops everything.", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
