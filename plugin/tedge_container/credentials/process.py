@@ -103,7 +103,7 @@ def run_bounded(
         while not _has_exited(process.pid):  # output closed, process still running
             if time.monotonic() >= deadline:
                 raise HelperTimeout
-            time.sleep(0.02)
+            time.sleep(0.005)
     except BaseException:
         _kill_group(process.pid)
         process.wait()
