@@ -410,7 +410,7 @@ class Engine:
         return self._call("load the image archive", lambda: run_bounded(work, timeout, "Loading the archive"))
 
     def remove_image(self, image: str) -> bool:
-        """Remove an image if nothing uses it; False when the engine refuses (in use, missing)."""
+        """Remove an image name (the image itself with its last name); False when podman refuses."""
         from podman import errors
 
         try:
@@ -447,7 +447,8 @@ class Engine:
             if self.client.networks.exists(name):
                 return
             try:
-                self.client.networks.create(name)
+                # DNS on, as `podman network create` does: containers find each other by name.
+                self.client.networks.create(name, dns_enabled=True)
             except errors.APIError as error:
                 if error.status_code != 409:  # created meanwhile by someone else
                     raise

@@ -12,7 +12,7 @@ from typing import Callable, NamedTuple
 
 from .. import archive, log, pulling, references
 from ..config import Config
-from ..engine import Engine
+from ..engine import Container, Engine
 from ..errors import EngineError, PluginError, UsageError, add_context
 from ..labels import (
     MANAGED_BY,
@@ -104,15 +104,20 @@ def replace_container(engine: Engine, config: Config, name: str, image: str, ver
     if old is not None:
         # The new container is in place: a failure from here on is a warning, not a failed install.
         _try(f"removing the replaced container {old_name}", lambda: engine.remove_container(old_name))
-        if config.get("container.pruneimages") and old.image_id:
-            _try("removing the replaced image", lambda: remove_unused_image(engine, old.image_id))
+        if config.get("container.pruneimages"):
+            _try("removing the replaced image", lambda: remove_unused_image(engine, old))
     return container_id
 
 
-def remove_unused_image(engine: Engine, image_id: str) -> None:
-    """Remove an image this plugin stopped using, unless another container still uses it."""
-    if not engine.containers_using_image(image_id):
-        engine.remove_image(image_id)
+def remove_unused_image(engine: Engine, former: Container) -> None:
+    """Remove the image reference a container this plugin replaced or removed was created from.
+
+    Nothing happens while another container uses the image. Only that one name
+    goes: an image also known by other names (say, loaded for offline use)
+    stays under them.
+    """
+    if former.image_id and not engine.containers_using_image(former.image_id):
+        engine.remove_image(former.image or former.image_id)
 
 
 def install(

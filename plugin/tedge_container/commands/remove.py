@@ -21,6 +21,6 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> Container
     if container is None:
         return None
     engine.remove_container(name)
-    if config.get("container.pruneimages") and container.image_id:
-        remove_unused_image(engine, container.image_id)
+    if config.get("container.pruneimages"):
+        remove_unused_image(engine, container)
     return container
