@@ -121,6 +121,8 @@ def use_broker(plugin: Any, broker: Any, tedge_toml: str = "", tls: bool = False
     plugin.set_config("client.mqtt", "host", "")
     plugin.set_config("client.mqtt", "port", 0)
     plugin.set_config("report", "enabled", True)
+    # Removes must not prune the session's test images that later tests use.
+    plugin.set_config("container", "pruneimages", False)
 
 
 def inspect_id(podman_service: Any, name: str) -> str:
@@ -178,6 +180,9 @@ def test_a_container_that_exits_at_once_is_down(plugin, test_images, mqtt_broker
     health_topic = f"te/device/main/service/{name}/status/health"
     health = json.loads(retained(mqtt_broker, health_topic)[health_topic])
     assert health["status"] == "down"
+    # The plugin's remove copes with a container that keeps restarting (a bulk `podman rm` may race it).
+    result = plugin.run("remove", name)
+    assert result.returncode == 0, result.stderr
 
 
 def test_remove_deregisters_the_service(plugin, test_images, mqtt_broker) -> None:
@@ -356,16 +361,19 @@ def test_silent_broker_costs_at_most_report_timeout(plugin, test_images) -> None
         listener.listen(8)
         use_broker(plugin, Host(listener.getsockname()[1]))
         plugin.set_config("report", "timeout", 2.0)
-        name = unique("blackhole")
-        result, elapsed = timed(plugin, "install", name, "--module-version", APP1)
+        plugin.set_config("report", "enabled", False)
+        baseline_result, baseline = timed(plugin, "install", unique("base"), "--module-version", APP1)
+        assert baseline_result.returncode == 0, baseline_result.stderr
+        plugin.set_config("report", "enabled", True)
+        result, elapsed = timed(plugin, "install", unique("blackhole"), "--module-version", APP1)
         assert result.returncode == 0, result.stderr
         assert len(warnings(result)) == 1 and "no answer" in warnings(result)[0], result.stderr
-        failed, failed_elapsed = timed(plugin, "install", unique("bh"), "--module-version", MISSING)
+        failed = plugin.run("install", unique("bh"), "--module-version", MISSING)
+    # 2 s of reporting at most, plus slack for a loaded machine.
+    assert 1.5 < elapsed - baseline < 2.0 + 1.5, (elapsed, baseline)
     assert failed.returncode != 0
     assert last_line(failed).startswith("Installing"), "the operation's error stays the last line"
     assert len(warnings(failed)) == 1, failed.stderr
-    install_alone = 10  # generous: the install itself on a loaded CI machine
-    assert elapsed < 2.0 + install_alone and failed_elapsed < 2.0 + install_alone + 30
 
 
 def test_failed_install_with_broker_down_keeps_its_error_last(plugin, test_images) -> None:
