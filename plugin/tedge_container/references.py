@@ -34,13 +34,16 @@ class Reference:
     is needed to pull; when both are given the digest decides.
     """
 
-    __slots__ = ("digest", "domain", "path", "tag")
+    __slots__ = ("digest", "domain", "path", "tag", "text")
 
-    def __init__(self, domain: str, path: str, tag: str | None, digest: str | None) -> None:
+    def __init__(
+        self, domain: str, path: str, tag: str | None, digest: str | None, text: str = ""
+    ) -> None:
         self.domain = domain
         self.path = path
         self.tag = tag
         self.digest = digest
+        self.text = text or self.full  # as the operator wrote it, e.g. for credential helpers
 
     @property
     def name(self) -> str:
@@ -119,7 +122,7 @@ def parse(reference: str) -> Reference:
         raise InvalidReference(f"{reference!r} is not a valid image reference{hint}.")
     if len(domain) + 1 + len(path) > _MAX_NAME_LENGTH:
         raise InvalidReference(f"{reference!r} is longer than {_MAX_NAME_LENGTH} characters.")
-    return Reference(domain, path, tag, digest or None)
+    return Reference(domain, path, tag, digest or None, text)
 
 
 def try_parse(reference: str) -> Reference | None:

@@ -283,7 +283,7 @@ def test_helper_called_with_exact_arguments_and_refresh(tmp_path: Path) -> None:
     assert found is not None and found.credentials.password == SECRETS[1]
     assert calls.read_text().splitlines() == [
         "get ghcr.io/acme/app:1",
-        "get docker.io/library/nginx:latest --refresh",
+        "get nginx --refresh",  # the image as the module version gave it, as the Go plugin does
     ]
 
 
@@ -317,7 +317,7 @@ def test_helper_default_missing_is_silent_explicit_missing_warns(tmp_path: Path)
         ('echo \'{"user": "u", "pass": "p"}\'\n', "JSON without 'username' and 'password'"),
         ('echo \'{"username": "u", "password": 5}\'\n', "not a string"),
         ('echo \'{"username": "", "password": "x"}\'\n', "an empty username"),
-        ("echo 'cannot reach STS' >&2; exit 4\n", "failed on `get quay.io/a:latest` (exit 4)"),
+        ("echo 'cannot reach STS' >&2; exit 4\n", "failed on `get quay.io/a` (exit 4)"),
         ("head -c 2000000 /dev/zero\n", "more than 1 MiB"),
     ],
 )
@@ -343,7 +343,7 @@ def test_helper_hanging_is_bounded_and_killed_with_its_children(tmp_path: Path) 
     provider = HelperProvider(str(helper), 1, environ=dict(os.environ))
     started = time.monotonic()
     with pytest.raises(
-        ProviderError, match=r"did not answer `get quay.io/a:latest` within 1 s and was killed"
+        ProviderError, match=r"did not answer `get quay.io/a` within 1 s and was killed"
     ):
         provider.lookup(parse("quay.io/a"), False)
     assert time.monotonic() - started < 3
@@ -629,7 +629,7 @@ def test_chain_failing_provider_falls_through_with_a_warning(tmp_path: Path) -> 
     resolution = chain.lookup(parse("quay.io/x"))
     assert resolution.credentials is not None and resolution.credentials.username == "file"
     assert resolution.warnings == [
-        f"The credentials helper {helper} answered `get quay.io/x:latest` with 8 bytes that are not JSON "
+        f"The credentials helper {helper} answered `get quay.io/x` with 8 bytes that are not JSON "
         '(expected {"username": …, "password": …}).'
     ]
 

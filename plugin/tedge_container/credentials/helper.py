@@ -75,7 +75,8 @@ class HelperProvider:
                     "on PATH or in /usr/bin, or is not executable; fix registry.helper or install it."
                 )
             return None
-        argv = [self.path, "get", reference.full, *(["--refresh"] if refresh else [])]
+        # The image as the module version gave it, as the Go plugin passes it.
+        argv = [self.path, "get", reference.text, *(["--refresh"] if refresh else [])]
         shown = " ".join(argv[1:])
         try:
             result = run_bounded(argv, self.timeout, env=self.environ)
