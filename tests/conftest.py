@@ -136,7 +136,10 @@ class Plugin:
         self.config_dir = config_dir
         self.podman = podman
         self.config_file = config_dir / PLUGIN_CONFIG
-        self._sections: dict[str, dict[str, Any]] = {"container": {"host": podman.url}}
+        # The session's test images are shared: a test that lets the plugin prune opts in.
+        self._sections: dict[str, dict[str, Any]] = {
+            "container": {"host": podman.url, "pruneimages": False}
+        }
         self._extra: list[str] = []
         self._render()
 
