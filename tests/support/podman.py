@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -122,7 +123,10 @@ class PodmanService:
     def remove_all_containers(self) -> None:
         """Force-remove every container (and pod) in this service's store."""
         self.cli("pod", "rm", "--all", "--force", check=False, timeout=60)
-        self.cli("rm", "--all", "--force", "--time", "0", timeout=60)
+        # A container the restart policy is just restarting refuses removal for a moment.
+        if self.cli("rm", "--all", "--force", "--time", "0", check=False, timeout=60).returncode:
+            time.sleep(1)
+            self.cli("rm", "--all", "--force", "--time", "0", timeout=60)
 
     def image_id(self, reference: str) -> str:
         return self.cli("image", "inspect", "--format", "{{.Id}}", reference).stdout.strip()

@@ -1,0 +1,180 @@
+"""Side-by-side benchmark of the plugin against the podman CLI on one engine.
+
+Prints a Markdown table of ratios (plugin ÷ podman; lower is better) measured
+in one run, so machine noise hits both sides alike. Targets from the issue:
+`list` ≤ 1.5× `podman ps -a` (empty and 200 containers), install of a local
+image ≤ 2× `podman run -d`, peak RSS of `install --file` of a 400 MB archive
+≤ 64 MB (tar and tar.gz).
+
+    bench/run [--quick] [--readme]
+
+`--readme` also writes the table into README.md between the bench markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.services import Stack  # noqa: E402
+
+PLUGIN = str(REPO / "sm-plugins" / "container")
+APP = "localhost/tedge-test/app:1"
+SYSTEM_PYTHON = "/usr/bin/python3"  # what a device runs the packaged plugin with
+
+
+def median_seconds(argv: list[str], env: dict[str, str], runs: int, between=None) -> float:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        samples.append(time.perf_counter() - started)
+        if between:
+            between()
+    return statistics.median(samples)
+
+
+def peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Peak resident memory of one command (and its exit code), from the kernel's rusage."""
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss / 1024, process.returncode
+
+
+class Bench:
+    def __init__(self, stack: Stack, workdir: Path) -> None:
+        self.stack = stack
+        self.podman = stack.podman
+        config_dir = workdir / "tedge"
+        (config_dir / "plugins").mkdir(parents=True)
+        (config_dir / "plugins" / "tedge-container-plugin.toml").write_text(
+            f'[container]\nhost = "{self.podman.url}"\npruneimages = false\n[report]\nenabled = false\n'
+        )
+        base = {k: v for k, v in os.environ.items() if not k.startswith("CONTAINER_")}
+        self.plugin_env = {**base, "TEDGE_CONFIG_DIR": str(config_dir), "PYTHONPATH": str(REPO / "plugin")}
+        self.podman_env = self.podman.env
+        self.remote = ["podman", "--remote", "--url", self.podman.url]
+        self.local = [
+            "podman",
+            "--root",
+            str(self.podman.root),
+            "--runroot",
+            str(self.podman.runroot),
+            "--storage-driver",
+            self.podman.storage_driver,
+        ]
+        self.rows: list[tuple[str, str, str, str, str]] = []
+
+    def row(self, what: str, ours: float, theirs: float, baseline: str, target: str, unit="ms") -> None:
+        scale = 1000 if unit == "ms" else 1
+        self.rows.append(
+            (what, f"{ours * scale:.0f} {unit}", f"{theirs * scale:.0f} {unit} ({baseline})",
+             f"{ours / theirs:.2f}×", target)
+        )
+
+    def bench_list(self, label: str, runs: int) -> None:
+        ours = median_seconds([SYSTEM_PYTHON, PLUGIN, "list"], self.plugin_env, runs)
+        local = median_seconds([*self.local, "ps", "-a"], self.podman_env, runs)
+        remote = median_seconds([*self.remote, "ps", "-a"], self.podman_env, runs)
+        self.row(f"`list`, {label}", ours, local, "`podman ps -a`", "≤ 1.5×")
+        self.row(f"`list`, {label}", ours, remote, "`podman --remote ps -a`", "≤ 1.5×")
+
+    def bench_install(self, runs: int) -> None:
+        self.podman.remove_all_containers()
+        install = [sys.executable, PLUGIN, "install", "bench", "--module-version", APP]
+        ours = median_seconds(
+            install, self.plugin_env, runs, between=lambda: self.podman.remove_all_containers()
+        )
+        run = [*self.remote, "run", "-d", "--name", "bench", "--network", "tedge", "-P",
+               "--restart", "always", APP]
+        theirs = median_seconds(run, self.podman_env, runs, between=lambda: self.podman.remove_all_containers())
+        self.row("install of a local image", ours, theirs, "`podman run -d`", "≤ 2×")
+
+    def bench_archive_memory(self, workdir: Path, size_mb: int) -> None:
+        image = self.stack.images.big_image(size_mb)
+        for compress in (False, True):
+            path = self.stack.images.save_archive(
+                image, workdir / f"big.tar{'.gz' if compress else ''}", gzip=compress
+            )
+            self.podman.remove_all_containers()
+            self.podman.cli("rmi", "-f", image, check=False)
+            argv = [sys.executable, PLUGIN, "install", "big", "--module-version", image, "--file", str(path)]
+            rss, code = peak_rss_mb(argv, self.plugin_env)
+            if code != 0:
+                raise SystemExit(f"install --file {path.name} failed with exit {code}")
+            kind = "tar.gz" if compress else "tar"
+            self.rows.append(
+                (f"peak RSS, `install --file` {size_mb} MB {kind}", f"{rss:.0f} MB",
+                 f"{path.stat().st_size / 2**20:.0f} MB archive", f"{rss / 64:.2f}× of 64 MB", "≤ 64 MB")
+            )
+            path.unlink()
+
+    def create_containers(self, count: int) -> None:
+        for index in range(count):
+            self.podman.cli("create", "--name", f"filler-{index:03d}", APP)
+
+    def table(self) -> str:
+        lines = [
+            "| measurement | plugin | baseline | ratio | target |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += ["| " + " | ".join(row) + " |" for row in self.rows]
+        return "\n".join(lines)
+
+
+def update_readme(table: str, note: str) -> None:
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    block = f"<!-- bench:start -->\n{note}\n\n{table}\n<!-- bench:end -->"
+    new, count = re.subn(r"<!-- bench:start -->.*?<!-- bench:end -->", block, text, flags=re.S)
+    if not count:
+        raise SystemExit("README.md has no <!-- bench:start --> / <!-- bench:end --> markers")
+    readme.write_text(new)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer runs, 20 containers, 50 MB archive")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md")
+    args = parser.parse_args()
+    runs, containers, size_mb = (5, 20, 50) if args.quick else (21, 200, 400)
+
+    with Stack() as stack, tempfile.TemporaryDirectory(prefix="tedge-bench-") as tmp:
+        stack.start(mqtt=False)
+        bench = Bench(stack, Path(tmp))
+        version = stack.podman.version
+        print(f"podman {version}, storage {stack.podman.storage_driver}", file=sys.stderr)
+        bench.bench_list("empty engine", runs)
+        bench.create_containers(containers)
+        bench.bench_list(f"{containers} containers", runs)
+        bench.podman.remove_all_containers()
+        bench.bench_install(max(5, runs // 3))
+        bench.bench_archive_memory(Path(tmp), size_mb)
+        table = bench.table()
+    python = subprocess.run([SYSTEM_PYTHON, "--version"], capture_output=True, text=True).stdout.strip()
+    note = (
+        f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, podman {version}, "
+        f"`list` on {python} (the device's python3), medians of {runs} runs; "
+        "MQTT reporting off (it adds its ~1 s health check to an install when a broker answers)."
+    )
+    print(note)
+    print()
+    print(table)
+    if args.readme:
+        update_readme(table, note)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
