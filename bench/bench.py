@@ -2,8 +2,8 @@
 
 Prints a Markdown table of ratios (plugin ÷ podman; lower is better) measured
 in one run, so machine noise hits both sides alike. Targets from the issue:
-`list` ≤ 1.5× `podman ps -a` (empty and 200 containers), install of a local
-image ≤ 2× `podman run -d`, peak RSS of `install --file` of a 400 MB archive
+`list` ≤ 1.5x `podman ps -a` (empty and 200 containers), install of a local
+image ≤ 2x `podman run -d`, peak RSS of `install --file` of a 400 MB archive
 ≤ 64 MB (tar and tar.gz).
 
     bench/run [--quick] [--readme]
@@ -80,15 +80,15 @@ class Bench:
         scale = 1000 if unit == "ms" else 1
         self.rows.append(
             (what, f"{ours * scale:.0f} {unit}", f"{theirs * scale:.0f} {unit} ({baseline})",
-             f"{ours / theirs:.2f}×", target)
+             f"{ours / theirs:.2f}x", target)
         )
 
     def bench_list(self, label: str, runs: int) -> None:
         ours = median_seconds([SYSTEM_PYTHON, PLUGIN, "list"], self.plugin_env, runs)
         local = median_seconds([*self.local, "ps", "-a"], self.podman_env, runs)
         remote = median_seconds([*self.remote, "ps", "-a"], self.podman_env, runs)
-        self.row(f"`list`, {label}", ours, local, "`podman ps -a`", "≤ 1.5×")
-        self.row(f"`list`, {label}", ours, remote, "`podman --remote ps -a`", "≤ 1.5×")
+        self.row(f"`list`, {label}", ours, local, "`podman ps -a`", "≤ 1.5x")
+        self.row(f"`list`, {label}", ours, remote, "`podman --remote ps -a`", "≤ 1.5x")
 
     def bench_install(self, runs: int) -> None:
         self.podman.remove_all_containers()
@@ -98,8 +98,10 @@ class Bench:
         )
         run = [*self.remote, "run", "-d", "--name", "bench", "--network", "tedge", "-P",
                "--restart", "always", APP]
-        theirs = median_seconds(run, self.podman_env, runs, between=lambda: self.podman.remove_all_containers())
-        self.row("install of a local image", ours, theirs, "`podman run -d`", "≤ 2×")
+        theirs = median_seconds(
+            run, self.podman_env, runs, between=lambda: self.podman.remove_all_containers()
+        )
+        self.row("install of a local image", ours, theirs, "`podman run -d`", "≤ 2x")
 
     def bench_archive_memory(self, workdir: Path, size_mb: int) -> None:
         image = self.stack.images.big_image(size_mb)
@@ -116,7 +118,7 @@ class Bench:
             kind = "tar.gz" if compress else "tar"
             self.rows.append(
                 (f"peak RSS, `install --file` {size_mb} MB {kind}", f"{rss:.0f} MB",
-                 f"{path.stat().st_size / 2**20:.0f} MB archive", f"{rss / 64:.2f}× of 64 MB", "≤ 64 MB")
+                 f"{path.stat().st_size / 2**20:.0f} MB archive", f"{rss / 64:.2f}x of 64 MB", "≤ 64 MB")
             )
             path.unlink()
 
