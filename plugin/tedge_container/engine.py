@@ -317,16 +317,12 @@ class Engine:
             )
         return self._client
 
-    def _call(self, what: str, operation: Callable[[], T], not_found: T | None = None) -> T:
-        """Run a podman-py call, turning its exceptions into the plugin's."""
+    def _call(self, what: str, operation: Callable[[], T]) -> T:
+        """Run a podman-py call, turning its exceptions (404s included) into the plugin's."""
         from podman import errors
 
         try:
             return operation()
-        except (errors.NotFound, errors.ImageNotFound):
-            if not_found is not None:
-                return not_found
-            raise
         except errors.APIError as error:
             if error.status_code is None:
                 cause = error.__cause__
@@ -339,6 +335,8 @@ class Engine:
             raise EngineError(f"podman could not {what}: {detail}") from None
         except errors.PodmanError as error:
             raise EngineError(f"podman could not {what}: {error}") from None
+        except ValueError:  # a body that is not the JSON the API promises
+            raise EngineError(f"podman sent an unreadable answer while trying to {what}.") from None
 
     # -- images ----------------------------------------------------------
 
