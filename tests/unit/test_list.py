@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import pytest
+
 from tedge_container.commands.list import ContainerFilter, clean, format_modules
 from tedge_container.config import DEFAULTS, Config
 from tedge_container.engine import Container
+from tedge_container.errors import ConfigError
 
 
 def container(name: str, image: str = "docker.io/library/nginx:1", **labels: str) -> Container:
@@ -56,3 +59,8 @@ def test_output_is_safe_for_the_agent_csv_parser() -> None:
     )
     assert output == "web\txyz\u00e9\n"
     output.encode("utf-8")
+
+
+def test_broken_name_pattern_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"filter.exclude.names has '\(unclosed'"):
+        ContainerFilter(config(**{"filter.exclude.names": ["(unclosed"]}))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from ..engine import Container, Engine
+from ..errors import ConfigError
 from ..labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
@@ -33,13 +34,26 @@ def _has_label(labels: dict[str, str], selectors: Iterable[str]) -> bool:
     return False
 
 
+def _patterns(config: Config, key: str) -> list[re.Pattern[str]]:
+    patterns = []
+    for pattern in config.get(key):
+        try:
+            patterns.append(re.compile(pattern))
+        except re.error as error:
+            raise ConfigError(
+                f"{config.path or 'the configuration'}: {key} has {pattern!r}, "
+                f"which is not a regular expression ({error}); fix or remove it."
+            ) from None
+    return patterns
+
+
 class ContainerFilter:
     """The Go plugin's filter.include / filter.exclude settings, plus what is never a module."""
 
     def __init__(self, config: Config) -> None:
-        self.include_names = [re.compile(p) for p in config.get("filter.include.names")]
+        self.include_names = _patterns(config, "filter.include.names")
         self.include_labels = config.get("filter.include.labels")
-        self.exclude_names = [re.compile(p) for p in config.get("filter.exclude.names")]
+        self.exclude_names = _patterns(config, "filter.exclude.names")
         self.exclude_labels = config.get("filter.exclude.labels")
 
     def accepts(self, container: Container) -> bool:
