@@ -79,8 +79,13 @@ class Bench:
     def row(self, what: str, ours: float, theirs: float, baseline: str, target: str, unit="ms") -> None:
         scale = 1000 if unit == "ms" else 1
         self.rows.append(
-            (what, f"{ours * scale:.0f} {unit}", f"{theirs * scale:.0f} {unit} ({baseline})",
-             f"{ours / theirs:.2f}x", target)
+            (
+                what,
+                f"{ours * scale:.0f} {unit}",
+                f"{theirs * scale:.0f} {unit} ({baseline})",
+                f"{ours / theirs:.2f}x",
+                target,
+            )
         )
 
     def bench_list(self, label: str, runs: int) -> None:
@@ -96,8 +101,19 @@ class Bench:
         ours = median_seconds(
             install, self.plugin_env, runs, between=lambda: self.podman.remove_all_containers()
         )
-        run = [*self.remote, "run", "-d", "--name", "bench", "--network", "tedge", "-P",
-               "--restart", "always", APP]
+        run = [
+            *self.remote,
+            "run",
+            "-d",
+            "--name",
+            "bench",
+            "--network",
+            "tedge",
+            "-P",
+            "--restart",
+            "always",
+            APP,
+        ]
         theirs = median_seconds(
             run, self.podman_env, runs, between=lambda: self.podman.remove_all_containers()
         )
@@ -117,8 +133,13 @@ class Bench:
                 raise SystemExit(f"install --file {path.name} failed with exit {code}")
             kind = "tar.gz" if compress else "tar"
             self.rows.append(
-                (f"peak RSS, `install --file` {size_mb} MB {kind}", f"{rss:.0f} MB",
-                 f"{path.stat().st_size / 2**20:.0f} MB archive", f"{rss / 64:.2f}x of 64 MB", "≤ 64 MB")
+                (
+                    f"peak RSS, `install --file` {size_mb} MB {kind}",
+                    f"{rss:.0f} MB",
+                    f"{path.stat().st_size / 2**20:.0f} MB archive",
+                    f"{rss / 64:.2f}x of 64 MB",
+                    "≤ 64 MB",
+                )
             )
             path.unlink()
 

@@ -124,8 +124,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}"
-                               for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no TOML form for {value!r}")
 
 
@@ -137,9 +136,7 @@ class Plugin:
         self.podman = podman
         self.config_file = config_dir / PLUGIN_CONFIG
         # The session's test images are shared: a test that lets the plugin prune opts in.
-        self._sections: dict[str, dict[str, Any]] = {
-            "container": {"host": podman.url, "pruneimages": False}
-        }
+        self._sections: dict[str, dict[str, Any]] = {"container": {"host": podman.url, "pruneimages": False}}
         self._extra: list[str] = []
         self._render()
 
@@ -168,8 +165,9 @@ class Plugin:
     def _render(self) -> None:
         parts = []
         for section, keys in self._sections.items():
-            body = "".join(f"{json.dumps(k) if not k.isidentifier() else k} = "
-                           f"{toml_value(v)}\n" for k, v in keys.items())
+            body = "".join(
+                f"{json.dumps(k) if not k.isidentifier() else k} = {toml_value(v)}\n" for k, v in keys.items()
+            )
             parts.append(f"[{section}]\n{body}")
         parts.extend(self._extra)
         self.config_file.parent.mkdir(parents=True, exist_ok=True)
@@ -179,26 +177,37 @@ class Plugin:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTAINER_")}
         env["TEDGE_CONFIG_DIR"] = str(self.config_dir)
         env["PYTHONPATH"] = os.pathsep.join(
-            [str(PLUGIN_SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])])
+            [str(PLUGIN_SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
         env.update(extra or {})
         return env
 
-    def run(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """`sm-plugins/container ARGS` (as tedge-agent runs it)."""
         return self._exec([sys.executable, str(PLUGIN_SCRIPT), *args], stdin, env, timeout)
 
-    def cli(self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         """`python -m tedge_container ARGS` (the operator's command)."""
         return self._exec([sys.executable, "-m", "tedge_container", *args], stdin, env, timeout)
 
-    def _exec(self, argv: list[str], stdin: str | None, env: Mapping[str, str] | None,
-              timeout: float) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(argv, input=stdin, stdin=None if stdin is not None else
-                              subprocess.DEVNULL, capture_output=True, text=True,
-                              env=self.env(env), timeout=timeout, cwd=str(self.config_dir),
-                              check=False)
+    def _exec(
+        self, argv: list[str], stdin: str | None, env: Mapping[str, str] | None, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=self.env(env),
+            timeout=timeout,
+            cwd=str(self.config_dir),
+            check=False,
+        )
 
 
 @pytest.fixture()

@@ -36,9 +36,7 @@ class Reference:
 
     __slots__ = ("digest", "domain", "path", "tag", "text")
 
-    def __init__(
-        self, domain: str, path: str, tag: str | None, digest: str | None, text: str = ""
-    ) -> None:
+    def __init__(self, domain: str, path: str, tag: str | None, digest: str | None, text: str = "") -> None:
         self.domain = domain
         self.path = path
         self.tag = tag

@@ -26,8 +26,7 @@ def unique(prefix: str) -> str:
 # -- podman --------------------------------------------------------------------------
 
 
-def test_podman_service_runs_a_test_image(podman_service: PodmanService,
-                                          test_images: TestImages) -> None:
+def test_podman_service_runs_a_test_image(podman_service: PodmanService, test_images: TestImages) -> None:
     name = unique("infra")
     podman_service.cli("run", "-d", "--name", name, "--publish-all", test_images.app1)
     try:
@@ -53,16 +52,16 @@ def test_service_url_and_ping(podman_service: PodmanService) -> None:
 
 
 def test_test_images(podman_service: PodmanService, test_images: TestImages) -> None:
-    ids = {image: podman_service.image_id(image)
-           for image in (test_images.app1, test_images.app2, test_images.nocmd,
-                         test_images.exits)}
+    ids = {
+        image: podman_service.image_id(image)
+        for image in (test_images.app1, test_images.app2, test_images.nocmd, test_images.exits)
+    }
     assert len(set(ids.values())) == 4
     ran = podman_service.cli("run", "--rm", test_images.app2, "cat", "/etc/tedge-test-version")
     assert ran.stdout == "2"
     exited = podman_service.cli("run", "--rm", test_images.exits, check=False)
     assert exited.returncode == 1
-    nocmd = podman_service.cli("create", "--name", unique("nocmd"), test_images.nocmd,
-                               check=False)
+    nocmd = podman_service.cli("create", "--name", unique("nocmd"), test_images.nocmd, check=False)
     assert nocmd.returncode != 0
     assert "no command or entrypoint" in nocmd.stderr
 
@@ -79,8 +78,9 @@ def test_remove_all_containers(podman_service: PodmanService, test_images: TestI
 # -- registries ----------------------------------------------------------------------
 
 
-def test_open_registry_over_http(podman_service: PodmanService, test_images: TestImages,
-                                 open_registry: Registry) -> None:
+def test_open_registry_over_http(
+    podman_service: PodmanService, test_images: TestImages, open_registry: Registry
+) -> None:
     assert open_registry.url.startswith("http://")
     assert open_registry.username is None and open_registry.ca_file is None
     remote = test_images.push(test_images.app1, open_registry, "infra/open:1")
@@ -94,9 +94,9 @@ def test_open_registry_over_http(podman_service: PodmanService, test_images: Tes
 
 
 @pytest.mark.parametrize("which", ["auth_registry_a", "auth_registry_b"])
-def test_auth_registry_push_and_pull(request: pytest.FixtureRequest,
-                                     podman_service: PodmanService, test_images: TestImages,
-                                     which: str) -> None:
+def test_auth_registry_push_and_pull(
+    request: pytest.FixtureRequest, podman_service: PodmanService, test_images: TestImages, which: str
+) -> None:
     registry: Registry = request.getfixturevalue(which)
     assert registry.url.startswith("https://")
     assert registry.ca_file is not None and registry.ca_file.exists()
@@ -104,8 +104,14 @@ def test_auth_registry_push_and_pull(request: pytest.FixtureRequest,
     remote = test_images.push(test_images.app2, registry, f"{repo}:2")
     assert registry.tags(repo) == ["2"]
 
-    wrong = podman_service.cli("push", "--creds", f"{registry.username}:wrong",
-                               test_images.app1, f"{registry.host}/{repo}:1", check=False)
+    wrong = podman_service.cli(
+        "push",
+        "--creds",
+        f"{registry.username}:wrong",
+        test_images.app1,
+        f"{registry.host}/{repo}:1",
+        check=False,
+    )
     assert wrong.returncode != 0
     assert "unauthorized" in wrong.stderr or "authentication required" in wrong.stderr
     assert registry.tags(repo) == ["2"]
@@ -119,18 +125,16 @@ def test_auth_registry_push_and_pull(request: pytest.FixtureRequest,
     podman_service.cli("rmi", remote)
 
 
-def test_registries_have_distinct_credentials(auth_registry_a: Registry,
-                                              auth_registry_b: Registry) -> None:
+def test_registries_have_distinct_credentials(auth_registry_a: Registry, auth_registry_b: Registry) -> None:
     assert auth_registry_a.host != auth_registry_b.host
     assert auth_registry_a.status("/v2/") == 401
-    assert auth_registry_a.status("/v2/", auth_registry_a.username,
-                                  auth_registry_a.password) == 200
-    assert auth_registry_a.status("/v2/", auth_registry_b.username,
-                                  auth_registry_b.password) == 401
+    assert auth_registry_a.status("/v2/", auth_registry_a.username, auth_registry_a.password) == 200
+    assert auth_registry_a.status("/v2/", auth_registry_b.username, auth_registry_b.password) == 401
 
 
-def test_set_credentials_rotates(podman_service: PodmanService, test_images: TestImages,
-                                 auth_registry_b: Registry) -> None:
+def test_set_credentials_rotates(
+    podman_service: PodmanService, test_images: TestImages, auth_registry_b: Registry
+) -> None:
     old_user, old_password = auth_registry_b.username, auth_registry_b.password
     assert old_user is not None and old_password is not None
     try:
@@ -139,8 +143,9 @@ def test_set_credentials_rotates(podman_service: PodmanService, test_images: Tes
         assert auth_registry_b.status("/v2/", "rotated", "new-secret") == 200
         test_images.push(test_images.app1, auth_registry_b, "infra/rotated:1")
         with pytest.raises(CommandError, match=r"unauthorized|authentication required"):
-            test_images.push(test_images.app1, auth_registry_b, "infra/rotated:1",
-                  username=old_user, password=old_password)
+            test_images.push(
+                test_images.app1, auth_registry_b, "infra/rotated:1", username=old_user, password=old_password
+            )
     finally:
         auth_registry_b.set_credentials(old_user, old_password)
     assert (auth_registry_b.username, auth_registry_b.password) == (old_user, old_password)
@@ -151,8 +156,9 @@ def test_set_credentials_rotates(podman_service: PodmanService, test_images: Tes
 
 @pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
-def test_archive_round_trip(podman_service: PodmanService, test_images: TestImages,
-                            tmp_path: Path, fmt: str, compress: bool) -> None:
+def test_archive_round_trip(
+    podman_service: PodmanService, test_images: TestImages, tmp_path: Path, fmt: str, compress: bool
+) -> None:
     image = f"localhost/tedge-test/archived-{fmt}:{int(compress)}"
     podman_service.cli("tag", test_images.app1, image)
     path = test_images.save_archive(image, tmp_path / "image.tar", fmt=fmt, gzip=compress)
@@ -192,9 +198,11 @@ def test_mqtt_broker_tls(mqtt_broker_tls: Broker) -> None:
     _retained_and_live(mqtt_broker_tls)
     # Without a client certificate the TLS handshake is refused.
     context = ssl.create_default_context(cafile=str(mqtt_broker_tls.ca_file))
-    with pytest.raises((ssl.SSLError, ConnectionError, OSError)), socket.create_connection(
-        (mqtt_broker_tls.host, mqtt_broker_tls.port), timeout=5
-    ) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+    with (
+        pytest.raises((ssl.SSLError, ConnectionError, OSError)),
+        socket.create_connection((mqtt_broker_tls.host, mqtt_broker_tls.port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
         tls.sendall(b"\x10\x00")  # TLS 1.3 reports the missing certificate on use
         if not tls.recv(1):
             raise ConnectionError("closed")
@@ -205,8 +213,7 @@ def _retained_and_live(broker: Broker) -> None:
     broker.publish(f"{root}/a", '{"status": "up"}', retain=True)
     broker.publish(f"{root}/b c", "line1\nline2", retain=True)
     broker.publish(f"{root}/live", "not kept")
-    assert broker.retained(f"{root}/#") == {f"{root}/a": '{"status": "up"}',
-                                            f"{root}/b c": "line1\nline2"}
+    assert broker.retained(f"{root}/#") == {f"{root}/a": '{"status": "up"}', f"{root}/b c": "line1\nline2"}
     with broker.subscribe(f"{root}/#") as messages:
         broker.publish(f"{root}/event", "happened")
         assert messages.wait_for(f"{root}/event") == (f"{root}/event", "happened")
@@ -226,8 +233,7 @@ def test_plugin_fixture_config(plugin, podman_service: PodmanService) -> None:  
     plugin.set_config("container", "pruneimages", True)
     plugin.set("client.mqtt", "port", 1883)
     plugin.write_config('[container.registry."127.0.0.1:5000"]\nusername = "u"\n')
-    config = toml.loads((plugin.config_dir / "plugins" / "tedge-container-plugin.toml")
-                        .read_text())
+    config = toml.loads((plugin.config_dir / "plugins" / "tedge-container-plugin.toml").read_text())
     assert config["container"]["host"] == podman_service.url
     assert config["container"]["pruneimages"] is True
     assert config["client"]["mqtt"]["port"] == 1883
@@ -256,8 +262,7 @@ def _http_get(port: int, path: str, timeout: float = 10) -> str:
         time.sleep(0.2)
 
 
-def test_big_image_is_cached_and_has_its_size(podman_service: PodmanService,
-                                              test_images: TestImages) -> None:
+def test_big_image_is_cached_and_has_its_size(podman_service: PodmanService, test_images: TestImages) -> None:
     image = test_images.big_image(3)
     assert test_images.big_image(3) == image
     size = int(podman_service.cli("image", "inspect", "--format", "{{.Size}}", image).stdout)

@@ -41,18 +41,30 @@ class TestImages:
         self.workdir.mkdir(parents=True, exist_ok=True)
         cmd = _LOOP.format(pre=f"httpd -p {self.app_port} -h /www; ")
         for image, version in ((self.app1, "1"), (self.app2, "2")):
-            self._import(image, {"www/version": version + "\n", "etc/tedge-test-version": version},
-                         ["CMD " + json.dumps(["/bin/sh", "-c", cmd]),
-                          f"EXPOSE {self.app_port}",
-                          f"LABEL org.tedge.test.version={version}"])
+            self._import(
+                image,
+                {"www/version": version + "\n", "etc/tedge-test-version": version},
+                [
+                    "CMD " + json.dumps(["/bin/sh", "-c", cmd]),
+                    f"EXPOSE {self.app_port}",
+                    f"LABEL org.tedge.test.version={version}",
+                ],
+            )
         self._import(self.nocmd, {}, [])
         self._import(self.exits, {}, ['CMD ["/bin/sh", "-c", "exit 1"]'])
         if self.ids[self.app1] == self.ids[self.app2]:
             raise AssertionError("app:1 and app:2 must have different image IDs")
         return self
 
-    def push(self, local_image: str, registry: Registry, repo_tag: str, *,
-             username: str | None = None, password: str | None = None) -> str:
+    def push(
+        self,
+        local_image: str,
+        registry: Registry,
+        repo_tag: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> str:
         """Push to `registry` as `repo_tag`; returns '127.0.0.1:PORT/repo:tag'.
 
         Uses the registry's current credentials unless others are given.
@@ -68,8 +80,9 @@ class TestImages:
         self.podman.cli(*args, local_image, remote, timeout=300)
         return remote
 
-    def save_archive(self, image: str, path: Path | str, fmt: str = "docker-archive",
-                     gzip: bool = False) -> Path:
+    def save_archive(
+        self, image: str, path: Path | str, fmt: str = "docker-archive", gzip: bool = False
+    ) -> Path:
         """`podman save` to `path` (docker-archive or oci-archive), gzip'd client-side if asked."""
         if fmt not in ("docker-archive", "oci-archive"):
             raise ValueError(f"unsupported archive format {fmt!r}")
@@ -86,13 +99,15 @@ class TestImages:
         """An image with a random (incompressible) layer of `size_mb` MiB; built once."""
         if size_mb not in self._big:
             image = f"localhost/tedge-test/big:{size_mb}m"
-            self._import(image, {}, ['CMD ["/bin/sh", "-c", "exit 0"]'],
-                         random_mb={"data/random.bin": size_mb})
+            self._import(
+                image, {}, ['CMD ["/bin/sh", "-c", "exit 0"]'], random_mb={"data/random.bin": size_mb}
+            )
             self._big[size_mb] = image
         return self._big[size_mb]
 
-    def _import(self, image: str, files: dict[str, str], changes: list[str],
-                random_mb: dict[str, int] | None = None) -> None:
+    def _import(
+        self, image: str, files: dict[str, str], changes: list[str], random_mb: dict[str, int] | None = None
+    ) -> None:
         tar_path = self.workdir / (image.replace("/", "_").replace(":", "_") + ".tar")
         _rootfs_tar(tar_path, files, random_mb or {})
         args = ["import"]
@@ -130,8 +145,6 @@ def _rootfs_tar(path: Path, files: dict[str, str], random_mb: dict[str, int]) ->
             info = tarfile.TarInfo(name)
             info.size, info.mode = size_mb << 20, 0o644
             tar.addfile(info, _RandomReader())
-
-
 
 
 class _RandomReader:

@@ -47,13 +47,18 @@ class Broker:
         """Connection options for mosquitto_pub / mosquitto_sub."""
         args = ["-h", self.host, "-p", str(self.port), "-i", f"tedge-test-{uuid.uuid4().hex[:12]}"]
         if self.pki is not None:
-            args += ["--cafile", str(self.pki.ca_file), "--cert", str(self.pki.client_cert),
-                     "--key", str(self.pki.client_key)]
+            args += [
+                "--cafile",
+                str(self.pki.ca_file),
+                "--cert",
+                str(self.pki.client_cert),
+                "--key",
+                str(self.pki.client_key),
+            ]
         return args
 
     # -- what tests use ------------------------------------------------------
-    def publish(self, topic: str, payload: str | bytes = "", *, retain: bool = False,
-                qos: int = 1) -> None:
+    def publish(self, topic: str, payload: str | bytes = "", *, retain: bool = False, qos: int = 1) -> None:
         data = payload.decode() if isinstance(payload, bytes) else payload
         args = ["mosquitto_pub", *self.client_args(), "-t", topic, "-q", str(qos)]
         args += ["-n"] if data == "" else ["-s"]
@@ -69,10 +74,22 @@ class Broker:
         retained one, so this returns at once. `wait` bounds it (mosquitto_sub -W).
         """
         marker = f"tedge-test/retained-end/{uuid.uuid4().hex}"
-        argv = ["mosquitto_sub", *self.client_args(), "-t", topic_filter, "-t", marker,
-                "--retained-only", "-F", "%x %t", "-W", str(max(1, round(wait)))]
-        with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True) as proc:
+        argv = [
+            "mosquitto_sub",
+            *self.client_args(),
+            "-t",
+            topic_filter,
+            "-t",
+            marker,
+            "--retained-only",
+            "-F",
+            "%x %t",
+            "-W",
+            str(max(1, round(wait))),
+        ]
+        with subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
+        ) as proc:
             deadline = time.monotonic() + wait + 10
             while proc.poll() is None and time.monotonic() < deadline:
                 self.publish(marker, "end", qos=0)
@@ -115,7 +132,8 @@ class Broker:
             config = self.workdir / "mosquitto.conf"
             config.write_text(self._config())
             self.process = Process(
-                f"mosquitto {self.name}", ["mosquitto", "-c", str(config)],
+                f"mosquitto {self.name}",
+                ["mosquitto", "-c", str(config)],
                 log_path=self.workdir / "mosquitto.log",
             ).start()
             try:
@@ -172,9 +190,14 @@ class Subscription:
         argv = ["mosquitto_sub", *self.broker.client_args(), "-F", "%x %t", "-t", self._marker]
         for topic_filter in self.topic_filters:
             argv += ["-t", topic_filter]
-        self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      stdin=subprocess.DEVNULL, text=True,
-                                      start_new_session=True)
+        self._proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         # The subscription is live once a message to the marker topic comes back.
@@ -182,8 +205,7 @@ class Subscription:
         while not self._ready.is_set():
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 self.close()
-                raise ServiceError(f"could not subscribe to {self.topic_filters} on "
-                                   f"{self.broker!r}")
+                raise ServiceError(f"could not subscribe to {self.topic_filters} on {self.broker!r}")
             self.broker.publish(self._marker, "ready", qos=0)
             self._ready.wait(0.2)
 
@@ -202,10 +224,10 @@ class Subscription:
         with self._lock:
             return [topic for topic, _ in self.messages]
 
-    def wait_for(self, match: str | Callable[[str, str], bool], timeout: float = 10
-                 ) -> tuple[str, str]:
+    def wait_for(self, match: str | Callable[[str, str], bool], timeout: float = 10) -> tuple[str, str]:
         """The first message whose topic equals `match` (or for which match(topic,
         payload) is true), waiting at most `timeout` seconds."""
+
         def matches(topic: str, payload: str) -> bool:
             return match(topic, payload) if callable(match) else topic == match
 
@@ -217,8 +239,10 @@ class Subscription:
                         return topic, payload
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"no message matching {match!r} within {timeout}s; "
-                                         f"got topics {[t for t, _ in self.messages]}")
+                    raise AssertionError(
+                        f"no message matching {match!r} within {timeout}s; "
+                        f"got topics {[t for t, _ in self.messages]}"
+                    )
                 self._changed.wait(left)
 
     def close(self) -> None:

@@ -59,17 +59,66 @@ class Pki:
         cnf.write_text(_OPENSSL_CNF)
         d = directory
         # The CA: self-signed, EC keys (instant, unlike RSA).
-        run(["openssl", "req", "-config", str(cnf), "-x509", *_EC_KEY,
-             "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"), "-days", str(days),
-             "-subj", "/CN=tedge-test-ca", "-extensions", "ca"])
+        run(
+            [
+                "openssl",
+                "req",
+                "-config",
+                str(cnf),
+                "-x509",
+                *_EC_KEY,
+                "-keyout",
+                str(d / "ca.key"),
+                "-out",
+                str(d / "ca.crt"),
+                "-days",
+                str(days),
+                "-subj",
+                "/CN=tedge-test-ca",
+                "-extensions",
+                "ca",
+            ]
+        )
         for name, cn in (("server", "localhost"), ("client", "tedge-test-client")):
-            run(["openssl", "req", "-config", str(cnf), "-new", *_EC_KEY,
-                 "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.csr"),
-                 "-subj", f"/CN={cn}"])
-            run(["openssl", "x509", "-req", "-in", str(d / f"{name}.csr"),
-                 "-CA", str(d / "ca.crt"), "-CAkey", str(d / "ca.key"),
-                 "-set_serial", str(secrets.randbits(63)), "-days", str(days),
-                 "-extfile", str(cnf), "-extensions", name, "-out", str(d / f"{name}.crt")])
+            run(
+                [
+                    "openssl",
+                    "req",
+                    "-config",
+                    str(cnf),
+                    "-new",
+                    *_EC_KEY,
+                    "-keyout",
+                    str(d / f"{name}.key"),
+                    "-out",
+                    str(d / f"{name}.csr"),
+                    "-subj",
+                    f"/CN={cn}",
+                ]
+            )
+            run(
+                [
+                    "openssl",
+                    "x509",
+                    "-req",
+                    "-in",
+                    str(d / f"{name}.csr"),
+                    "-CA",
+                    str(d / "ca.crt"),
+                    "-CAkey",
+                    str(d / "ca.key"),
+                    "-set_serial",
+                    str(secrets.randbits(63)),
+                    "-days",
+                    str(days),
+                    "-extfile",
+                    str(cnf),
+                    "-extensions",
+                    name,
+                    "-out",
+                    str(d / f"{name}.crt"),
+                ]
+            )
         for key in d.glob("*.key"):
             key.chmod(0o600)
         return cls(

@@ -85,8 +85,11 @@ class PodmanService:
     @property
     def env(self) -> dict[str, str]:
         """Environment for the service and its CLI: our configs, no login, no real HOME."""
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("CONTAINER", "REGISTRY_AUTH", "DOCKER_", "XDG_"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("CONTAINER", "REGISTRY_AUTH", "DOCKER_", "XDG_"))
+        }
         env.update(
             CONTAINERS_CONF=str(self.containers_conf),
             CONTAINERS_REGISTRIES_CONF=str(self.registries_conf),
@@ -99,16 +102,28 @@ class PodmanService:
 
     def _local_argv(self, driver: str | None = None) -> list[str]:
         """podman on this store directly, without the service (setup and cleanup)."""
-        return ["podman", "--root", str(self.root), "--runroot", str(self.runroot),
-                "--storage-driver", driver or self.storage_driver]
+        return [
+            "podman",
+            "--root",
+            str(self.root),
+            "--runroot",
+            str(self.runroot),
+            "--storage-driver",
+            driver or self.storage_driver,
+        ]
 
     # -- what tests use ------------------------------------------------------
     def cli(
         self, *args: str, check: bool = True, timeout: float = 120, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run `podman --remote --url URL ARGS` against this service."""
-        return run(["podman", "--remote", "--url", self.url, *args],
-                   check=check, timeout=timeout, env=self.env, input=input)
+        return run(
+            ["podman", "--remote", "--url", self.url, *args],
+            check=check,
+            timeout=timeout,
+            env=self.env,
+            input=input,
+        )
 
     def api(self, method: str, path: str, timeout: float = 30) -> tuple[int, bytes]:
         """A raw HTTP request to the service: (status, body)."""
@@ -133,11 +148,19 @@ class PodmanService:
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, timeout: float = 30) -> PodmanService:
-        for d in (self.root, self.runroot, self.home, self.workdir / "xdg-runtime",
-                  self.workdir / "tmp", self.workdir / "networks", self.certs_dir):
+        for d in (
+            self.root,
+            self.runroot,
+            self.home,
+            self.workdir / "xdg-runtime",
+            self.workdir / "tmp",
+            self.workdir / "networks",
+            self.certs_dir,
+        ):
             d.mkdir(parents=True, exist_ok=True)
-        self.containers_conf.write_text(_CONTAINERS_CONF.format(
-            tmp_dir=self.workdir / "tmp", network_dir=self.workdir / "networks"))
+        self.containers_conf.write_text(
+            _CONTAINERS_CONF.format(tmp_dir=self.workdir / "tmp", network_dir=self.workdir / "networks")
+        )
         self.registries_conf.write_text(self._registries_conf())
         for registry in self.tls_registries:
             assert registry.ca_file is not None
@@ -167,8 +190,12 @@ class PodmanService:
         self.process.stop(timeout=15)
         self.process = None
         # Anything the service left (a container it could not remove) goes too.
-        run([*self._local_argv(), "rm", "--all", "--force", "--time", "0"],
-            check=False, timeout=60, env=self.env)
+        run(
+            [*self._local_argv(), "rm", "--all", "--force", "--time", "0"],
+            check=False,
+            timeout=60,
+            env=self.env,
+        )
         unmount_below(self.workdir)
 
     def _ping(self) -> bool:
@@ -179,8 +206,12 @@ class PodmanService:
 
     def _pick_storage_driver(self) -> str:
         """overlay where it works (not on overlayfs, say), else vfs."""
-        probe = run([*self._local_argv("overlay"), "info", "--format",
-                     "{{.Store.GraphDriverName}}"], check=False, timeout=60, env=self.env)
+        probe = run(
+            [*self._local_argv("overlay"), "info", "--format", "{{.Store.GraphDriverName}}"],
+            check=False,
+            timeout=60,
+            env=self.env,
+        )
         if probe.returncode == 0 and probe.stdout.strip() == "overlay":
             return "overlay"
         unmount_below(self.workdir)
@@ -211,4 +242,3 @@ def unmount_below(directory: Path) -> None:
                 points.append(point)
     for point in sorted(set(points), key=len, reverse=True):
         subprocess.run(["umount", "-l", point], capture_output=True, check=False, timeout=30)
-

@@ -71,8 +71,7 @@ class Registry:
             process=self.process,
         )
 
-    def status(self, path: str = "/v2/", username: str | None = None,
-               password: str | None = None) -> int:
+    def status(self, path: str = "/v2/", username: str | None = None, password: str | None = None) -> int:
         """HTTP status of a GET, with optional basic auth (no redirects followed)."""
         request = urllib.request.Request(self.url + path)
         if username is not None:
@@ -154,9 +153,7 @@ class Registry:
                 "certificate": str(self.pki.server_cert),
                 "key": str(self.pki.server_key),
             }
-            config["auth"] = {
-                "htpasswd": {"realm": "tedge-test", "path": str(self.htpasswd_file)}
-            }
+            config["auth"] = {"htpasswd": {"realm": "tedge-test", "path": str(self.htpasswd_file)}}
         return config
 
     def _write_htpasswd(self, username: str, password: str) -> None:

@@ -108,10 +108,12 @@ class Stack:
         t0 = time.monotonic()
         workdir, pki = self._base()
         self._open = Registry("open_registry", workdir / "open-registry").start()
-        self._auth_a = Registry("auth_registry_a", workdir / "auth-registry-a", pki=pki,
-                                username="user-a", password="secret-a").start()
-        self._auth_b = Registry("auth_registry_b", workdir / "auth-registry-b", pki=pki,
-                                username="user-b", password="secret-b").start()
+        self._auth_a = Registry(
+            "auth_registry_a", workdir / "auth-registry-a", pki=pki, username="user-a", password="secret-a"
+        ).start()
+        self._auth_b = Registry(
+            "auth_registry_b", workdir / "auth-registry-b", pki=pki, username="user-b", password="secret-b"
+        ).start()
         t1 = time.monotonic()
         self._podman = PodmanService(
             workdir / "podman",
@@ -155,8 +157,9 @@ class Stack:
         """Starts everything, unless start() already chose the parts."""
         return self if self.workdir is not None else self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def describe(self) -> str:
@@ -169,12 +172,13 @@ class Stack:
                 f"open_registry:   {self.open_registry.url}",
             ]
             for reg in (self.auth_registry_a, self.auth_registry_b):
-                lines.append(f"{reg.name}: {reg.url} {reg.username}:{reg.password} "
-                             f"CA {reg.ca_file}")
+                lines.append(f"{reg.name}: {reg.url} {reg.username}:{reg.password} CA {reg.ca_file}")
         if self._mqtt is not None:
-            lines += [f"mqtt_broker:     {self.mqtt_broker.host}:{self.mqtt_broker.port}",
-                      f"mqtt_broker_tls: {self.mqtt_broker_tls.host}:{self.mqtt_broker_tls.port}"
-                      f" CA {self.mqtt_broker_tls.ca_file}"]
+            lines += [
+                f"mqtt_broker:     {self.mqtt_broker.host}:{self.mqtt_broker.port}",
+                f"mqtt_broker_tls: {self.mqtt_broker_tls.host}:{self.mqtt_broker_tls.port}"
+                f" CA {self.mqtt_broker_tls.ca_file}",
+            ]
         return "\n".join(lines)
 
 
@@ -191,8 +195,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="scripts/services", description=main.__doc__)
     parser.add_argument("--no-mqtt", action="store_true", help="skip the MQTT brokers")
-    parser.add_argument("--no-containers", action="store_true",
-                        help="skip registries, podman and the test images")
+    parser.add_argument(
+        "--no-containers", action="store_true", help="skip registries, podman and the test images"
+    )
     parser.add_argument("--workdir", help="directory for the services (kept afterwards)")
     args = parser.parse_args(argv)
 
@@ -201,11 +206,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
     started = time.monotonic()
-    with Stack(args.workdir).start(containers=not args.no_containers,
-                                   mqtt=not args.no_mqtt) as stack:
+    with Stack(args.workdir).start(containers=not args.no_containers, mqtt=not args.no_mqtt) as stack:
         print(stack.describe())
-        print(f"started in {time.monotonic() - started:.1f}s: "
-              + ", ".join(f"{k} {v:.1f}s" for k, v in stack.timings.items()))
+        print(
+            f"started in {time.monotonic() - started:.1f}s: "
+            + ", ".join(f"{k} {v:.1f}s" for k, v in stack.timings.items())
+        )
         if not args.no_containers:
             print(f"\nexport CONTAINER_HOST={stack.podman.url}")
             print(f"podman --remote --url {stack.podman.url} images")

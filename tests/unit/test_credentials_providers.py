@@ -342,9 +342,7 @@ def test_helper_hanging_is_bounded_and_killed_with_its_children(tmp_path: Path) 
     helper, _ = fake_helper(tmp_path, f'sleep 300 &\necho $! > "{pidfile}"\nwait\n')
     provider = HelperProvider(str(helper), 1, environ=dict(os.environ))
     started = time.monotonic()
-    with pytest.raises(
-        ProviderError, match=r"did not answer `get quay.io/a` within 1 s and was killed"
-    ):
+    with pytest.raises(ProviderError, match=r"did not answer `get quay.io/a` within 1 s and was killed"):
         provider.lookup(parse("quay.io/a"), False)
     assert time.monotonic() - started < 3
     child = int(pidfile.read_text())

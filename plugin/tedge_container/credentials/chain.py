@@ -59,9 +59,7 @@ class Chain:
                 if not explain:
                     break
             else:
-                resolution.notes.append(
-                    f"{provider.name}:{what} {found.credentials.describe()} (not used)"
-                )
+                resolution.notes.append(f"{provider.name}:{what} {found.credentials.describe()} (not used)")
         return resolution
 
 
