@@ -295,3 +295,19 @@ def test_usage_errors(plugin) -> None:
     assert plugin.run("install", "web").returncode == 1
     assert plugin.run("install").returncode == 1
     assert plugin.run("frobnicate").returncode == 1
+
+
+def test_silent_engine_socket_is_bounded(plugin, tmp_path: Path) -> None:
+    """A socket that accepts connections but never answers (a hung service) costs connect_timeout."""
+    silent = tmp_path / "silent.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(silent))
+        sock.listen(8)  # connections queue up; nobody ever reads or answers
+        plugin.set_config("container", "host", f"unix://{silent}")
+        plugin.set_config("container", "connect_timeout", 1)
+        started = time.monotonic()
+        result = plugin.run("install", "web", "--module-version", APP1)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 3
+    assert "no answer in time" in last_line(result)
+    assert elapsed < 8, elapsed
