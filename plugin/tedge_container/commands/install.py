@@ -91,12 +91,14 @@ def replace_container(engine: Engine, config: Config, name: str, image: str, ver
         _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
         raise add_context(error, suffix=kept) from None
 
-    if old is not None:
-        engine.rename_container(name, old_name)
+    old_moved = False
     try:
+        if old is not None:
+            engine.rename_container(name, old_name)
+            old_moved = True
         engine.rename_container(new_name, name)
     except PluginError as error:
-        if old is not None:
+        if old_moved:
             _try(f"restoring {name}", lambda: engine.rename_container(old_name, name))
         _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
         raise add_context(error, suffix=kept) from None
