@@ -295,6 +295,7 @@ class Engine:
 
     def list_containers(self) -> list[Container]:
         """All containers, stopped ones included (no sizes: they are slow to compute)."""
+        self.ping()  # a hung engine costs connect_timeout (a few seconds), not api_timeout
         body = self._raw_get(
             f"{API_PREFIX}/containers/json?all=true", self.config.get("container.api_timeout")
         )

@@ -311,3 +311,17 @@ def test_silent_engine_socket_is_bounded(plugin, tmp_path: Path) -> None:
     assert result.returncode == 3
     assert "no answer in time" in last_line(result)
     assert elapsed < 8, elapsed
+
+
+def test_list_on_a_silent_engine_socket_is_bounded_by_connect_timeout(plugin, tmp_path: Path) -> None:
+    silent = tmp_path / "silent.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(silent))
+        sock.listen(8)
+        plugin.set_config("container", "host", f"unix://{silent}")
+        plugin.set_config("container", "connect_timeout", 1)
+        started = time.monotonic()
+        result = plugin.run("list")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 3
+    assert elapsed < 8, elapsed
