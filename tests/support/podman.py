@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import trixie
 from .proc import CommandError, Process, run
 from .registry import Registry
 
@@ -45,7 +49,13 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
 
 
 class PodmanService:
-    """`podman system service` with its own store, configs, certs and no login."""
+    """`podman system service` with its own store, configs, certs and no login.
+
+    The host's podman by default; with `TEDGE_TEST_PODMAN=trixie`, podman 5
+    of a cached Debian 13 root, run chrooted (tests/support/trixie.py). The
+    CLI (`cli()`) is the same podman in --remote mode: podman 4.3's client
+    cannot parse podman 5's push results.
+    """
 
     def __init__(
         self,
@@ -67,6 +77,8 @@ class PodmanService:
         self.registries_conf = workdir / "registries.conf"
         self.process: Process | None = None
         self.version = ""
+        self.chroot: Path | None = None  # the Debian 13 root whose podman serves
+        self._mnt_ns = ""  # the chrooted service's mount namespace
 
     @property
     def url(self) -> str:
@@ -102,7 +114,7 @@ class PodmanService:
 
     def _local_argv(self, driver: str | None = None) -> list[str]:
         """podman on this store directly, without the service (setup and cleanup)."""
-        return [
+        argv = [
             "podman",
             "--root",
             str(self.root),
@@ -111,19 +123,23 @@ class PodmanService:
             "--storage-driver",
             driver or self.storage_driver,
         ]
+        if self.chroot is not None:  # the same podman as the service: its store's format
+            return trixie.chroot_argv(self.chroot, [self.workdir], argv)
+        return argv
+
+    @property
+    def _local_env(self) -> dict[str, str]:
+        return trixie.chroot_env(self.env) if self.chroot is not None else self.env
 
     # -- what tests use ------------------------------------------------------
     def cli(
         self, *args: str, check: bool = True, timeout: float = 120, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run `podman --remote --url URL ARGS` against this service."""
-        return run(
-            ["podman", "--remote", "--url", self.url, *args],
-            check=check,
-            timeout=timeout,
-            env=self.env,
-            input=input,
-        )
+        argv = ["podman", "--remote", "--url", self.url, *args]
+        if self.chroot is not None:  # paths of files to save or load: below the temporary directory
+            argv = trixie.chroot_argv(self.chroot, [Path(tempfile.gettempdir()), self.workdir], argv)
+        return run(argv, check=check, timeout=timeout, env=self._local_env, input=input)
 
     def api(self, method: str, path: str, timeout: float = 30) -> tuple[int, bytes]:
         """A raw HTTP request to the service: (status, body)."""
@@ -148,6 +164,8 @@ class PodmanService:
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, timeout: float = 30) -> PodmanService:
+        if trixie.enabled():
+            self.chroot = trixie.trixie_root()
         for d in (
             self.root,
             self.runroot,
@@ -173,9 +191,13 @@ class PodmanService:
             "podman service",
             [*self._local_argv(), "--log-level", "info", "system", "service", "--time=0", self.url],
             log_path=self.workdir / "service.log",
-            env=self.env,
+            env=self._local_env,
         ).start()
         self.process.wait_ready(self._ping, timeout=timeout)
+        if self.chroot is not None:
+            assert self.process.popen is not None
+            ns = os.readlink(f"/proc/{self.process.popen.pid}/ns/mnt")
+            self._mnt_ns = ns if ns != os.readlink("/proc/self/ns/mnt") else ""
         self.version = self.cli("version", "--format", "{{.Server.Version}}").stdout.strip()
         return self
 
@@ -189,14 +211,26 @@ class PodmanService:
             pass
         self.process.stop(timeout=15)
         self.process = None
+        if self._mnt_ns:  # conmon, aardvark-dns: they keep the namespace and its mounts
+            self._kill_namespace(self._mnt_ns)
+            self._mnt_ns = ""
         # Anything the service left (a container it could not remove) goes too.
         run(
             [*self._local_argv(), "rm", "--all", "--force", "--time", "0"],
             check=False,
             timeout=60,
-            env=self.env,
+            env=self._local_env,
         )
         unmount_below(self.workdir)
+
+    @staticmethod
+    def _kill_namespace(mnt_ns: str) -> None:
+        deadline = time.monotonic() + 10
+        while (pids := trixie.processes_in_namespace(mnt_ns)) and time.monotonic() < deadline:
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
 
     def _ping(self) -> bool:
         if not self.socket_path.exists():
@@ -210,7 +244,7 @@ class PodmanService:
             [*self._local_argv("overlay"), "info", "--format", "{{.Store.GraphDriverName}}"],
             check=False,
             timeout=60,
-            env=self.env,
+            env=self._local_env,
         )
         if probe.returncode == 0 and probe.stdout.strip() == "overlay":
             return "overlay"
@@ -228,7 +262,8 @@ class PodmanService:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return f"PodmanService({self.url!r}, driver={self.storage_driver!r})"
+        where = f", chroot={str(self.chroot)!r}" if self.chroot is not None else ""
+        return f"PodmanService({self.url!r}, driver={self.storage_driver!r}{where})"
 
 
 def unmount_below(directory: Path) -> None:

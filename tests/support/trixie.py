@@ -1,0 +1,164 @@
+"""podman 5 from a Debian 13 ("trixie") root, for `TEDGE_TEST_PODMAN=trixie`.
+
+Debian 12 ships podman 4.3; Debian 13 ships podman 5.4. The root comes from
+`debootstrap --variant=minbase --include=podman,... trixie` (about 35 s and
+400 MB from Debian's mirror), is cached outside the repository in
+/var/cache/tedge-container-plugin-ci/trixie-root (or
+$TEDGE_CONTAINER_PLUGIN_CI_CACHE), made once under a lock and reused.
+
+Every podman of that root runs as `unshare --mount chroot ROOT podman ...`:
+/proc, /sys, /dev, a tmpfs /run and /tmp, and the service's work directory
+(for the CLI also the temporary directory, for the files tests save and load)
+at its own path are mounted in a private mount namespace that disappears
+with the command, so no mount outlives it and the socket, configs, store and
+file paths are the same inside and outside. The network namespace is the host's:
+registries and brokers on 127.0.0.1 are reachable as with the host's podman.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from .proc import ServiceError, run
+
+CACHE_DIR = Path(os.environ.get("TEDGE_CONTAINER_PLUGIN_CI_CACHE") or "/var/cache/tedge-container-plugin-ci")
+ROOT_NAME = "trixie-root"
+READY_MARK = ".tedge-ci-ready"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+# netavark 1.14 (trixie) drives nftables by default: `nft` must be there.
+PACKAGES = ("podman", "runc", "conmon", "netavark", "aardvark-dns", "nftables", "ca-certificates")
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+# $1 root, $2 how many directories follow, to show at their own paths inside;
+# then the command. The root is bind-mounted onto itself: containers/storage
+# remounts "/" while unpacking layers, which a plain chroot directory refuses
+# (EINVAL). tmpfs over /var/lib/containers: podman's blob-info cache stays
+# out of the cached root.
+_CHROOT_SCRIPT = """\
+set -e
+root=$1; n=$2; shift 2
+mount --bind "$root" "$root"
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/run"
+mount -t tmpfs tmpfs "$root/tmp"
+mkdir -p "$root/var/lib/containers"
+mount -t tmpfs tmpfs "$root/var/lib/containers"
+while [ "$n" -gt 0 ]; do
+    mkdir -p "$root$1"
+    mount --bind "$1" "$root$1"
+    shift; n=$((n - 1))
+done
+exec chroot "$root" "$@"
+"""
+
+
+def enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """True when the tests are to run against the trixie root's podman 5."""
+    value = (environ if environ is not None else os.environ).get("TEDGE_TEST_PODMAN", "")
+    if value not in ("", "host", "trixie"):
+        raise ServiceError(f"TEDGE_TEST_PODMAN={value!r}: expected 'host' (default) or 'trixie'")
+    return value == "trixie"
+
+
+def debian_mirror() -> str:
+    """$DEBIAN_MIRROR, or the Debian mirror this machine's apt uses."""
+    if os.environ.get("DEBIAN_MIRROR"):
+        return os.environ["DEBIAN_MIRROR"].rstrip("/")
+    sources = [Path("/etc/apt/sources.list")]
+    sources += sorted(Path("/etc/apt/sources.list.d").glob("*.list"))
+    sources += sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
+    for source in sources:
+        try:
+            lines = source.read_text().splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            words = line.split("#", 1)[0].split()
+            if words[:1] == ["URIs:"]:
+                uris = words[1:]
+            elif words[:1] == ["deb"]:
+                uris = [w for w in words[1:] if "://" in w][:1]
+            else:
+                continue
+            for uri in uris:
+                if uri.rstrip("/").endswith("/debian"):
+                    return uri.rstrip("/")
+    return DEFAULT_MIRROR
+
+
+def trixie_root() -> Path:
+    """The cached Debian 13 root with podman 5; debootstrapped on first use."""
+    if os.geteuid() != 0:
+        raise ServiceError("TEDGE_TEST_PODMAN=trixie needs root (debootstrap, chroot, mounts)")
+    debootstrap = shutil.which("debootstrap", path=os.environ.get("PATH", "") + ":" + SYSTEM_PATH)
+    if debootstrap is None:
+        raise ServiceError("TEDGE_TEST_PODMAN=trixie needs debootstrap (apt-get install debootstrap)")
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    root = CACHE_DIR / ROOT_NAME
+    with open(CACHE_DIR / f"{ROOT_NAME}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / READY_MARK).is_file():
+            partial = CACHE_DIR / f"{ROOT_NAME}.partial"
+            for path in (root, partial):
+                _remove_tree(path)
+            mirror = debian_mirror()
+            env = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
+            env.update({k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")})
+            started = time.monotonic()
+            argv = [debootstrap, "--variant=minbase", "--include=" + ",".join(PACKAGES), "trixie"]
+            run([*argv, str(partial), mirror], env=env, timeout=1800)
+            took = time.monotonic() - started
+            (partial / READY_MARK).write_text(f"debootstrap trixie from {mirror} took {took:.0f} s\n")
+            partial.rename(root)
+    return root
+
+
+def chroot_argv(root: Path, directories: Sequence[Path], argv: Sequence[str]) -> list[str]:
+    """ARGV run in ROOT (private mount namespace), DIRECTORIES visible at their own paths.
+
+    A directory below another one given is visible through that one.
+    """
+    paths = sorted({d.resolve() for d in directories}, key=lambda p: len(p.parts))
+    outer = [p for i, p in enumerate(paths) if not any(q in p.parents for q in paths[:i])]
+    return [
+        "unshare", "--mount", "--propagation", "private", "sh", "-c", _CHROOT_SCRIPT, "sh",
+        str(root), str(len(outer)), *map(str, outer), *argv,
+    ]  # fmt: skip
+
+
+def chroot_env(env: Mapping[str, str]) -> dict[str, str]:
+    """ENV with the root's PATH (the host's may name a virtualenv)."""
+    return {**env, "PATH": SYSTEM_PATH}
+
+
+def processes_in_namespace(mnt_ns: str) -> list[int]:
+    """PIDs whose mount namespace is `mnt_ns` (a readlink of /proc/PID/ns/mnt)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if os.readlink(proc / "ns" / "mnt") == mnt_ns:
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def _remove_tree(path: Path) -> None:
+    """rm -rf, but never through a mount."""
+    if not path.exists():
+        return
+    prefix = str(path.resolve()) + "/"
+    with open("/proc/self/mountinfo") as mountinfo:
+        mounted = [line.split()[4] for line in mountinfo if line.split()[4].startswith(prefix)]
+    if mounted:
+        raise ServiceError(f"refusing to delete {path}: mounts below it {mounted}")
+    shutil.rmtree(path)
