@@ -14,17 +14,14 @@ with the command, so no mount ever outlives a test.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import shutil
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 import pytest
 from pkg_support import (
     PACKAGE,
-    SYSTEM_ENV,
     need_root,
     need_tool,
     optional_fixture,
@@ -32,56 +29,15 @@ from pkg_support import (
     run,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.debian_root import cached_root
+
 pytestmark = pytest.mark.packaging
 
-CACHE_DIR = Path(os.environ.get("TEDGE_CONTAINER_PLUGIN_CI_CACHE") or "/var/cache/tedge-container-plugin-ci")
 ROOT_NAME = "bullseye-root"
-READY_MARK = ".tedge-ci-ready"
 SOCKET_MOUNT = "/run/tedge-test-podman"  # where the podman socket's directory appears
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 CONFIG = "etc/tedge/plugins/tedge-container-plugin.toml"
 LEFTOVERS = ("etc/tedge", "usr/lib/tedge-container-plugin", "usr/bin/tedge-container-plugin")
-
-
-def debian_mirror() -> str:
-    """$DEBIAN_MIRROR, or the Debian mirror this machine's apt uses."""
-    if os.environ.get("DEBIAN_MIRROR"):
-        return os.environ["DEBIAN_MIRROR"]
-    sources = [Path("/etc/apt/sources.list")]
-    sources += sorted(Path("/etc/apt/sources.list.d").glob("*.list"))
-    sources += sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
-    for source in sources:
-        try:
-            lines = source.read_text().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            words = line.split("#", 1)[0].split()
-            if words[:1] == ["URIs:"]:
-                uris = words[1:]
-            elif words[:1] == ["deb"]:
-                uris = [w for w in words[1:] if "://" in w][:1]
-            else:
-                continue
-            for uri in uris:
-                if uri.rstrip("/").endswith("/debian"):
-                    return uri.rstrip("/")
-    return DEFAULT_MIRROR
-
-
-def mounts_below(path: Path) -> list[str]:
-    prefix = str(path.resolve()) + "/"
-    with open("/proc/self/mountinfo") as mountinfo:
-        points = [line.split()[4] for line in mountinfo]
-    return [point for point in points if point.startswith(prefix)]
-
-
-def remove_tree(path: Path) -> None:
-    """rm -rf, but never through a mount (a bind-mounted podman store!)."""
-    if path.exists():
-        mounted = mounts_below(path)
-        assert not mounted, f"refusing to delete {path}: mounts below it {mounted}"
-        shutil.rmtree(path)
 
 
 @pytest.fixture(scope="session")
@@ -89,29 +45,10 @@ def bullseye_root(pytestconfig: pytest.Config) -> Path:
     need_root()
     debootstrap = need_tool("debootstrap")
     need_tool("unshare")
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    root = CACHE_DIR / ROOT_NAME
+    root, note = cached_root(ROOT_NAME, "bullseye", ["python3"], debootstrap)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    with open(CACHE_DIR / f"{ROOT_NAME}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / READY_MARK).is_file():
-            partial = CACHE_DIR / f"{ROOT_NAME}.partial"
-            remove_tree(root)
-            remove_tree(partial)
-            mirror = debian_mirror()
-            env = {**SYSTEM_ENV, **{k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")}}
-            started = time.monotonic()
-            run(
-                [debootstrap, "--variant=minbase", "--include=python3", "bullseye", partial, mirror],
-                env=env,
-                timeout=1800,
-            )
-            took = time.monotonic() - started
-            note = f"debootstrap bullseye from {mirror} took {took:.0f} s"
-            (partial / READY_MARK).write_text(note + "\n")
-            partial.rename(root)
-            if reporter is not None:
-                reporter.write_line(f"\n{note}; cached in {root}")
+    if note and reporter is not None:
+        reporter.write_line(f"\n{note}; cached in {root}")
     (root / SOCKET_MOUNT.lstrip("/")).mkdir(parents=True, exist_ok=True)
     return root
 

@@ -17,22 +17,17 @@ registries and brokers on 127.0.0.1 are reachable as with the host's podman.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from .proc import ServiceError, run
+from .debian_root import SYSTEM_PATH, cached_root
+from .proc import ServiceError
 
-CACHE_DIR = Path(os.environ.get("TEDGE_CONTAINER_PLUGIN_CI_CACHE") or "/var/cache/tedge-container-plugin-ci")
 ROOT_NAME = "trixie-root"
-READY_MARK = ".tedge-ci-ready"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # netavark 1.14 (trixie) drives nftables by default: `nft` must be there.
 PACKAGES = ("podman", "runc", "conmon", "netavark", "aardvark-dns", "nftables", "ca-certificates")
-SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 # $1 root, $2 how many directories follow, to show at their own paths inside;
 # then the command. The root is bind-mounted onto itself: containers/storage
@@ -67,32 +62,6 @@ def enabled(environ: Mapping[str, str] | None = None) -> bool:
     return value == "trixie"
 
 
-def debian_mirror() -> str:
-    """$DEBIAN_MIRROR, or the Debian mirror this machine's apt uses."""
-    if os.environ.get("DEBIAN_MIRROR"):
-        return os.environ["DEBIAN_MIRROR"].rstrip("/")
-    sources = [Path("/etc/apt/sources.list")]
-    sources += sorted(Path("/etc/apt/sources.list.d").glob("*.list"))
-    sources += sorted(Path("/etc/apt/sources.list.d").glob("*.sources"))
-    for source in sources:
-        try:
-            lines = source.read_text().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            words = line.split("#", 1)[0].split()
-            if words[:1] == ["URIs:"]:
-                uris = words[1:]
-            elif words[:1] == ["deb"]:
-                uris = [w for w in words[1:] if "://" in w][:1]
-            else:
-                continue
-            for uri in uris:
-                if uri.rstrip("/").endswith("/debian"):
-                    return uri.rstrip("/")
-    return DEFAULT_MIRROR
-
-
 def trixie_root() -> Path:
     """The cached Debian 13 root with podman 5; debootstrapped on first use."""
     if os.geteuid() != 0:
@@ -100,23 +69,7 @@ def trixie_root() -> Path:
     debootstrap = shutil.which("debootstrap", path=os.environ.get("PATH", "") + ":" + SYSTEM_PATH)
     if debootstrap is None:
         raise ServiceError("TEDGE_TEST_PODMAN=trixie needs debootstrap (apt-get install debootstrap)")
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    root = CACHE_DIR / ROOT_NAME
-    with open(CACHE_DIR / f"{ROOT_NAME}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / READY_MARK).is_file():
-            partial = CACHE_DIR / f"{ROOT_NAME}.partial"
-            for path in (root, partial):
-                _remove_tree(path)
-            mirror = debian_mirror()
-            env = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
-            env.update({k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")})
-            started = time.monotonic()
-            argv = [debootstrap, "--variant=minbase", "--include=" + ",".join(PACKAGES), "trixie"]
-            run([*argv, str(partial), mirror], env=env, timeout=1800)
-            took = time.monotonic() - started
-            (partial / READY_MARK).write_text(f"debootstrap trixie from {mirror} took {took:.0f} s\n")
-            partial.rename(root)
+    root, _ = cached_root(ROOT_NAME, "trixie", PACKAGES, debootstrap)
     return root
 
 
@@ -150,15 +103,3 @@ def processes_in_namespace(mnt_ns: str) -> list[int]:
         except OSError:
             continue
     return pids
-
-
-def _remove_tree(path: Path) -> None:
-    """rm -rf, but never through a mount."""
-    if not path.exists():
-        return
-    prefix = str(path.resolve()) + "/"
-    with open("/proc/self/mountinfo") as mountinfo:
-        mounted = [line.split()[4] for line in mountinfo if line.split()[4].startswith(prefix)]
-    if mounted:
-        raise ServiceError(f"refusing to delete {path}: mounts below it {mounted}")
-    shutil.rmtree(path)
