@@ -9,6 +9,7 @@ import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from .pki import Pki
 from .proc import Process, ServiceError, free_port, run, wait_until
@@ -71,32 +72,27 @@ class Registry:
             process=self.process,
         )
 
-    def status(self, path: str = "/v2/", username: str | None = None, password: str | None = None) -> int:
-        """HTTP status of a GET, with optional basic auth (no redirects followed)."""
+    def _open(self, path: str, username: str | None, password: str | None) -> Any:
+        """urlopen of a GET on the registry, with optional basic auth and our test CA."""
         request = urllib.request.Request(self.url + path)
         if username is not None:
             token = base64.b64encode(f"{username}:{password or ''}".encode()).decode()
             request.add_header("Authorization", f"Basic {token}")
-        context = None
-        if self.pki is not None:
-            context = ssl.create_default_context(cafile=str(self.pki.ca_file))
+        context = ssl.create_default_context(cafile=str(self.pki.ca_file)) if self.pki else None
+        return urllib.request.urlopen(request, timeout=5, context=context)
+
+    def status(self, path: str = "/v2/", username: str | None = None, password: str | None = None) -> int:
+        """HTTP status of a GET, with optional basic auth (no redirects followed)."""
         try:
-            with urllib.request.urlopen(request, timeout=5, context=context) as response:
+            with self._open(path, username, password) as response:
                 return int(response.status)
         except urllib.error.HTTPError as exc:
             return int(exc.code)
 
     def tags(self, repository: str) -> list[str]:
         """Tags of a repository, as the registry lists them ([] if unknown)."""
-        request = urllib.request.Request(f"{self.url}/v2/{repository}/tags/list")
-        if self.username is not None:
-            token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-            request.add_header("Authorization", f"Basic {token}")
-        context = None
-        if self.pki is not None:
-            context = ssl.create_default_context(cafile=str(self.pki.ca_file))
         try:
-            with urllib.request.urlopen(request, timeout=5, context=context) as response:
+            with self._open(f"/v2/{repository}/tags/list", self.username, self.password) as response:
                 return list(json.load(response).get("tags") or [])
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
