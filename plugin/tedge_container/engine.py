@@ -112,34 +112,16 @@ class _UnixHTTP:
 
 
 def run_bounded(operation: Callable[[], T], seconds: float, what: str) -> T:
-    """Run `operation` in a worker thread and give up waiting after `seconds`.
+    """Run a pull or load for at most `seconds`; the engine may still finish it on its side."""
+    from .threads import call_with_deadline
 
-    The process exits soon after a timeout, which ends the daemon thread; the
-    engine may still finish the work on its side, which is harmless for pulls
-    and loads.
-    """
-    import threading
-
-    result: list[Any] = []
-
-    def work() -> None:
-        try:
-            result.append((True, operation()))
-        except BaseException as error:  # handed over to the caller's thread
-            result.append((False, error))
-
-    worker = threading.Thread(target=work, name=what, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if not result:
-        raise EngineTimeout(
+    def timeout() -> EngineTimeout:
+        return EngineTimeout(
             f"{what} did not finish within {seconds:g} s; try again later, or raise "
             "container.pull_timeout if the image is large or the link slow."
         )
-    ok, value = result[0]
-    if ok:
-        return value
-    raise value
+
+    return call_with_deadline(operation, seconds, what, timeout)
 
 
 # What the engine's error texts say, in the order they are checked (see shared notes on podman).
@@ -262,12 +244,13 @@ class Engine:
             where = "any of " + ", ".join(self.tried)
         return EngineUnavailable(f"Cannot reach podman at {where} ({reason}); {ENABLE_HINT}.")
 
-    def _raw_get(self, target: str, timeout: float | None = None) -> bytes:
+    def _raw_request(self, target: str, timeout: float | None = None) -> tuple[int, bytes]:
+        """GET over the fast raw path: (status, body); an unreachable engine is EngineUnavailable."""
         if not self.socket_path:
             raise self._unavailable("no socket found")
         http = _UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
         try:
-            status, body = http.get(target)
+            return http.get(target)
         except FileNotFoundError:
             raise self._unavailable("the socket does not exist") from None
         except ConnectionRefusedError:
@@ -276,6 +259,9 @@ class Engine:
             raise self._unavailable("no answer in time") from None
         except OSError as error:
             raise self._unavailable(error.strerror or str(error)) from None
+
+    def _raw_get(self, target: str, timeout: float | None = None) -> bytes:
+        status, body = self._raw_request(target, timeout)
         if status >= 400:
             raise EngineError(f"podman answered {status} to {target}: {body[:300]!r}")
         return body
@@ -497,12 +483,7 @@ class Engine:
 
         Used to report a container's health: bounded by `timeout`, no podman-py.
         """
-        if not self.socket_path:
-            raise self._unavailable("no socket found")
-        try:
-            status, body = _UnixHTTP(self.socket_path, timeout).get(f"{API_PREFIX}/containers/{name}/json")
-        except OSError as error:
-            raise self._unavailable(getattr(error, "strerror", None) or str(error)) from None
+        status, body = self._raw_request(f"{API_PREFIX}/containers/{name}/json", timeout)
         if status == 404:
             return None
         if status >= 400:

@@ -316,24 +316,12 @@ class Session:
         self.stage = "connecting"
 
     def run(self, messages: Any) -> None:
-        import threading
+        from .threads import call_with_deadline
 
-        outcome: list[BaseException | None] = []
-
-        def work() -> None:
-            try:
-                self._work(messages)
-                outcome.append(None)
-            except BaseException as error:
-                outcome.append(error)
-
-        worker = threading.Thread(target=work, name="mqtt-report", daemon=True)
-        worker.start()
-        worker.join(max(0.0, self.deadline - time.monotonic()) + 0.05)
-        if not outcome:
-            raise ReportError(self._late())
-        if outcome[0] is not None:
-            raise outcome[0]
+        seconds = max(0.0, self.deadline - time.monotonic()) + 0.05
+        call_with_deadline(
+            lambda: self._work(messages), seconds, "mqtt-report", lambda: ReportError(self._late())
+        )
 
     def _late(self) -> str:
         where = self.settings.address
