@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from .pki import Pki
-from .proc import CommandError, Process, ServiceError, free_port, port_open, run
+from .proc import CommandError, Process, ServiceError, port_open, run, start_on_free_port
 
 
 class Broker:
@@ -126,23 +126,21 @@ class Broker:
     # -- lifecycle -----------------------------------------------------------
     def start(self, attempts: int = 3) -> Broker:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        last: Exception | None = None
-        for _ in range(attempts):
-            self.port = free_port()
-            config = self.workdir / "mosquitto.conf"
+        config = self.workdir / "mosquitto.conf"
+
+        def launch(port: int) -> Process:
+            self.port = port
             config.write_text(self._config())
-            self.process = Process(
+            return Process(
                 f"mosquitto {self.name}",
                 ["mosquitto", "-c", str(config)],
                 log_path=self.workdir / "mosquitto.log",
-            ).start()
-            try:
-                self.process.wait_ready(lambda: port_open(self.port), timeout=15)
-                return self
-            except ServiceError as exc:
-                last = exc
-                self.process.stop()
-        raise ServiceError(f"{self.name} did not start: {last}")
+            )
+
+        self.process = start_on_free_port(
+            self.name, launch, lambda: port_open(self.port), timeout=15, attempts=attempts
+        )
+        return self
 
     def stop(self) -> None:
         if self.process is not None:

@@ -32,6 +32,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def start_on_free_port(
+    name: str,
+    launch: Callable[[int], Process],
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    attempts: int = 3,
+) -> Process:
+    """Start `launch(port)` on a free loopback port and wait until `ready()`.
+
+    A port found free can be taken before the service binds it: then another
+    port is tried, `attempts` times in all.
+    """
+    last: Exception | None = None
+    for _ in range(attempts):
+        process = launch(free_port()).start()
+        try:
+            process.wait_ready(ready, timeout=timeout)
+            return process
+        except ServiceError as exc:
+            last = exc
+            process.stop()
+    raise ServiceError(f"{name} did not start: {last}")
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):

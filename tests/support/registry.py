@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .pki import Pki
-from .proc import Process, ServiceError, free_port, run, wait_until
+from .proc import Process, run, start_on_free_port, wait_until
 
 
 class Registry:
@@ -105,24 +105,20 @@ class Registry:
         if self.tls:
             assert self.username is not None and self.password is not None
             self._write_htpasswd(self.username, self.password)
-        last: Exception | None = None
-        for _ in range(attempts):  # a free port can be taken before the registry binds it
-            self.port = free_port()
-            config = self.workdir / "config.yml"
+        config = self.workdir / "config.yml"
+
+        def launch(port: int) -> Process:
+            self.port = port
             config.write_text(json.dumps(self._config(), indent=2))  # JSON is YAML
-            self.process = Process(
+            return Process(
                 f"registry {self.name}",
                 ["docker-registry", "serve", str(config)],
                 log_path=self.workdir / "registry.log",
                 env={**os.environ, "OTEL_TRACES_EXPORTER": "none"},
-            ).start()
-            try:
-                self.process.wait_ready(self._answers, timeout=20)
-                return self
-            except ServiceError as exc:
-                last = exc
-                self.process.stop()
-        raise ServiceError(f"{self.name} did not start: {last}")
+            )
+
+        self.process = start_on_free_port(self.name, launch, self._answers, timeout=20, attempts=attempts)
+        return self
 
     def stop(self) -> None:
         if self.process is not None:
