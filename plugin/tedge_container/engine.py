@@ -334,13 +334,6 @@ class Engine:
         )
         return response.status_code == 204
 
-    def image_id(self, reference: str) -> str:
-        data = self._call(
-            f"inspect image {reference}",
-            lambda: self.client.api.get(f"/images/{reference}/json").json(),
-        )
-        return data.get("Id", "")
-
     def pull(self, reference: str, registry: str, auth: Mapping[str, str] | None = None) -> str:
         """Pull `reference` (fully qualified) and return the image id.
 

@@ -129,9 +129,3 @@ def try_parse(reference: str) -> Reference | None:
         return parse(reference)
     except InvalidReference:
         return None
-
-
-def registry_of(reference: str) -> str:
-    """The registry host of `reference`, for messages; the text itself when it cannot be parsed."""
-    parsed = try_parse(reference)
-    return parsed.domain if parsed else reference

@@ -52,8 +52,3 @@ def test_upper_case_path_says_lower_case() -> None:
 def test_equal_forms_compare_equal() -> None:
     assert references.parse("nginx") == references.parse("docker.io/library/nginx:latest")
     assert references.parse("nginx:1") != references.parse("nginx:2")
-
-
-def test_registry_of_tolerates_garbage() -> None:
-    assert references.registry_of("ghcr.io/a/b") == "ghcr.io"
-    assert references.registry_of("NOT VALID") == "NOT VALID"
