@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tedge_container import __version__
-from tedge_container.cli import main, parse_module_args
+from tedge_container.cli import main
 from tedge_container.errors import UsageError
+from tedge_container.software.contract import parse_module_args
 
 
 def test_module_arguments() -> None:

@@ -188,9 +188,9 @@ def test_provider_failures_are_named_in_the_final_error(
 
 def test_install_exit_codes_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI maps the final auth failure to exit 2 with one last line; no traceback."""
-    from tedge_container.commands import install as install_module
+    import tedge_container.software.container.install as install_module
 
-    def failing_install(config: Config, name: str, version: str, file: str) -> None:
+    def failing_install(config: Config, name: str, version: str, file: str, engine: object = None) -> None:
         raise pulling.auth_failure(parse(version), _resolution(), _resolution(), config)
 
     monkeypatch.setattr(install_module, "install", failing_install)

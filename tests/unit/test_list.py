@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from tedge_container.commands.list import ContainerFilter, clean, format_modules
 from tedge_container.config import DEFAULTS, Config
 from tedge_container.engine import Container
 from tedge_container.errors import ConfigError
+from tedge_container.software.container.list import ContainerFilter, clean, format_modules
 
 
 def container(name: str, image: str = "docker.io/library/nginx:1", **labels: str) -> Container:

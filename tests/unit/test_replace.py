@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from tedge_container.commands.install import replace_container
 from tedge_container.config import DEFAULTS, Config
 from tedge_container.engine import Container
 from tedge_container.errors import EngineError
+from tedge_container.software.container.install import replace_container
 
 
 class FakeEngine:

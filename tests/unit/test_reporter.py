@@ -11,22 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from tedge_container.commands.install import Installed
 from tedge_container.config import Config
-from tedge_container.reporter import (
-    Reporter,
+from tedge_container.software.container import service_of
+from tedge_container.software.container.install import Installed
+from tedge_container.status.health import health_of, observe_health
+from tedge_container.status.reporter import Reporter
+from tedge_container.status.topics import (
     ReportError,
     Topics,
     event_payload,
     event_type,
     failure_text,
-    health_of,
     health_payload,
-    observe_health,
     registration_payload,
 )
 
-WEB = Installed("web", "localhost/app:1", "app:1", "abc123")
+WEB = service_of(Installed("web", "localhost/app:1", "app:1", "abc123"))
 
 
 def test_topics_of_the_main_device() -> None:
@@ -63,7 +63,7 @@ def test_names_that_cannot_be_topics(name: str) -> None:
 
 
 def test_registration_is_a_container_service_with_twin_data() -> None:
-    assert registration_payload(WEB) == {
+    assert registration_payload(WEB.name, WEB.type, WEB.twin) == {
         "@type": "service",
         "name": "web",
         "type": "container",
@@ -80,7 +80,7 @@ def test_health_and_event_payloads() -> None:
         "container": "web",
         "moduleVersion": "app:1",
     }
-    assert event_type("install") == "container_install_failed"
+    assert event_type("container", "install") == "container_install_failed"
 
 
 def test_failure_text_keeps_an_existing_prefix_and_is_bounded() -> None:
@@ -227,7 +227,7 @@ def test_read_only_commands_do_not_import_mqtt(tmp_path: Path, command: str) -> 
         "import sys\n"
         "from tedge_container.cli import main\n"
         f"main(['container', '{command}'])\n"
-        "loaded = [m for m in sys.modules if m.startswith(('paho', 'tedge_container.reporter'))]\n"
+        "loaded = [m for m in sys.modules if m.startswith(('paho', 'tedge_container.status'))]\n"
         "assert not loaded, loaded\n"
     )
     env = {

@@ -10,7 +10,7 @@ import pytest
 
 from tedge_container.config import Config
 from tedge_container.errors import ConfigError
-from tedge_container.tedge_config import (
+from tedge_container.status.settings import (
     MqttSettings,
     env_name,
     mqtt_settings,

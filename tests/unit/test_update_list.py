@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tedge_container.commands.update_list import Action, parse_line
 from tedge_container.errors import UsageError
+from tedge_container.software.update_list import Action, parse_line
 
 
 def test_lines_as_the_agent_writes_them() -> None:

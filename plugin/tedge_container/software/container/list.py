@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 
-from ..engine import Container, Engine
-from ..errors import ConfigError
-from ..labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES
+from ...engine import Container, Engine
+from ...errors import ConfigError
+from ...labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from ..config import Config
+    from ...config import Config
 
 # tedge-agent parses the list as CSV with quoting on: a '"' or a control character corrupts it.
 _UNSAFE = re.compile(r'["\x00-\x1f\x7f]')

@@ -1,9 +1,9 @@
 """The engine adapter: the only code that talks to podman.
 
 Two paths to the same REST API:
-- a tiny HTTP client over the unix socket for `list` and the liveness probe,
-  because `list` runs on every software update and importing podman-py alone
-  costs ~0.2 s;
+- the tiny raw client of `sockets.py` for `list`, inspect and the liveness
+  probe, because `list` runs on every software update and importing
+  podman-py alone costs ~0.2 s;
 - podman-py for everything that changes the engine (pull, load, create, ...).
 
 Every call is bounded: control calls by `container.api_timeout`, pulls and
@@ -15,105 +15,26 @@ so long operations run in a worker thread that the caller stops waiting for.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import time
 
-from .errors import EngineError, EngineTimeout, EngineUnavailable, PullError
+from ..errors import EngineError, EngineTimeout, EngineUnavailable
+from .model import Container
+from .pull_errors import pull_error
+from .sockets import API_PREFIX, ENABLE_HINT, UnixHTTP, resolve_socket
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from typing import Any, Callable, TypeVar
 
-    from .config import Config
+    from ..config import Config
 
     T = TypeVar("T")
-
-API_PREFIX = "/v4.0.0/libpod"
-ENABLE_HINT = "start podman's API socket (as root: systemctl enable --now podman.socket)"
-
-
-def candidate_sockets(environ: Mapping[str, str], euid: int) -> list[str]:
-    """podman socket paths in the order the Go plugin tries them.
-
-    `SUDO_UID` names the user behind sudo (tedge-agent runs plugins through
-    sudo), whose rootless socket comes first.
-    """
-    uid = environ.get("SUDO_UID") or str(euid)
-    paths = [f"/run/user/{uid}/podman/podman.sock"]
-    if environ.get("XDG_RUNTIME_DIR"):
-        paths.append(os.path.join(environ["XDG_RUNTIME_DIR"], "podman", "podman.sock"))
-    paths += [
-        f"/tmp/storage-run-{uid}/podman/podman.sock",
-        "/run/podman/podman.sock",
-        "/run/user/0/podman/podman.sock",
-    ]
-    return list(dict.fromkeys(paths))
-
-
-def socket_path_of(url: str) -> str:
-    """The filesystem path of a `unix://` URL (`unix:///run/podman/podman.sock`), or of a bare path."""
-    for prefix in ("unix://", "http+unix://"):
-        if url.startswith(prefix):
-            return url[len(prefix) :]
-    if url.startswith("/"):
-        return url
-    raise EngineUnavailable(
-        f"container.host = {url!r} is not supported: use a unix socket such as "
-        "unix:///run/podman/podman.sock."
-    )
-
-
-def resolve_socket(config: Config, environ: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
-    """Pick the engine socket: (path, paths considered).
-
-    An explicitly configured socket (config `container.host`, else
-    `CONTAINER_HOST`) is used alone, never silently replaced by another engine.
-    """
-    environ = os.environ if environ is None else environ
-    explicit = config.get("container.host") or environ.get("CONTAINER_HOST", "")
-    if explicit:
-        path = socket_path_of(explicit)
-        return path, [path]
-    candidates = candidate_sockets(environ, os.geteuid())
-    for path in candidates:
-        if os.path.exists(path):
-            return path, candidates
-    return "", candidates
-
-
-class _UnixHTTP:
-    """Just enough HTTP/1.0 over a unix socket for small GET requests."""
-
-    def __init__(self, path: str, timeout: float) -> None:
-        self.path = path
-        self.timeout = timeout
-
-    def get(self, target: str) -> tuple[int, bytes]:
-        deadline = time.monotonic() + self.timeout
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(self.timeout)
-            sock.connect(self.path)
-            sock.sendall(f"GET {target} HTTP/1.0\r\nHost: d\r\n\r\n".encode("ascii"))
-            chunks = []
-            while True:
-                sock.settimeout(max(0.01, deadline - time.monotonic()))
-                chunk = sock.recv(262144)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        data = b"".join(chunks)
-        head, _, body = data.partition(b"\r\n\r\n")
-        status_line = head.split(b"\r\n", 1)[0].split()
-        if len(status_line) < 2 or not status_line[1].isdigit():
-            raise EngineError(f"The engine at {self.path} did not answer with HTTP.")
-        return int(status_line[1]), body
 
 
 def run_bounded(operation: Callable[[], T], seconds: float, what: str) -> T:
     """Run a pull or load for at most `seconds`; the engine may still finish it on its side."""
-    from .threads import call_with_deadline
+    from ..threads import call_with_deadline
 
     def timeout() -> EngineTimeout:
         return EngineTimeout(
@@ -122,108 +43,6 @@ def run_bounded(operation: Callable[[], T], seconds: float, what: str) -> T:
         )
 
     return call_with_deadline(operation, seconds, what, timeout)
-
-
-# What the engine's error texts say, in the order they are checked (see shared notes on podman).
-_PULL_ERROR_KINDS = (
-    ("rate_limit", ("toomanyrequests", "too many requests")),
-    ("tls", ("x509:", "server gave http response to https client", "tls:", "certificate")),
-    (
-        "auth",
-        (
-            "unauthorized",
-            "authentication required",
-            "invalid username/password",
-            "denied:",
-            "access denied",
-            "401",
-        ),
-    ),
-    ("not_found", ("manifest unknown", "name unknown", "image not known", "not found", "404")),
-    (
-        "reference",
-        ("repository name must be lowercase", "invalid reference format", "short-name"),
-    ),
-    (
-        "network",
-        (
-            "pinging container registry",
-            "connection refused",
-            "no such host",
-            "i/o timeout",
-            "network is unreachable",
-            "dial tcp",
-            "connection reset",
-            "timeout",
-            "eof",
-        ),
-    ),
-)
-
-_PULL_ADVICE = {
-    "auth": "check the credentials for {registry} (`tedge-container-plugin credentials {image}`)",
-    "not_found": "check that the image name and tag exist on {registry}",
-    "network": "check the device's network, DNS and proxy settings towards {registry}, then retry",
-    "tls": "check the registry's certificate, or put its CA in /etc/containers/certs.d/{registry}/ca.crt",
-    "reference": "fix the image reference",
-    "rate_limit": "the registry limits pulls; retry later or use credentials with a higher limit",
-    "unknown": "see the engine's message above",
-}
-
-
-def classify_pull_error(message: str) -> str:
-    text = message.lower()
-    for kind, needles in _PULL_ERROR_KINDS:
-        if any(needle in text for needle in needles):
-            return kind
-    return "unknown"
-
-
-def pull_error(image: str, registry: str, message: str) -> PullError:
-    kind = classify_pull_error(message)
-    advice = _PULL_ADVICE[kind].format(registry=registry, image=image)
-    detail = " ".join(message.split())[:500]
-    return PullError(f"Pulling {image} failed: {detail}; {advice}.", kind=kind, registry=registry)
-
-
-class Container:
-    """What the plugin needs to know about one container."""
-
-    __slots__ = ("id", "image", "image_id", "labels", "name", "state")
-
-    def __init__(
-        self, id: str, name: str, image: str, image_id: str, labels: dict[str, str], state: str
-    ) -> None:
-        self.id = id
-        self.name = name
-        self.image = image
-        self.image_id = image_id
-        self.labels = labels
-        self.state = state
-
-    @classmethod
-    def from_list_entry(cls, entry: Mapping[str, Any]) -> Container:
-        names = entry.get("Names") or [""]
-        return cls(
-            id=entry.get("Id", ""),
-            name=names[0].lstrip("/"),
-            image=entry.get("Image", ""),
-            image_id=entry.get("ImageID", ""),
-            labels=entry.get("Labels") or {},
-            state=entry.get("State", ""),
-        )
-
-    @classmethod
-    def from_inspect(cls, data: Mapping[str, Any]) -> Container:
-        config = data.get("Config") or {}
-        return cls(
-            id=data.get("Id", ""),
-            name=data.get("Name", "").lstrip("/"),
-            image=data.get("ImageName") or config.get("Image", ""),
-            image_id=data.get("Image", ""),
-            labels=config.get("Labels") or {},
-            state=(data.get("State") or {}).get("Status", ""),
-        )
 
 
 class Engine:
@@ -248,7 +67,7 @@ class Engine:
         """GET over the fast raw path: (status, body); an unreachable engine is EngineUnavailable."""
         if not self.socket_path:
             raise self._unavailable("no socket found")
-        http = _UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
+        http = UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
         try:
             return http.get(target)
         except FileNotFoundError:

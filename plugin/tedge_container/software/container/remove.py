@@ -5,9 +5,9 @@ An unknown name succeeds: the module is already gone.
 
 from __future__ import annotations
 
-from ..config import Config
-from ..engine import Container, Engine
-from ..labels import TRANSIENT_SUFFIXES, check_container_name
+from ...config import Config
+from ...engine import Container, Engine
+from ...labels import TRANSIENT_SUFFIXES, check_container_name
 from .install import remove_unused_image
 
 

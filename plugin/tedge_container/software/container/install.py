@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
-from .. import archive, log, pulling, references
-from ..config import Config
-from ..engine import Container, Engine
-from ..errors import EngineError, PluginError, UsageError, add_context
-from ..labels import (
+from ... import archive, log, pulling, references
+from ...config import Config
+from ...engine import Container, Engine
+from ...errors import EngineError, PluginError, UsageError, add_context
+from ...labels import (
     MANAGED_BY,
     MANAGED_LABEL,
     MODULE_VERSION_LABEL,

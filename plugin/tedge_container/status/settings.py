@@ -26,7 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .config import Config
+    from ..config import Config
 
 TEDGE_TOML = "tedge.toml"
 
@@ -121,7 +121,7 @@ def read_tedge_config(
     `tedge_command`: "" looks `tedge` up on PATH, None never runs it.
     Raises ConfigError when tedge.toml exists but cannot be read.
     """
-    from .config import read_toml
+    from ..config import read_toml
 
     environ = os.environ if environ is None else environ
     path = os.path.join(config_dir, TEDGE_TOML)
@@ -210,7 +210,7 @@ class MqttSettings:
 
 
 def _port(value: str, origin: str) -> int:
-    from .errors import ConfigError
+    from ..errors import ConfigError
 
     try:
         port = int(str(value).strip())

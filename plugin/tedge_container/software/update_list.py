@@ -1,4 +1,4 @@
-"""`update-list`: apply a batch of installs and removes read from stdin.
+"""`update-list`: apply a batch of installs and removes read from stdin, for any software type.
 
 Lines are tab-separated: `install\\tNAME\\tVERSION\\tFILE` and
 `remove\\tNAME\\tVERSION\\t` (the trailing tab is optional). All of stdin is
@@ -14,12 +14,11 @@ from typing import NamedTuple
 from ..config import Config
 from ..engine import Engine
 from ..errors import PluginError, UsageError
-from .install import install
-from .remove import remove
+from .base import SoftwareType
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ..reporter import Reporter
+    from ..status.reporter import Reporter
 
 
 class Action(NamedTuple):
@@ -40,11 +39,13 @@ def parse_line(line: str) -> Action:
     return Action(verb, fields[1], fields[2], fields[3])
 
 
-def run(config: Config, text: str, reporter: Reporter | None = None) -> list[str]:
+def run(software: SoftwareType, config: Config, text: str, reporter: Reporter | None = None) -> list[str]:
     """Apply every line of `text`; returns one message per failed line (empty: all done).
 
-    `reporter` is told what happened to each module (MQTT status, see reporter.py).
+    `reporter` is told what happened to each module (MQTT status, see status/reporter.py).
     """
+    from .contract import report
+
     engine = Engine(config)
     failures = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -57,13 +58,11 @@ def run(config: Config, text: str, reporter: Reporter | None = None) -> list[str
             continue
         try:
             if action.verb == "install":
-                installed = install(config, action.name, action.version, action.file, engine=engine)
-                if reporter is not None:
-                    reporter.installed(installed)
+                outcome = software.install(config, action.name, action.version, action.file, engine=engine)
             else:
-                remove(config, action.name, engine=engine)
-                if reporter is not None:
-                    reporter.removed(action.name)
+                outcome = software.remove(config, action.name, engine=engine)
+            if reporter is not None:
+                report(reporter, outcome)
         except PluginError as error:
             failures.append(f"{action.verb} {action.name}: {error}")
             if reporter is not None:

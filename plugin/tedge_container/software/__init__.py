@@ -1,0 +1,25 @@
+"""The sm-plugin software types, one package each, over the shared engine, credentials and status.
+
+`contract.py` is what every type shares: the sm-plugin command line, update-list,
+MQTT reporting. A type is found by the name tedge-agent runs the plugin as.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .base import SoftwareType
+
+# sm-plugin file name → the package that implements it
+TYPES = {
+    "container": "container",
+}
+
+
+def software_type(name: str) -> SoftwareType | None:
+    package = TYPES.get(name)
+    if package is None:
+        return None
+    return importlib.import_module(f"{__name__}.{package}").SOFTWARE_TYPE

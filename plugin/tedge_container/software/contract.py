@@ -1,0 +1,113 @@
+"""The sm-plugin contract, the same for every software type.
+
+tedge-agent runs `/etc/tedge/sm-plugins/TYPE COMMAND ...`: `list`, `prepare`,
+`finalize`, `install NAME [--module-version V] [--file F]`, `remove NAME ...`
+and `update-list` (actions on stdin). This module parses that, runs the
+type's list/install/remove, and reports the outcome over MQTT.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import PluginError, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..status.reporter import Reporter
+    from .base import Outcome, SoftwareType
+
+SM_COMMANDS = ("list", "prepare", "finalize", "install", "remove", "update-list")
+SM_USAGE = """\
+usage: {prog} list
+       {prog} prepare
+       {prog} finalize
+       {prog} install NAME [--module-version {version}] [--file FILE]
+       {prog} remove NAME [--module-version {version}] [--file FILE]
+       {prog} update-list < ACTIONS"""
+
+
+def usage(prog: str, software: SoftwareType) -> str:
+    return SM_USAGE.format(prog=prog, version=software.version_hint)
+
+
+def parse_module_args(command: str, args: list[str]) -> tuple[str, str, str]:
+    """`NAME [--module-version V] [--file F]` → (name, version, file)."""
+    if not args or args[0].startswith("-"):
+        raise UsageError(f"{command}: the module NAME is missing.")
+    name, rest = args[0], args[1:]
+    options = {"--module-version": "", "--file": ""}
+    while rest:
+        option, _, inline = rest[0].partition("=")
+        if option not in options:
+            raise UsageError(f"{command}: unexpected argument {rest[0]!r}.")
+        if inline or "=" in rest[0]:
+            options[option], rest = inline, rest[1:]
+        elif len(rest) < 2:
+            raise UsageError(f"{command}: {option} needs a value.")
+        else:
+            options[option], rest = rest[1], rest[2:]
+    return name, options["--module-version"], options["--file"]
+
+
+def report(reporter: Reporter, outcome: Outcome) -> None:
+    """Queue what an install or remove did for the MQTT report (published by `flush`)."""
+    for name in outcome.removed:
+        reporter.removed(name)
+    for service in outcome.services:
+        reporter.installed(service)
+
+
+def run(software: SoftwareType, command: str, args: list[str]) -> int:
+    """Run one sm-plugin command of `software`; returns the exit code, raises PluginError."""
+    from ..config import Config
+
+    if command not in SM_COMMANDS:
+        raise UsageError(f"unknown command {command!r}; expected one of {', '.join(SM_COMMANDS)}.")
+    if command not in ("install", "remove") and args:
+        raise UsageError(f"{command} takes no arguments, got {' '.join(args)!r}.")
+    if command in ("prepare", "finalize"):
+        # prepare: podman needs no lock or cache refresh. finalize: deliberately prunes
+        # nothing (the Go plugin pruned every unused image, offline ones included); an
+        # image a replaced or removed container used goes right then (container.pruneimages).
+        return 0
+
+    config = Config.load()
+    if command == "list":
+        output = software.list_modules(config)
+        sys.stdout.buffer.write(output.encode("utf-8"))
+        sys.stdout.flush()
+        return 0
+
+    from .. import log
+
+    log.set_level(config.get("log_level"))
+    # MQTT status: published after the operation, before its own error line,
+    # so that a reporting warning never is the last stderr line of a failure.
+    from ..status.reporter import Reporter
+
+    reporter = Reporter(config, software.name)
+    if command == "update-list":
+        from . import update_list
+
+        text = sys.stdin.buffer.read().decode("utf-8", "replace") if sys.stdin else ""
+        failures = update_list.run(software, config, text, reporter)
+        reporter.flush()
+        for failure in failures:
+            print(failure, file=sys.stderr)
+        return 2 if failures else 0
+
+    name, version, file = parse_module_args(command, args)
+    try:
+        if command == "install":
+            outcome = software.install(config, name, version, file)
+        else:
+            outcome = software.remove(config, name)
+        report(reporter, outcome)
+        log.info(outcome.message)
+    except PluginError as error:
+        reporter.failed(command, name, error, version)
+        reporter.flush()
+        raise
+    reporter.flush()
+    return 0

@@ -1,0 +1,89 @@
+"""thin-edge MQTT topics and payloads: services, health, events, alarms, measurements.
+
+Shared by every software type and the monitor, so that all of them speak
+to thin-edge in one voice.
+"""
+
+from __future__ import annotations
+
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+MAX_TEXT = 1000
+_TOPIC_FORBIDDEN = frozenset("+#\x00")
+
+
+class ReportError(Exception):
+    """Why the report could not be (fully) delivered; one line, no secrets."""
+
+
+class Topics:
+    """thin-edge MQTT topics for one device, in the default topic scheme."""
+
+    def __init__(self, root: str, device_topic_id: str) -> None:
+        segments = device_topic_id.split("/")
+        if len(segments) != 4 or not all(segments[:2]) or any(segments[2:]) or not root:
+            raise ReportError(
+                f"the device topic id {device_topic_id!r} is not of the form device/NAME// "
+                "(mqtt.device_topic_id, or topic_id in the plugin's settings)"
+            )
+        if any(c in _TOPIC_FORBIDDEN for c in device_topic_id + root):
+            raise ReportError(
+                f"the topic root {root!r} or device topic id {device_topic_id!r} holds MQTT wildcards"
+            )
+        self.root = root
+        self.device_topic_id = device_topic_id
+        # Services of a device live under its first two segments: device/child01// → device/child01/service/X.
+        self._service_prefix = "/".join(segments[:2]) + "/service/"
+
+    def service(self, name: str) -> str:
+        if not name or "/" in name or any(c in _TOPIC_FORBIDDEN for c in name):
+            raise ReportError(f"{name!r} cannot be part of an MQTT topic")
+        return f"{self.root}/{self._service_prefix}{name}"
+
+    def health(self, name: str) -> str:
+        return self.service(name) + "/status/health"
+
+    def event(self, event_type: str) -> str:
+        return f"{self.root}/{self.device_topic_id}/e/{event_type}"
+
+
+def registration_payload(name: str, service_type: str, twin: Mapping[str, Any]) -> dict[str, Any]:
+    """Entity registration; every key besides @type, name and type becomes twin data."""
+    return {"@type": "service", "name": name, "type": service_type, **twin}
+
+
+def health_payload(status: str, now: float | None = None) -> dict[str, Any]:
+    return {"status": status, "time": int(time.time() if now is None else now)}
+
+
+def failure_text(verb: str, name: str, message: str) -> str:
+    """One line saying what failed and why: `Installing web failed: ...`."""
+    doing = {"install": "Installing", "remove": "Removing"}.get(verb, verb.capitalize())
+    prefix = f"{doing} {name} failed: "
+    text = " ".join(str(message).split())
+    if not text.startswith(prefix):
+        text = prefix + text
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
+def event_payload(
+    verb: str, name: str, message: str, version: str = "", now: float | None = None
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "text": failure_text(verb, name, message),
+        "time": int(time.time() if now is None else now),
+        "container": name,
+    }
+    if version:
+        payload["moduleVersion"] = version
+    return payload
+
+
+def event_type(service_type: str, verb: str) -> str:
+    """`container_install_failed`, `container-group_remove_failed`, ..."""
+    return f"{service_type}_{verb}_failed"
