@@ -14,6 +14,8 @@ from ..errors import PluginError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ..config import Config
+    from ..engine import Engine
     from ..status.reporter import Reporter
     from .base import Outcome, SoftwareType
 
@@ -58,6 +60,24 @@ def report(reporter: Reporter, outcome: Outcome) -> None:
         reporter.installed(service)
 
 
+def perform(
+    software: SoftwareType,
+    config: Config,
+    verb: str,
+    name: str,
+    version: str = "",
+    file: str = "",
+    engine: Engine | None = None,
+) -> Outcome:
+    """One install or remove, holding the module's lock (see locking.py) while it runs."""
+    from ..locking import module_lock
+
+    with module_lock(software.name, name, float(config.get("container.lock_timeout"))):
+        if verb == "install":
+            return software.install(config, name, version, file, engine=engine)
+        return software.remove(config, name, engine=engine)
+
+
 def run(software: SoftwareType, command: str, args: list[str]) -> int:
     """Run one sm-plugin command of `software`; returns the exit code, raises PluginError."""
     from ..config import Config
@@ -99,10 +119,7 @@ def run(software: SoftwareType, command: str, args: list[str]) -> int:
 
     name, version, file = parse_module_args(command, args)
     try:
-        if command == "install":
-            outcome = software.install(config, name, version, file)
-        else:
-            outcome = software.remove(config, name)
+        outcome = perform(software, config, command, name, version, file)
         report(reporter, outcome)
         log.info(outcome.message)
     except PluginError as error:

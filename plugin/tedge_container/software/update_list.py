@@ -44,7 +44,7 @@ def run(software: SoftwareType, config: Config, text: str, reporter: Reporter | 
 
     `reporter` is told what happened to each module (MQTT status, see status/reporter.py).
     """
-    from .contract import report
+    from .contract import perform, report
 
     engine = Engine(config)
     failures = []
@@ -57,10 +57,9 @@ def run(software: SoftwareType, config: Config, text: str, reporter: Reporter | 
             failures.append(f"line {number}: {error}")
             continue
         try:
-            if action.verb == "install":
-                outcome = software.install(config, action.name, action.version, action.file, engine=engine)
-            else:
-                outcome = software.remove(config, action.name, engine=engine)
+            outcome = perform(
+                software, config, action.verb, action.name, action.version, action.file, engine=engine
+            )
             if reporter is not None:
                 report(reporter, outcome)
         except PluginError as error:
