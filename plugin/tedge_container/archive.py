@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import tarfile
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from . import references
 from .errors import ArchiveError
+
+if TYPE_CHECKING:
+    from .progress import Progress
 
 CHUNK_SIZE = 1 << 20
 _MAX_INDEX_SIZE = 16 << 20
@@ -116,11 +120,16 @@ def select_image(path: str, version: str | None) -> references.Reference:
     return parsed[0]
 
 
-def stream(path: str) -> Iterator[bytes]:
-    """The archive's uncompressed bytes, in chunks."""
+def stream(path: str, progress: Progress | None = None) -> Iterator[bytes]:
+    """The archive's uncompressed bytes, in chunks; `progress` counts the file's bytes read."""
     with _open(path) as source:
+        raw = getattr(source, "fileobj", None) or source  # the file under a gzip stream
+        if progress is not None:
+            progress.total = os.fstat(raw.fileno()).st_size
         while True:
             chunk = source.read(CHUNK_SIZE)
             if not chunk:
                 return
+            if progress is not None:
+                progress.done = raw.tell()
             yield chunk

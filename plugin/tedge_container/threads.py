@@ -15,13 +15,19 @@ if TYPE_CHECKING:
 
 
 def call_with_deadline(
-    operation: Callable[[], T], seconds: float, name: str, on_timeout: Callable[[], Exception]
+    operation: Callable[[], T],
+    seconds: float,
+    name: str,
+    on_timeout: Callable[[], Exception],
+    on_wait: Callable[[], None] | None = None,
 ) -> T:
     """`operation()`, or the exception `on_timeout()` makes when it takes longer than `seconds`.
 
     An exception raised by `operation` is raised again in the caller's thread.
+    `on_wait` is called about once a second while the caller waits (progress lines).
     """
     import threading
+    import time
 
     result: list[tuple[bool, Any]] = []
 
@@ -33,7 +39,14 @@ def call_with_deadline(
 
     worker = threading.Thread(target=work, name=name, daemon=True)
     worker.start()
-    worker.join(max(0.0, seconds))
+    deadline = time.monotonic() + max(0.0, seconds)
+    while worker.is_alive():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        worker.join(min(remaining, 1.0) if on_wait is not None else remaining)
+        if on_wait is not None and worker.is_alive():
+            on_wait()
     if not result:
         raise on_timeout()
     ok, value = result[0]
