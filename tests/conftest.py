@@ -136,7 +136,10 @@ class Plugin:
         self.podman = podman
         self.config_file = config_dir / PLUGIN_CONFIG
         # The session's test images are shared: a test that lets the plugin prune opts in.
-        self._sections: dict[str, dict[str, Any]] = {"container": {"host": podman.url, "pruneimages": False}}
+        # The readiness gate stays on, shorter than its 3 s default (test_readiness_gate.py covers it).
+        self._sections: dict[str, dict[str, Any]] = {
+            "container": {"host": podman.url, "pruneimages": False, "min_ready": 0.5}
+        }
         self._extra: list[str] = []
         self._render()
 
@@ -186,7 +189,11 @@ class Plugin:
         self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         """`sm-plugins/container ARGS` (as tedge-agent runs it)."""
-        return self._exec([sys.executable, str(PLUGIN_SCRIPT), *args], stdin, env, timeout)
+        return self._exec(self.run_argv(*args), stdin, env, timeout)
+
+    def run_argv(self, *args: str) -> list[str]:
+        """The argv of `run`, for a test that starts the plugin in the background."""
+        return [sys.executable, str(PLUGIN_SCRIPT), *args]
 
     def cli(
         self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None, timeout: float = 120

@@ -179,6 +179,22 @@ def test_install_from_archive(plugin, podman_service, test_images, tmp_path: Pat
     result = plugin.run("install", "arch", "--module-version", image, "--file", str(path))
     assert result.returncode == 0, result.stderr
     assert_runs(podman_service, "arch", image)
+    assert "elapsed" not in result.stderr  # a short load prints no progress line
+
+
+def test_long_load_prints_progress(plugin, podman_service, test_images, tmp_path: Path) -> None:
+    """Progress lines name the bytes sent of the archive's size (interval shortened from its 5 s)."""
+    image = test_images.big_image(64)
+    path = test_images.save_archive(image, tmp_path / "big.tar")
+    podman_service.cli("rmi", image)
+    plugin.set_config("container", "progress_interval", 0.1)
+    plugin.set_config("container", "min_ready", 0)  # the image exits at once
+    result = plugin.run("install", "big", "--module-version", image, "--file", str(path))
+    assert result.returncode == 0, result.stderr
+    total = f"of {path.stat().st_size / (1 << 20):.1f} MB"
+    lines = [line for line in result.stderr.splitlines() if line.startswith(f"info: Loading {path}: ")]
+    assert lines, result.stderr
+    assert all(total in line and line.endswith("s elapsed") for line in lines), lines
 
 
 def test_archive_alone_names_the_image(plugin, podman_service, test_images, tmp_path: Path) -> None:

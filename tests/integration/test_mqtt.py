@@ -173,16 +173,30 @@ def test_registration_is_published_before_health(plugin, test_images, mqtt_broke
 
 
 def test_a_container_that_exits_at_once_is_down(plugin, test_images, mqtt_broker) -> None:
+    """With the readiness gate off (min_ready = 0), such a container is installed and reported down."""
     use_broker(plugin, mqtt_broker)
+    plugin.set("container", "min_ready", 0)
     name = unique("exits")
     result = plugin.run("install", name, "--module-version", EXITS)
     assert result.returncode == 0, result.stderr
+    assert "readiness not checked" in result.stderr.splitlines()[-1]
     health_topic = f"te/device/main/service/{name}/status/health"
     health = json.loads(retained(mqtt_broker, health_topic)[health_topic])
     assert health["status"] == "down"
     # The plugin's remove copes with a container that keeps restarting (a bulk `podman rm` may race it).
     result = plugin.run("remove", name)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_rejected_install_registers_nothing_and_sends_an_event(plugin, test_images, mqtt_broker) -> None:
+    use_broker(plugin, mqtt_broker)
+    name = unique("rejected")
+    with Collector(mqtt_broker, "te/device/main///e/#") as events:
+        result = plugin.run("install", name, "--module-version", EXITS)
+        assert result.returncode == 2
+        events.wait_for(lambda m: len(m) >= 1)
+    assert "did not prove itself" in json.loads(events.messages[0][1])["text"]
+    assert retained(mqtt_broker, f"te/device/main/service/{name}") == {}
 
 
 def test_remove_deregisters_the_service(plugin, test_images, mqtt_broker) -> None:

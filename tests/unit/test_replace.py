@@ -59,6 +59,19 @@ class FakeEngine:
     def container_state(self, name: str) -> dict:
         return {"Status": "running"}
 
+    def inspect_container(self, name: str, timeout: float) -> dict | None:
+        if name not in self.containers:
+            return None
+        crashing = self.containers[name].startswith("crash")
+        state = {"Status": "exited", "ExitCode": 3} if crashing else {"Status": "running"}
+        return {"State": state, "RestartCount": 2 if crashing else 0, "Config": {}}
+
+    def run_healthcheck(self, name: str, timeout: float) -> str:
+        return ""
+
+    def log_tail(self, name: str, lines: int, timeout: float) -> str:
+        return "starting\nerror: FOO is not set\n"
+
     def containers_using_image(self, image_id: str) -> list[Container]:
         return [c for c in map(self.get_container, self.containers) if c and c.image_id == image_id]
 
@@ -67,7 +80,9 @@ class FakeEngine:
         return True
 
 
-CONFIG = Config(DEFAULTS, "", "/etc/tedge")
+# The readiness gate is off here (its rules: test_readiness.py; on a real engine: test_readiness_gate.py).
+CONFIG = Config({**DEFAULTS, "container.min_ready": 0.0}, "", "/etc/tedge")
+GATED = Config({**DEFAULTS, "container.min_ready": 0.3}, "", "/etc/tedge")
 
 
 def test_success_swaps_and_prunes_the_old_image() -> None:
@@ -115,4 +130,45 @@ def test_first_install_failure_leaves_nothing() -> None:
     engine = FakeEngine({}, fail=("start", "web.tedge-new"))
     with pytest.raises(EngineError):
         replace_container(engine, CONFIG, "web", "app:2", "app:2")
+    assert engine.containers == {}
+
+
+def test_gate_rejection_keeps_the_old_container_and_says_why() -> None:
+    engine = FakeEngine({"web": "app:1"})
+    with pytest.raises(EngineError) as failure:
+        replace_container(engine, GATED, "web", "crash:2", "crash:2")
+    assert engine.containers == {"web": "app:1"}
+    assert engine.removed_images == []
+    message = str(failure.value)
+    assert "exited with code 3 and was restarted 2 times" in message
+    assert "'starting | error: FOO is not set'" in message
+    assert message.endswith("The previous container web was left as it was.")
+
+
+def test_gate_acceptance_is_the_reported_health() -> None:
+    engine = FakeEngine({"web": "app:1"})
+    _, verdict = replace_container(engine, GATED, "web", "app:2", "app:2")
+    assert engine.containers == {"web": "app:2"}
+    assert (verdict.ready, verdict.health) == (True, "up")
+
+
+def test_a_stale_name_in_podmans_database_is_named_as_such() -> None:
+    """podman 4.3 can keep the name of a gone container after two swaps raced (before the module
+    lock); it then refuses the name for good. Reproduced by racing real installs, but not on
+    demand, so the refusal is injected here."""
+    engine = FakeEngine({})
+    original = engine.rename_container
+
+    def refuse(current: str, new: str) -> None:
+        if new == "web":
+            raise EngineError('podman could not rename: name "web" is in use: pod already exists')
+        original(current, new)
+
+    engine.rename_container = refuse  # type: ignore[method-assign]
+    with pytest.raises(EngineError) as failure:
+        replace_container(engine, CONFIG, "web", "app:2", "app:2")
+    message = str(failure.value)
+    assert message.startswith("podman refuses the name web (")
+    assert "although no container has it" in message
+    assert "`podman system reset`" in message
     assert engine.containers == {}

@@ -28,11 +28,12 @@ if TYPE_CHECKING:
     from typing import Any, Callable, TypeVar
 
     from ..config import Config
+    from ..progress import Progress
 
     T = TypeVar("T")
 
 
-def run_bounded(operation: Callable[[], T], seconds: float, what: str) -> T:
+def run_bounded(operation: Callable[[], T], seconds: float, what: str, progress: Progress | None = None) -> T:
     """Run a pull or load for at most `seconds`; the engine may still finish it on its side."""
     from ..threads import call_with_deadline
 
@@ -42,7 +43,7 @@ def run_bounded(operation: Callable[[], T], seconds: float, what: str) -> T:
             "container.pull_timeout if the image is large or the link slow."
         )
 
-    return call_with_deadline(operation, seconds, what, timeout)
+    return call_with_deadline(operation, seconds, what, timeout, progress.tick if progress else None)
 
 
 class Engine:
@@ -161,6 +162,7 @@ class Engine:
         status; both become a PullError with a kind.
         """
         client = self.client
+        progress = self.progress(f"Pulling {reference}")
 
         def work() -> str:
             from podman.api import encode_auth_header
@@ -185,15 +187,28 @@ class Engine:
                     continue
                 error = item.get("error") or error
                 image_id = item.get("id") or image_id
+                if str(item.get("stream") or "").startswith("Copying blob"):
+                    progress.layers += 1
             if error or not image_id:
                 raise pull_error(reference, registry, error or "the engine reported no image")
             return image_id
 
         timeout = self.config.get("container.pull_timeout")
-        return self._call(f"pull {reference}", lambda: run_bounded(work, timeout, f"Pulling {reference}"))
+        return self._call(
+            f"pull {reference}", lambda: run_bounded(work, timeout, f"Pulling {reference}", progress)
+        )
 
-    def load(self, chunks: Iterable[bytes]) -> list[str]:
-        """Stream an uncompressed image archive to the engine; returns the loaded image names."""
+    def progress(self, what: str) -> Progress:
+        """A progress line for a long pull or load (container.progress_interval)."""
+        from ..progress import Progress
+
+        return Progress(what, float(self.config.get("container.progress_interval")))
+
+    def load(self, chunks: Iterable[bytes], progress: Progress | None = None) -> list[str]:
+        """Stream an uncompressed image archive to the engine; returns the loaded image names.
+
+        `progress` (see archive.stream) counts what was sent; its line is printed while waiting.
+        """
         client = self.client
 
         def work() -> list[str]:
@@ -204,7 +219,9 @@ class Engine:
             return list(response.json().get("Names") or [])
 
         timeout = self.config.get("container.pull_timeout")
-        return self._call("load the image archive", lambda: run_bounded(work, timeout, "Loading the archive"))
+        return self._call(
+            "load the image archive", lambda: run_bounded(work, timeout, "Loading the archive", progress)
+        )
 
     def remove_image(self, image: str) -> bool:
         """Remove an image name (the image itself with its last name); False when podman refuses."""
@@ -305,6 +322,25 @@ class Engine:
         except ValueError:
             raise EngineError(f"podman sent unreadable inspect data for container {name}.") from None
 
+    def run_healthcheck(self, name: str, timeout: float) -> str:
+        """Run the container's HEALTHCHECK once; its status (`healthy`, ...), '' when it cannot run."""
+        status, body = self._raw_request(f"{API_PREFIX}/containers/{name}/healthcheck", timeout)
+        if status >= 400:  # 409: not running or no healthcheck; the gate looks at the state itself
+            return ""
+        try:
+            return str(json.loads(body).get("Status") or "")
+        except (ValueError, AttributeError):
+            return ""
+
+    def log_tail(self, name: str, lines: int, timeout: float) -> str:
+        """The last `lines` lines the container wrote (stdout and stderr), as text; '' when none."""
+        status, body = self._raw_request(
+            f"{API_PREFIX}/containers/{name}/logs?stdout=true&stderr=true&tail={int(lines)}", timeout
+        )
+        if status >= 400:
+            return ""
+        return demultiplex(body).decode("utf-8", "replace")
+
     def rename_container(self, current: str, new: str) -> None:
         def rename() -> None:
             response = self.client.api.post(f"/containers/{current}/rename", params={"name": new})
@@ -329,3 +365,20 @@ class Engine:
                 response.raise_for_status()
 
         self._call(f"remove container {name}", remove)
+
+
+def demultiplex(data: bytes) -> bytes:
+    """The payload of a logs stream: frames of an 8-byte header (stream, 0, 0, 0, size) and data.
+
+    A container with a terminal sends plain bytes instead; those are returned as they are.
+    """
+    out, offset = [], 0
+    while (
+        offset + 8 <= len(data) and data[offset] in (0, 1, 2) and data[offset + 1 : offset + 4] == b"\0\0\0"
+    ):
+        size = int.from_bytes(data[offset + 4 : offset + 8], "big")
+        out.append(data[offset + 8 : offset + 8 + size])
+        offset += 8 + size
+    if offset == 0:
+        return data
+    return b"".join(out)

@@ -46,6 +46,7 @@ class Service(NamedTuple):
     type: str  # the service type: the software type that made it
     twin: dict[str, Any]  # twin data: every key of the registration besides @type, name and type
     container_id: str = ""
+    health: str | None = None  # `up`/`down` already observed (the readiness gate); None: observe it here
 
 
 class _Entry:
@@ -139,8 +140,10 @@ class Reporter:
                     assert service is not None
                     payload = registration_payload(service.name, service.type, service.twin)
                     yield topics.service(service.name), payload, True
-                    settled_at = min(entry.started + SETTLE_SECONDS, settle_limit)
-                    status = observe_health(self._probe(service), settled_at)
+                    status = service.health
+                    if status is None:
+                        settled_at = min(entry.started + SETTLE_SECONDS, settle_limit)
+                        status = observe_health(self._probe(service), settled_at)
                     yield topics.health(service.name), health_payload(status), True
                 elif entry.kind == "removed":
                     yield topics.health(entry.name), None, True

@@ -28,7 +28,8 @@ def service_of(installed: Installed) -> Service:
             "containerId": installed.container_id,
         }
     }
-    return Service(installed.name, NAME, twin, installed.container_id)
+    verdict = installed.verdict
+    return Service(installed.name, NAME, twin, installed.container_id, verdict.health if verdict else None)
 
 
 def list_modules(config: Config) -> str:
@@ -43,7 +44,13 @@ def install_module(
     from .install import install as install_container
 
     installed = install_container(config, name, version, file, engine=engine)
-    return Outcome(f"container {name} runs {installed.image}", services=[service_of(installed)])
+    verdict = installed.verdict
+    if verdict is not None and verdict.checked:
+        message = f"container {name} runs {installed.image}: {verdict.detail}"
+    else:  # nothing was observed (the gate is off or a test engine): say no more than that it started
+        detail = verdict.detail if verdict is not None else "started"
+        message = f"container {name} from {installed.image}: {detail}"
+    return Outcome(message, services=[service_of(installed)])
 
 
 def remove_module(config: Config, name: str, engine: Engine | None = None) -> Outcome:

@@ -8,7 +8,8 @@ fails, the old container is left or put back as it was.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+import time
+from typing import Any, Callable, NamedTuple
 
 from ... import archive, log, pulling, references
 from ...config import Config
@@ -22,6 +23,9 @@ from ...labels import (
     OLD_SUFFIX,
     check_container_name,
 )
+from . import readiness
+
+MAX_OUTPUT = 300  # characters of a failed container's output quoted in the failure line
 
 
 class Installed(NamedTuple):
@@ -29,13 +33,15 @@ class Installed(NamedTuple):
     image: str
     version: str
     container_id: str
+    verdict: readiness.Verdict | None = None  # what the readiness gate saw
 
 
 def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str:
     """Make the image available in the engine; returns the reference to create from."""
     if file:
         wanted = archive.select_image(file, version or None)
-        engine.load(archive.stream(file))
+        progress = engine.progress(f"Loading {file}")
+        engine.load(archive.stream(file, progress), progress)
         if not engine.image_exists(wanted.full):
             raise PluginError(
                 f"Loading {file} did not produce {wanted.full}; check that the archive holds it."
@@ -55,6 +61,67 @@ def _check_started(engine: Engine, name: str) -> None:
         raise EngineError(f"container {name} was not started by the engine")
 
 
+def _last_output(engine: Engine, name: str, lines: int = 3) -> str:
+    """The container's last few output lines as one short quoted phrase, '' when there are none."""
+    try:
+        text = engine.log_tail(name, lines, timeout=2.0)
+    except PluginError:
+        return ""
+    kept = [" ".join(line.split()) for line in text.splitlines() if line.strip()][-lines:]
+    if not kept:
+        return ""
+    output = " | ".join(kept)
+    if len(output) > MAX_OUTPUT:
+        output = "..." + output[-(MAX_OUTPUT - 3) :]
+    return f"; its last output: {output!r}"
+
+
+def prove_ready(engine: Engine, config: Config, name: str) -> readiness.Verdict:
+    """The readiness gate on the freshly started container `name` (see readiness.py)."""
+    health_timeout = float(config.get("container.health_timeout"))
+    api_timeout = float(config.get("container.api_timeout"))
+
+    def inspect() -> Any:
+        return engine.inspect_container(name, timeout=min(api_timeout, 10.0))
+
+    def run_healthcheck() -> str:
+        return engine.run_healthcheck(name, timeout=min(api_timeout, health_timeout + 5.0))
+
+    started = time.monotonic()
+    verdict = readiness.prove(
+        inspect, run_healthcheck, float(config.get("container.min_ready")), health_timeout
+    )
+    log.debug(f"readiness of {name}: {verdict.detail} ({time.monotonic() - started:.2f} s)")
+    return verdict
+
+
+STALE_NAME_ADVICE = (
+    "podman 4 offers no repair for it short of `podman system reset`, which deletes every container "
+    "and image: install the module under another name, or save what the device needs and reset podman"
+)
+
+
+def stale_name(engine: Engine, name: str, error: PluginError) -> PluginError | None:
+    """The engine refuses `name` although no container has it: say so, instead of the raw error.
+
+    Seen on podman 4.3 after two swaps of one container ran at once (before
+    the module lock): its database keeps the name of a container that is
+    gone, and every create or rename to that name fails for good.
+    """
+    text = str(error)
+    if "in use" not in text:
+        return None
+    try:
+        if engine.get_container(name) is not None:
+            return None
+    except PluginError:
+        return None
+    return EngineError(
+        f"podman refuses the name {name} ({' '.join(text.split())[-160:]}) although no container has it: "
+        f"its database kept the name of a container that is gone. {STALE_NAME_ADVICE}"
+    )
+
+
 def _try(action: str, operation: Callable[[], None]) -> None:
     """Run a clean-up step; a failure is logged, not raised, so the original error stays last."""
     try:
@@ -63,8 +130,13 @@ def _try(action: str, operation: Callable[[], None]) -> None:
         log.warning(f"{action} failed: {error}")
 
 
-def replace_container(engine: Engine, config: Config, name: str, image: str, version: str) -> str:
-    """Run `image` as container `name`, replacing any existing one safely; returns the new id."""
+def replace_container(
+    engine: Engine, config: Config, name: str, image: str, version: str
+) -> tuple[str, readiness.Verdict]:
+    """Run `image` as container `name`, replacing any existing one safely.
+
+    Returns the new container's id and what the readiness gate saw.
+    """
     new_name, old_name = name + NEW_SUFFIX, name + OLD_SUFFIX
     engine.remove_container(new_name)  # left by an interrupted install
     old = engine.get_container(name)
@@ -87,6 +159,13 @@ def replace_container(engine: Engine, config: Config, name: str, image: str, ver
         )
         engine.start_container(new_name)
         _check_started(engine, new_name)
+        verdict = prove_ready(engine, config, new_name)
+        if not verdict.ready:
+            output = _last_output(engine, new_name)
+            raise EngineError(
+                f"the new container from {image} did not prove itself: {verdict.detail}{output}; "
+                "it was removed"
+            )
     except PluginError as error:
         _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
         raise add_context(error, suffix=kept) from None
@@ -101,14 +180,15 @@ def replace_container(engine: Engine, config: Config, name: str, image: str, ver
         if old_moved:
             _try(f"restoring {name}", lambda: engine.rename_container(old_name, name))
         _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
-        raise add_context(error, suffix=kept) from None
+        stale = stale_name(engine, name, error) if old is None else None
+        raise add_context(stale or error, suffix=kept) from None
 
     if old is not None:
         # The new container is in place: a failure from here on is a warning, not a failed install.
         _try(f"removing the replaced container {old_name}", lambda: engine.remove_container(old_name))
         if config.get("container.pruneimages"):
             _try("removing the replaced image", lambda: remove_unused_image(engine, old))
-    return container_id
+    return container_id, verdict
 
 
 def remove_unused_image(engine: Engine, former: Container) -> None:
@@ -133,7 +213,7 @@ def install(
     engine = engine or Engine(config)
     try:
         image = obtain_image(engine, config, version, file)
-        container_id = replace_container(engine, config, name, image, version or image)
+        container_id, verdict = replace_container(engine, config, name, image, version or image)
     except PluginError as error:
         raise add_context(error, prefix=f"Installing {name} failed: ") from None
-    return Installed(name, image, version or image, container_id)
+    return Installed(name, image, version or image, container_id, verdict)
