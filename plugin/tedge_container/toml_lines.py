@@ -1,0 +1,94 @@
+"""Where a key is written in a TOML file: the line numbers that warnings name.
+
+tomllib returns values without positions, so the text is scanned once more,
+line by line: table headers (`[a.b]`, `[[a]]`) and `key = ...` lines, with
+multi-line strings and arrays skipped. Only used for messages: a key that is
+not found here is reported without a line.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BARE_OR_QUOTED = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
+_DOTTED = rf"{_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*"
+_HEADER = re.compile(rf"\s*\[\[?\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
+_KEY = re.compile(rf"\s*({_DOTTED})\s*=(.*)$")
+_PART = re.compile(_BARE_OR_QUOTED)
+
+
+def _split(dotted: str) -> list[str]:
+    parts = []
+    for match in _PART.finditer(dotted):
+        part = match.group(0)
+        if part[0] in "\"'":
+            part = part[1:-1]
+        parts.append(part.lower())
+    return parts
+
+
+def _open_brackets(text: str) -> tuple[int, str]:
+    """(bracket depth change, open multi-line string delimiter or "") of a value's text."""
+    depth, i = 0, 0
+    while i < len(text):
+        for quote in ('"""', "'''"):
+            if text.startswith(quote, i):
+                end = text.find(quote, i + 3)
+                if end < 0:
+                    return depth, quote
+                i = end + 3
+                break
+        else:
+            char = text[i]
+            if char == "#":
+                break
+            if char in "\"'":
+                end = i + 1
+                while end < len(text) and text[end] != char:
+                    end += 2 if char == '"' and text[end] == "\\" else 1
+                i = end
+            elif char in "[{":
+                depth += 1
+            elif char in "]}":
+                depth -= 1
+            i += 1
+    return depth, ""
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Dotted, lower-cased key → 1-based line, for every table and key written in `text`."""
+    lines: dict[str, int] = {}
+    table: list[str] = []
+    depth, open_string = 0, ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if open_string:
+            if open_string in line:
+                depth_change, open_string = _open_brackets(line[line.index(open_string) + 3 :])
+                depth += depth_change
+            continue
+        if depth > 0:  # inside a multi-line array or inline table
+            depth_change, open_string = _open_brackets(line)
+            depth += depth_change
+            continue
+        header = _HEADER.match(line)
+        if header:
+            table = _split(header.group(1))
+            lines.setdefault(".".join(table), number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            lines.setdefault(".".join([*table, *_split(key.group(1))]), number)
+            depth_change, open_string = _open_brackets(key.group(2))
+            depth += max(depth_change, 0)
+    return lines
+
+
+def line_of(lines: dict[str, int], key: str) -> int | None:
+    """The line of `key`, else of the nearest table or inline table holding it."""
+    parts = key.split(".")
+    while parts:
+        found = lines.get(".".join(parts))
+        if found is not None:
+            return found
+        parts.pop()
+    return None
