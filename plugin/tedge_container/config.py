@@ -201,6 +201,12 @@ class Config:
             reader.origins["log_level"] = "the command line"
         config = cls(reader.values, path, config_dir, reader.origins, reader.problems)
         config.announce()
+        found = "" if reader.found else " (not found: defaults apply)"
+        set_here = sum(1 for origin in reader.origins.values() if origin.startswith(path))
+        log.debug(
+            f"configuration {path}{found}: {set_here} key(s) set; "
+            f"log level {config.get('log_level')} from {config.origin('log_level')}"
+        )
         return config
 
     @classmethod
@@ -231,11 +237,13 @@ class _Reader:
         self.values: dict[str, Any] = dict(DEFAULTS)
         self.origins: dict[str, str] = {}
         self.problems: list[str] = []
+        self.found = False
 
     def read_file(self) -> None:
         text = read_text(self.path)
         if text is None:
             return
+        self.found = True
         from .toml_lines import key_lines, line_of
 
         table = parse_toml(text, self.path)
