@@ -250,11 +250,13 @@ class _Reader:
         lines = key_lines(text)
         seen: dict[str, str] = {}
         for key, value in _flatten(table):
-            line = line_of(lines, key)
+            occurrence = sum(1 for seen_key in seen if seen_key == key)
+            line = line_of(lines, key, occurrence)
             where = f"{self.path}:{line}" if line else self.path
             if key in seen:
                 self.problems.append(
-                    f"{where}: {key} is set twice (keys ignore letter case); the last one is used."
+                    f"{where}: {key} is also set at line {seen[key].rpartition(':')[2]} (keys ignore "
+                    "letter case); this later one is used."
                 )
             seen[key] = where
             if key in DEFAULTS:

@@ -55,9 +55,12 @@ def _open_brackets(text: str) -> tuple[int, str]:
     return depth, ""
 
 
-def key_lines(text: str) -> dict[str, int]:
-    """Dotted, lower-cased key → 1-based line, for every table and key written in `text`."""
-    lines: dict[str, int] = {}
+def key_lines(text: str) -> dict[str, list[int]]:
+    """Dotted, lower-cased key → its 1-based lines, for every table and key written in `text`.
+
+    A key is written more than once only in tables whose names differ in case (`[a]`, `[A]`).
+    """
+    lines: dict[str, list[int]] = {}
     table: list[str] = []
     depth, open_string = 0, ""
     for number, line in enumerate(text.splitlines(), start=1):
@@ -73,22 +76,22 @@ def key_lines(text: str) -> dict[str, int]:
         header = _HEADER.match(line)
         if header:
             table = _split(header.group(1))
-            lines.setdefault(".".join(table), number)
+            lines.setdefault(".".join(table), []).append(number)
             continue
         key = _KEY.match(line)
         if key:
-            lines.setdefault(".".join([*table, *_split(key.group(1))]), number)
+            lines.setdefault(".".join([*table, *_split(key.group(1))]), []).append(number)
             depth_change, open_string = _open_brackets(key.group(2))
             depth += max(depth_change, 0)
     return lines
 
 
-def line_of(lines: dict[str, int], key: str) -> int | None:
-    """The line of `key`, else of the nearest table or inline table holding it."""
+def line_of(lines: dict[str, list[int]], key: str, occurrence: int = 0) -> int | None:
+    """The line of `key` (its `occurrence`-th writing), else of the nearest table holding it."""
     parts = key.split(".")
     while parts:
         found = lines.get(".".join(parts))
-        if found is not None:
-            return found
+        if found:
+            return found[min(occurrence, len(found) - 1)]
         parts.pop()
     return None

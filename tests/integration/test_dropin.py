@@ -161,3 +161,22 @@ def test_short_names_use_the_engines_search_registries(
     finally:
         service.stop()
         subprocess.run(["rm", "-rf", str(workdir)], check=False, timeout=60)
+
+
+def test_list_with_go_style_config(plugin, podman_service, test_images, local_tags) -> None:
+    # Go: keys in any case, `pruneimages = 1` tolerated, RE2 patterns (`\z`, POSIX classes), an
+    # invalid pattern warned about and skipped. Ours: list exited 2 on each, with a FutureWarning.
+    plugin.set_config("container", "pruneimages", None)
+    plugin.write_config(
+        "[Filter.Exclude]\nNames = ['dd-m1\\z', '^x[[:digit:]]{3}$', '(bad']\n[CONTAINER]\nPruneImages = 1\n"
+    )
+    for name in ("dd-m1", "dd-m10", "x123", "x12"):
+        podman_service.cli("create", "--name", name, APP1)
+    podman_service.cli("create", "--name", "hand", "accept-app:1.0")  # a short name, by hand
+    result = plugin.run("list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"dd-m10\t{APP1}\nhand\tlocalhost/accept-app:1.0\nx12\t{APP1}\n"
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 1, " || ".join(warnings)
+    assert "filter.exclude.names: the pattern '(bad' is skipped" in warnings[0]
+    assert "Warning" not in result.stderr.replace("warning:", "")

@@ -212,9 +212,19 @@ def test_key_lines_skip_multiline_values() -> None:
         "inline = { x = 1 }\n"
     )
     lines = key_lines(text)
-    assert lines["a"] == 1
-    assert lines["t.names"] == 3
+    assert lines["a"] == [1]
+    assert lines["t.names"] == [3]
     assert "t.x" not in lines and "t.not" not in lines
-    assert lines["t.quoted.key"] == 9
-    assert lines["arr.b.c"] == 11
-    assert lines["arr.inline"] == 12
+    assert lines["t.quoted.key"] == [9]
+    assert lines["arr.b.c"] == [11]
+    assert lines["arr.inline"] == [12]
+
+
+def test_a_key_in_two_tables_of_different_case(tmp_path: Path) -> None:
+    config = load(tmp_path, "[container]\npruneimages = false\n[CONTAINER]\nPruneImages = true\n")
+    assert config.get("container.pruneimages") is True
+    path = tmp_path / "plugins" / "tedge-container-plugin.toml"
+    assert config.problems == [
+        f"{path}:4: container.pruneimages is also set at line 2 (keys ignore letter case); "
+        "this later one is used."
+    ]
