@@ -148,6 +148,10 @@ def test_short_names_use_the_engines_search_registries(
         assert result.returncode == 0, result.stderr
         assert inspect(service, "found")["ImageName"] == remote
         assert plugin.run("list").stdout == "found\ttedge/searched:1\n"
+        # the credentials command asks the chain what the install asked it: the candidate's full name
+        shown = plugin.cli("credentials", "tedge/searched:1")
+        assert f"image:    {remote}\n" in shown.stdout, shown.stderr
+        assert "pulled from podman's unqualified-search registries" in shown.stdout
         # a local localhost/ image of the same short name comes first, as with podman
         service.cli("tag", remote, "localhost/tedge/searched:1")
         result = plugin.run("install", "found", "--module-version", "tedge/searched:1")
