@@ -164,15 +164,7 @@ class Engine:
         from urllib.parse import quote
 
         target = f"{API_PREFIX}/images/{quote(name, safe='/:@')}/json"
-        status, body = self._raw_request(target, self.config.get("container.api_timeout"))
-        if status == 404:
-            return None
-        if status >= 400:
-            raise EngineError(f"podman answered {status} to look up image {name}: {body[:300]!r}")
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise EngineError(f"podman sent unreadable data for image {name}.") from None
+        return self._raw_inspect(target, self.config.get("container.api_timeout"), f"image {name}")
 
     def search_registries(self) -> list[str]:
         """The engine's unqualified-search registries (its registries.conf, wherever its root is)."""
@@ -333,15 +325,19 @@ class Engine:
 
         Used to report a container's health: bounded by `timeout`, no podman-py.
         """
-        status, body = self._raw_request(f"{API_PREFIX}/containers/{name}/json", timeout)
+        return self._raw_inspect(f"{API_PREFIX}/containers/{name}/json", timeout, f"container {name}")
+
+    def _raw_inspect(self, target: str, timeout: float, what: str) -> Mapping[str, Any] | None:
+        """Inspect data over the fast raw path; None on 404."""
+        status, body = self._raw_request(target, timeout)
         if status == 404:
             return None
         if status >= 400:
-            raise EngineError(f"podman answered {status} to inspect container {name}: {body[:300]!r}")
+            raise EngineError(f"podman answered {status} to inspect {what}: {body[:300]!r}")
         try:
             return json.loads(body)
         except ValueError:
-            raise EngineError(f"podman sent unreadable inspect data for container {name}.") from None
+            raise EngineError(f"podman sent unreadable inspect data for {what}.") from None
 
     def rename_container(self, current: str, new: str) -> None:
         def rename() -> None:
