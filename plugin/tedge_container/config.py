@@ -25,6 +25,7 @@ import os
 from . import log
 from .config_values import BadValue, convert
 from .errors import ConfigError
+from .toml_lines import FilePlaces, Place, parse_toml, read_text
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class Config:
         values: Mapping[str, Any],
         path: str,
         config_dir: str,
-        origins: Mapping[str, str] | None = None,
+        origins: Mapping[str, object] | None = None,
         problems: list[str] | None = None,
     ) -> None:
         self._values = dict(values)
@@ -202,11 +203,12 @@ class Config:
         config = cls(reader.values, path, config_dir, reader.origins, reader.problems)
         config.announce()
         found = "" if reader.found else " (not found: defaults apply)"
-        set_here = sum(1 for origin in reader.origins.values() if origin.startswith(path))
-        log.debug(
-            f"configuration {path}{found}: {set_here} key(s) set; "
-            f"log level {config.get('log_level')} from {config.origin('log_level')}"
-        )
+        set_here = sum(1 for origin in reader.origins.values() if isinstance(origin, Place))
+        if config.get("log_level") == "debug":  # origin() may scan the file for a line number
+            log.debug(
+                f"configuration {path}{found}: {set_here} key(s) set; "
+                f"log level debug from {config.origin('log_level')}"
+            )
         return config
 
     @classmethod
@@ -218,7 +220,7 @@ class Config:
 
     def origin(self, key: str) -> str:
         """Where `key`'s value comes from: `FILE:LINE`, `environment variable X`, ... or `the default`."""
-        return self._origins.get(key, "the default")
+        return str(self._origins.get(key, "the default"))
 
     def announce(self) -> None:
         """Apply the log level, then warn about each problem not yet warned about in this process."""
@@ -235,7 +237,7 @@ class _Reader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.values: dict[str, Any] = dict(DEFAULTS)
-        self.origins: dict[str, str] = {}
+        self.origins: dict[str, str | Place] = {}
         self.problems: list[str] = []
         self.found = False
 
@@ -244,25 +246,23 @@ class _Reader:
         if text is None:
             return
         self.found = True
-        from .toml_lines import key_lines, line_of
-
         table = parse_toml(text, self.path)
-        lines = key_lines(text)
-        seen: dict[str, str] = {}
+        places = FilePlaces(self.path, text)
+        seen: dict[str, int] = {}
         for key, value in _flatten(table):
-            occurrence = sum(1 for seen_key in seen if seen_key == key)
-            line = line_of(lines, key, occurrence)
-            where = f"{self.path}:{line}" if line else self.path
-            if key in seen:
+            occurrence = seen.get(key, -1) + 1
+            seen[key] = occurrence
+            where = places.place(key, occurrence)
+            if occurrence:
+                first = places.place(key, 0)
                 self.problems.append(
-                    f"{where}: {key} is also set at line {seen[key].rpartition(':')[2]} (keys ignore "
+                    f"{where}: {key} is also set at line {str(first).rpartition(':')[2]} (keys ignore "
                     "letter case); this later one is used."
                 )
-            seen[key] = where
             if key in DEFAULTS:
                 self._set(key, value, where)
             elif key in GO_ONLY_KEYS:
-                log.debug(f"{where}: {key} is read only by the Go plugin's service; not used here")
+                log.debug(f"{self.path}: {key} is read only by the Go plugin's service; not used here")
             else:
                 guess = closest_key(key)
                 hint = f"; did you mean {guess}?" if guess else "; the shipped file lists the keys."
@@ -274,7 +274,7 @@ class _Reader:
             if name in environ:
                 self._set(key, environ[name], f"environment variable {name}")
 
-    def _set(self, key: str, value: Any, where: str) -> None:
+    def _set(self, key: str, value: Any, where: str | Place) -> None:
         try:
             self.values[key] = convert(DEFAULTS[key], value, CHOICES.get(key, ()))
             self.origins[key] = where
@@ -290,28 +290,6 @@ class _Reader:
 def _shown(value: Any) -> str:
     text = toml_form(value) if isinstance(value, (bool, int, float, str, list)) else "a table"
     return text if len(text) <= 80 else text[:77] + "..."
-
-
-def read_text(path: str) -> str | None:
-    """The file's text; None when it does not exist; ConfigError when it cannot be read."""
-    try:
-        with open(path, "rb") as stream:
-            return stream.read().decode("utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as error:
-        reason = getattr(error, "strerror", None) or str(error)
-        raise ConfigError(f"Cannot read {path}: {reason}.") from None
-
-
-def parse_toml(text: str, path: str) -> dict[str, Any]:
-    """Parse TOML text; a syntax error names the file and the line (exit 2)."""
-    from ._compat import tomllib
-
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML ({error}); fix the file.") from None
 
 
 def read_toml(path: str) -> dict[str, Any]:

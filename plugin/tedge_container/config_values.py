@@ -35,9 +35,10 @@ class BadValue(ValueError):
 
 _TRUE = frozenset({"1", "t", "true", "yes", "y", "on"})
 _FALSE = frozenset({"0", "f", "false", "no", "n", "off"})
-_GO_OCTAL = re.compile(r"[-+]?0[0-7]+\Z")
-_ZERO_FRACTION = re.compile(r"([-+]?[0-9_]+)\.0*\Z")
-_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
+# Pattern texts, compiled by `re`'s cache on first use: most values are typed TOML and need none.
+_GO_OCTAL = r"[-+]?0[0-7]+\Z"
+_ZERO_FRACTION = r"([-+]?[0-9_]+)\.0*\Z"
+_DURATION_PART = r"([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)"
 _DURATION_UNITS = {
     "ns": 1e-9,
     "us": 1e-6,
@@ -92,11 +93,11 @@ def to_int(value: Any) -> int:
         return int(value)
     if isinstance(value, str):
         text = value.strip()
-        zero_fraction = _ZERO_FRACTION.match(text)
+        zero_fraction = re.match(_ZERO_FRACTION, text)
         if zero_fraction:
             text = zero_fraction.group(1)
         try:
-            number = int(text, 8) if _GO_OCTAL.match(text) else int(text, 0)
+            number = int(text, 8) if re.match(_GO_OCTAL, text) else int(text, 0)
         except ValueError:
             raise BadValue("expected a whole number") from None
         return _non_negative(number)
@@ -110,7 +111,7 @@ def parse_duration(text: str) -> float:
         raise BadValue("expected a duration")
     seconds = 0.0
     position = 0
-    for match in _DURATION_PART.finditer(rest):
+    for match in re.finditer(_DURATION_PART, rest):
         if match.start() != position:
             break
         seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]

@@ -43,9 +43,10 @@ _POSIX = {
 _RE2_SPACE = "\\t\\n\\f\\r "  # RE2's \s: no \v, unlike Python's
 _SIMPLE_ESCAPES = {"a": "\\a", "f": "\\f", "t": "\\t", "n": "\\n", "r": "\\r", "v": "\\v"}
 _PERL_CLASSES = {"d": "\\d", "D": "\\D", "w": "\\w", "W": "\\W"}
-_REPEAT = re.compile(r"\{(\d+)(,(\d*))?\}")
+# Pattern texts, compiled by `re`'s cache on first use: `list` pays only for what a filter needs.
+_REPEAT = r"\{(\d+)(,(\d*))?\}"
 _MAX_REPEAT = 1000
-_OCTAL = re.compile(r"[0-7]{1,3}")
+_OCTAL = r"[0-7]{1,3}"
 
 
 def _char(code: int) -> str:
@@ -100,7 +101,7 @@ class _Translator:
     def quantifier(self, char: str) -> None:
         p = self.pattern
         if char == "{":
-            repeat = _REPEAT.match(p, self.i)
+            repeat = re.compile(_REPEAT).match(p, self.i)
             if repeat is None:  # RE2 reads a `{` that starts no repetition as a literal
                 self.out.append("\\{")
                 self.i += 1
@@ -172,7 +173,7 @@ class _Translator:
             self.i += 2
             return _char(int(digits, 16))
         if char.isdigit():
-            octal = _OCTAL.match(p, self.i - 1)
+            octal = re.compile(_OCTAL).match(p, self.i - 1)
             # RE2: \0, and \1 to \7 followed by octal digits, are octal; a lone \1 to \9 is a backreference.
             if octal is None or (char != "0" and len(octal.group(0)) == 1):
                 raise self.fail(f"backreferences such as \\{char} are not supported by RE2")

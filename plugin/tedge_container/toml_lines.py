@@ -1,25 +1,31 @@
-"""Where a key is written in a TOML file: the line numbers that warnings name.
+"""TOML files: reading them, and where a key is written (the line numbers that warnings name).
 
 tomllib returns values without positions, so the text is scanned once more,
 line by line: table headers (`[a.b]`, `[[a]]`) and `key = ...` lines, with
-multi-line strings and arrays skipped. Only used for messages: a key that is
-not found here is reported without a line.
+multi-line strings and arrays skipped. Only used for messages, and only when
+one is needed: a key that is not found is reported without a line.
 """
 
 from __future__ import annotations
 
 import re
 
+from .errors import ConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _BARE_OR_QUOTED = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
 _DOTTED = rf"{_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*"
-_HEADER = re.compile(rf"\s*\[\[?\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$")
-_KEY = re.compile(rf"\s*({_DOTTED})\s*=(.*)$")
-_PART = re.compile(_BARE_OR_QUOTED)
+# Pattern texts, compiled (by `re`'s cache) only when a line number is needed.
+_HEADER = rf"\s*\[\[?\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$"
+_KEY = rf"\s*({_DOTTED})\s*=(.*)$"
 
 
 def _split(dotted: str) -> list[str]:
     parts = []
-    for match in _PART.finditer(dotted):
+    for match in re.finditer(_BARE_OR_QUOTED, dotted):
         part = match.group(0)
         if part[0] in "\"'":
             part = part[1:-1]
@@ -73,12 +79,12 @@ def key_lines(text: str) -> dict[str, list[int]]:
             depth_change, open_string = _open_brackets(line)
             depth += depth_change
             continue
-        header = _HEADER.match(line)
+        header = re.match(_HEADER, line)
         if header:
             table = _split(header.group(1))
             lines.setdefault(".".join(table), []).append(number)
             continue
-        key = _KEY.match(line)
+        key = re.match(_KEY, line)
         if key:
             lines.setdefault(".".join([*table, *_split(key.group(1))]), []).append(number)
             depth_change, open_string = _open_brackets(key.group(2))
@@ -95,3 +101,55 @@ def line_of(lines: dict[str, list[int]], key: str, occurrence: int = 0) -> int |
             return found[min(occurrence, len(found) - 1)]
         parts.pop()
     return None
+
+
+class FilePlaces:
+    """`FILE:LINE` of keys, found in the text only when a message needs one (`list` pays nothing)."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+        self._lines: dict[str, list[int]] | None = None
+
+    def place(self, key: str, occurrence: int) -> Place:
+        return Place(self, key, occurrence)
+
+    def describe(self, key: str, occurrence: int) -> str:
+        if self._lines is None:
+            self._lines = key_lines(self.text)
+        line = line_of(self._lines, key, occurrence)
+        return f"{self.path}:{line}" if line else self.path
+
+
+class Place:
+    """Where a key is written; str() is `FILE:LINE`."""
+
+    __slots__ = ("key", "occurrence", "places")
+
+    def __init__(self, places: FilePlaces, key: str, occurrence: int) -> None:
+        self.places, self.key, self.occurrence = places, key, occurrence
+
+    def __str__(self) -> str:
+        return self.places.describe(self.key, self.occurrence)
+
+
+def read_text(path: str) -> str | None:
+    """The file's text; None when it does not exist; ConfigError when it cannot be read."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read().decode("utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise ConfigError(f"Cannot read {path}: {reason}.") from None
+
+
+def parse_toml(text: str, path: str) -> dict[str, Any]:
+    """Parse TOML text; a syntax error names the file and the line (exit 2)."""
+    from ._compat import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML ({error}); fix the file.") from None
