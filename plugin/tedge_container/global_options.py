@@ -13,9 +13,10 @@ own option (`--module-version V`, `--file F`) is never mistaken for one.
 
 from __future__ import annotations
 
+from .config import CHOICES
 from .errors import UsageError
 
-LEVELS = ("debug", "info", "warn", "warning", "error")
+LEVELS = CHOICES["log_level"]
 USAGE = "global options: [--log-level debug|info|warn|error] [-v|--verbose] [-c|--config FILE] [--version]"
 # Options of the sm-plugin commands that take a value: their value is passed on untouched.
 _COMMAND_VALUE_OPTIONS = ("--module-version", "--file")
