@@ -56,6 +56,11 @@ def test_short_names_of_local_images(plugin, podman_service, test_images, local_
     assert data["ImageName"] == "localhost/accept-app:2.0"
     assert data["State"]["Running"]
     assert plugin.run("list").stdout == "s1\taccept-app:2.0\n"
+    # container.alwayspull never tries to pull a localhost/ image: no registry serves it (Go: exit 1)
+    plugin.set_config("container", "alwayspull", True)
+    result = plugin.run("install", "s1", "--module-version", "accept-app:1.0")
+    assert result.returncode == 0, result.stderr
+    assert inspect(podman_service, "s1")["ImageName"] == "localhost/accept-app:1.0"
 
 
 def test_archive_of_a_local_image_under_its_short_name(
