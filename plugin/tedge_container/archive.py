@@ -12,7 +12,7 @@ import gzip
 import json
 import os
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING
 
 from . import references
@@ -93,9 +93,13 @@ def _names_in_index(document: object) -> list[str]:
     return names
 
 
-def select_image(path: str, version: str | None) -> references.Reference:
-    """The image to run from the archive: the one named by `version`, else its only image.
+def select_image(
+    path: str, version: str | None, wanted: Sequence[references.Reference] | None = None
+) -> references.Reference:
+    """The image to run from the archive: the first of `wanted` it holds, else its only image.
 
+    `wanted` are the full names `version` may have, in order (for a short name:
+    `localhost/NAME` first, see shortnames.py); by default `version` itself.
     A mismatch, or an archive without a named image, fails before anything is
     loaded.
     """
@@ -106,11 +110,13 @@ def select_image(path: str, version: str | None) -> references.Reference:
             f"{path} holds no tagged image; save it with a name (e.g. `podman save -o FILE IMAGE:TAG`)."
         )
     if version:
-        wanted = references.parse(version)
-        if wanted in parsed:
-            return wanted
+        candidates = list(wanted) if wanted else [references.parse(version)]
+        for candidate in candidates:
+            if candidate in parsed:
+                return candidate
+        looked = f" as {', '.join(c.full for c in candidates)}" if len(candidates) > 1 else ""
         raise ArchiveError(
-            f"{path} does not hold {version} (it holds {', '.join(declared)}); "
+            f"{path} does not hold {version}{looked} (it holds {', '.join(declared)}); "
             "check the module version or the file."
         )
     if len(parsed) > 1:

@@ -1,8 +1,10 @@
 """Image references: parsing and normalisation as distribution/reference does it.
 
-`nginx` and `docker.io/library/nginx:latest` name the same image; podman on
-Debian has no short-name search registries, so every reference handed to the
-engine is fully qualified first.
+`nginx` and `docker.io/library/nginx:latest` name the same image to Docker.
+A reference written without a registry is a *short name* (`short`): podman
+resolves those differently (a local `localhost/` image first, then its
+unqualified-search registries), which shortnames.py does; `full` is the
+Docker Hub reading that the Go plugin used.
 """
 
 from __future__ import annotations
@@ -34,14 +36,30 @@ class Reference:
     is needed to pull; when both are given the digest decides.
     """
 
-    __slots__ = ("digest", "domain", "path", "tag", "text")
+    __slots__ = ("digest", "domain", "path", "short", "tag", "text", "written_path")
 
-    def __init__(self, domain: str, path: str, tag: str | None, digest: str | None, text: str = "") -> None:
+    def __init__(
+        self,
+        domain: str,
+        path: str,
+        tag: str | None,
+        digest: str | None,
+        text: str = "",
+        short: bool = False,
+        written_path: str = "",
+    ) -> None:
         self.domain = domain
         self.path = path
         self.tag = tag
         self.digest = digest
         self.text = text or self.full  # as the operator wrote it, e.g. for credential helpers
+        self.short = short  # written without a registry: `nginx`, `acme/app:1`
+        self.written_path = written_path or path  # the path as written (`nginx`, not `library/nginx`)
+
+    @property
+    def suffix(self) -> str:
+        """`@digest`, `:tag`, or `:latest` when neither was given."""
+        return f"@{self.digest}" if self.digest else f":{self.tag or 'latest'}"
 
     @property
     def name(self) -> str:
@@ -113,6 +131,8 @@ def parse(reference: str) -> Reference:
             raise InvalidReference(f"{reference!r} has an invalid tag {tag!r}.")
 
     domain, path = split_domain(name)
+    first, slash, _ = name.partition("/")
+    short = not slash or (domain == DOCKER_HUB and first.lower() not in DOCKER_HUB_ALIASES)
     if not _DOMAIN_RE.match(domain):
         raise InvalidReference(f"{reference!r} has an invalid registry name {domain!r}.")
     if not _PATH_RE.match(path):
@@ -120,7 +140,7 @@ def parse(reference: str) -> Reference:
         raise InvalidReference(f"{reference!r} is not a valid image reference{hint}.")
     if len(domain) + 1 + len(path) > _MAX_NAME_LENGTH:
         raise InvalidReference(f"{reference!r} is longer than {_MAX_NAME_LENGTH} characters.")
-    return Reference(domain, path, tag, digest or None, text)
+    return Reference(domain, path, tag, digest or None, text, short, name if short else path)
 
 
 def try_parse(reference: str) -> Reference | None:

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.packaging
 
 LAUNCHER = "/usr/bin/tedge-container-plugin"
 SYMLINK = "/etc/tedge/sm-plugins/container"
+GO_PROGRAM = "/usr/bin/tedge-container"  # the Go plugin's program name, a symlink to the launcher
 CONFIG = "/etc/tedge/plugins/tedge-container-plugin.toml"
 LIB = "/usr/lib/tedge-container-plugin"
 DOC = "/usr/share/doc/tedge-container-plugin"
@@ -34,7 +35,7 @@ BUNDLED_MODULES = (
     "paho/mqtt/client.py",
     "tomli/__init__.py",
 )
-ALLOWED_PREFIXES = (LAUNCHER, SYMLINK, CONFIG, LIB + "/", DOC + "/")
+ALLOWED_PREFIXES = (LAUNCHER, SYMLINK, GO_PROGRAM, CONFIG, LIB + "/", DOC + "/")
 COMPILED_SUFFIXES = (".so", ".pyc", ".pyd", ".dll", ".dylib", ".exe")
 
 
@@ -109,8 +110,9 @@ def check_entries(entries: dict[str, Entry], fmt: str) -> None:
     """The checks every format shares: files, modes, owners, symlink, bundle."""
     launcher = entries[LAUNCHER]
     assert (launcher.kind, launcher.mode) == ("-", 0o755), launcher
-    link = entries[SYMLINK]
-    assert (link.kind, link.target) == ("l", LAUNCHER), link
+    for path in (SYMLINK, GO_PROGRAM):
+        link = entries[path]
+        assert (link.kind, link.target) == ("l", LAUNCHER), link
     config = entries[CONFIG]
     assert (config.kind, config.mode) == ("-", 0o644), config
     for name in ("LICENSE", "registry-credentials.example"):
@@ -129,7 +131,8 @@ def check_entries(entries: dict[str, Entry], fmt: str) -> None:
         assert not entry.mode & (stat.S_IWGRP | stat.S_IWOTH | stat.S_ISUID | stat.S_ISGID), entry
         if entry.path.startswith(LIB + "/"):
             assert entry.mode == (0o755 if entry.kind == "d" else 0o644), entry
-    assert not [e for e in files if e.kind == "l" and e.path != SYMLINK], "unexpected symlinks"
+    links = [e for e in files if e.kind == "l" and e.path not in (SYMLINK, GO_PROGRAM)]
+    assert not links, "unexpected symlinks"
 
 
 def test_deb_metadata(packages: dict[str, Path], version: str) -> None:

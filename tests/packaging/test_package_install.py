@@ -84,6 +84,9 @@ def test_install_reinstall_remove_purge(
     result = run([LAUNCHER, "--version"], env={**SYSTEM_ENV, "PYTHONPATH": str(tmp_path)})
     assert result.stdout.strip() == f"tedge-container-plugin {version}"
     assert run(["dpkg-query", "-W", "-f", "${Version}", PACKAGE]).stdout == f"{version}-1"
+    # The Go plugin's program name, for scripts: `tedge-container container ...`.
+    go_program = run(["/usr/bin/tedge-container", "container", "prepare", "-v"], check=False)
+    assert go_program.returncode == 0, go_program
 
     # Sudo-like call through the sm-plugins symlink: the program acts as the
     # `container` plugin; without a podman socket it must fail cleanly.
@@ -106,7 +109,7 @@ def test_install_reinstall_remove_purge(
     # docs go; the conffile stays until purge.
     run(["dpkg", "-r", PACKAGE])
     assert dpkg_status() == "rc"
-    for path in (LAUNCHER, LIB, DOC, SYMLINK):
+    for path in (LAUNCHER, LIB, DOC, SYMLINK, Path("/usr/bin/tedge-container")):
         assert not path.exists() and not path.is_symlink(), f"{path} left after remove"
     assert CONFIG.read_text() == changed
 

@@ -59,15 +59,25 @@ def test_broken_file_names_file_and_line(tmp_path: Path) -> None:
     assert "line 3" in str(caught.value)
 
 
-def test_wrong_type_names_key_and_default(tmp_path: Path) -> None:
+def test_wrong_type_warns_and_keeps_the_default(tmp_path: Path) -> None:
+    # Go (viper/cast) reads a value it cannot convert as the zero value, silently.
     environ = write(tmp_path, '[container]\nalwayspull = "sometimes"\n')
-    with pytest.raises(ConfigError, match=r"container.alwayspull .* default \(False\)"):
-        Config.load(environ)
+    config = Config.load(environ)
+    assert config.get("container.alwayspull") is False
+    (problem,) = config.problems
+    assert problem.startswith(f"{tmp_path}/plugins/tedge-container-plugin.toml:2: container.alwayspull")
+    assert "the default (false) is used" in problem
 
 
 def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="CONTAINER_CONTAINER_PULL_TIMEOUT"):
-        Config.load({"TEDGE_CONFIG_DIR": str(tmp_path), "CONTAINER_CONTAINER_PULL_TIMEOUT": "soon"})
+    environ = write(tmp_path, "[container]\npull_timeout = 20\n")
+    environ["CONTAINER_CONTAINER_PULL_TIMEOUT"] = "soon"
+    config = Config.load(environ)
+    assert config.get("container.pull_timeout") == 20.0
+    (problem,) = config.problems
+    variable = "environment variable CONTAINER_CONTAINER_PULL_TIMEOUT"
+    assert problem.startswith(f'{variable}: container.pull_timeout = "soon"')
+    assert "the value from" in problem and ":2 (20) is used" in problem
 
 
 def test_shipped_default_file_documents_every_key_and_loads(tmp_path: Path) -> None:

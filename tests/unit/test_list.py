@@ -4,7 +4,6 @@ import pytest
 
 from tedge_container.config import DEFAULTS, Config
 from tedge_container.engine import Container
-from tedge_container.errors import ConfigError
 from tedge_container.software.container.list import ContainerFilter, clean, format_modules
 
 
@@ -61,6 +60,26 @@ def test_output_is_safe_for_the_agent_csv_parser() -> None:
     output.encode("utf-8")
 
 
-def test_broken_name_pattern_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"filter.exclude.names has '\(unclosed'"):
-        ContainerFilter(config(**{"filter.exclude.names": ["(unclosed"]}))
+def test_broken_name_pattern_is_skipped_with_one_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    # Go: "Invalid excludeNames regex pattern." is logged and the pattern skipped; list goes on.
+    accepts = ContainerFilter(config(**{"filter.exclude.names": ["(unclosed", "^db"]}))
+    assert accepts.accepts(container("web"))
+    assert not accepts.accepts(container("db"))
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("warning: the default: filter.exclude.names: the pattern '(unclosed' is skipped")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "excluded", "kept"),
+    [
+        ("dd-m1\\z", "dd-m1", "dd-m10"),  # issue 12: made list exit 2
+        ("^[[:digit:]]+$", "123", "a123"),  # POSIX class, no FutureWarning
+        ("^web$", "web", "web\n"),  # RE2's $ is the end of the text
+        ("^\\Qa.b\\E$", "a.b", "axb"),
+        ("^\\d+$", "12", "\u0661\u0662"),  # \\d is ASCII in RE2
+    ],
+)
+def test_name_patterns_are_re2(pattern: str, excluded: str, kept: str) -> None:
+    accepts = ContainerFilter(config(**{"filter.exclude.names": [pattern]}))
+    assert not accepts.accepts(container(excluded))
+    assert accepts.accepts(container(kept))

@@ -32,6 +32,7 @@ def holder(name: str, seconds: float) -> subprocess.Popen[str]:
         [sys.executable, "-c", HOLD, name, str(seconds)], stdout=subprocess.PIPE, text=True, env=os.environ
     )
     assert process.stdout is not None and process.stdout.readline() == "held\n"
+    process.stdout.close()  # it prints nothing more
     return process
 
 

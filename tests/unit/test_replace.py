@@ -48,7 +48,7 @@ class FakeEngine:
     def ensure_network(self, name: str) -> None:
         pass
 
-    def create_container(self, name, image, labels, network, aliases, publish_all) -> str:
+    def create_container(self, name, image, labels, network, aliases, publish_all, hostname="") -> str:
         self._check("create", name)
         self.containers[name] = image
         return f"id-{name}"

@@ -22,14 +22,37 @@ if TYPE_CHECKING:
 USAGE = "credentials IMAGE: give exactly one image reference, e.g. ghcr.io/acme/app:1.2"
 
 
+def short_name_candidates(config: Config, reference: references.Reference) -> tuple[list, str]:
+    """Where an install would pull a short name from (shortnames.py), and a line saying why."""
+    from ..engine import Engine
+    from ..errors import PluginError
+    from ..shortnames import LOCALHOST, pull_candidates
+
+    try:
+        registries = Engine(config).search_registries()
+        source = "podman's unqualified-search registries" if registries else "Docker Hub (podman has none)"
+    except PluginError as error:
+        registries, source = [], f"Docker Hub (podman could not be asked: {str(error).split(' (')[0]})"
+    candidates = pull_candidates(reference, registries)
+    note = (
+        f"short:    a local {LOCALHOST}/{reference.written_path}{reference.suffix} is used first, without "
+        f"credentials; else pulled from {source}: {', '.join(c.full for c in candidates)}"
+    )
+    return candidates, note
+
+
 def report(config: Config, image: str, chain: Chain | None = None) -> tuple[str, list[str]]:
     """(the text for stdout, the warnings for stderr)."""
     from ..credentials import build_chain
 
     reference = references.parse(image)
+    short_note = []
+    if reference.short:  # the chain is asked with the first candidate's full name, as an install does
+        candidates, note = short_name_candidates(config, reference)
+        reference, short_note = candidates[0], [note]
     chain = chain or build_chain(config)
     resolution = chain.lookup(reference, refresh=False, explain=True)
-    lines = [f"image:    {reference.full}", f"registry: {reference.domain}"]
+    lines = [f"image:    {reference.full}", *short_note, f"registry: {reference.domain}"]
     if resolution.credentials is not None:
         lines += [
             f"provider: {resolution.provider}",

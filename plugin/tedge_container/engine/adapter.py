@@ -54,6 +54,7 @@ class Engine:
         self.socket_path, self.tried = resolve_socket(config, environ)
         self._client: Any = None
         self._unreachable: EngineUnavailable | None = None
+        self._search_registries: list[str] | None = None
 
     # -- contact ---------------------------------------------------------
 
@@ -153,6 +154,29 @@ class Engine:
             lambda: self.client.api.get(f"/images/{reference}/exists"),
         )
         return response.status_code == 204
+
+    def find_image(self, name: str) -> Mapping[str, Any] | None:
+        """Inspect data of the image podman finds for `name`, or None.
+
+        podman resolves a short name itself, as on its own command line: a
+        `localhost/` image first, then its unqualified-search registries and
+        aliases, then any image whose name ends with it.
+        """
+        from urllib.parse import quote
+
+        target = f"{API_PREFIX}/images/{quote(name, safe='/:@')}/json"
+        return self._raw_inspect(target, self.config.get("container.api_timeout"), f"image {name}")
+
+    def search_registries(self) -> list[str]:
+        """The engine's unqualified-search registries (its registries.conf, wherever its root is)."""
+        if self._search_registries is None:
+            body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.api_timeout"))
+            try:
+                registries = (json.loads(body).get("registries") or {}).get("search") or []
+            except (ValueError, AttributeError):
+                raise EngineError(f"podman at {self.socket_path} sent unreadable info.") from None
+            self._search_registries = [str(registry) for registry in registries if registry]
+        return self._search_registries
 
     def pull(self, reference: str, registry: str, auth: Mapping[str, str] | None = None) -> str:
         """Pull `reference` (fully qualified) and return the image id.
@@ -277,13 +301,19 @@ class Engine:
         network: str,
         aliases: list[str],
         publish_all: bool,
+        hostname: str = "",
     ) -> str:
-        """Create (not start) a container that restarts always; returns its id."""
+        """Create (not start) a container that restarts always; returns its id.
+
+        `hostname` defaults to podman's choice; an install gives the module name, so
+        that the container created under a temporary name is not stuck with it.
+        """
 
         def create() -> str:
             container = self.client.containers.create(
                 image,
                 name=name,
+                hostname=hostname or None,
                 labels=dict(labels),
                 networks={network: {"aliases": aliases}} if network else None,
                 publish_all_ports=publish_all,
@@ -312,15 +342,19 @@ class Engine:
 
         Used to report a container's health: bounded by `timeout`, no podman-py.
         """
-        status, body = self._raw_request(f"{API_PREFIX}/containers/{name}/json", timeout)
+        return self._raw_inspect(f"{API_PREFIX}/containers/{name}/json", timeout, f"container {name}")
+
+    def _raw_inspect(self, target: str, timeout: float, what: str) -> Mapping[str, Any] | None:
+        """Inspect data over the fast raw path; None on 404."""
+        status, body = self._raw_request(target, timeout)
         if status == 404:
             return None
         if status >= 400:
-            raise EngineError(f"podman answered {status} to inspect container {name}: {body[:300]!r}")
+            raise EngineError(f"podman answered {status} to inspect {what}: {body[:300]!r}")
         try:
             return json.loads(body)
         except ValueError:
-            raise EngineError(f"podman sent unreadable inspect data for container {name}.") from None
+            raise EngineError(f"podman sent unreadable inspect data for {what}.") from None
 
     def run_healthcheck(self, name: str, timeout: float) -> str:
         """Run the container's HEALTHCHECK once; its status (`healthy`, ...), '' when it cannot run."""

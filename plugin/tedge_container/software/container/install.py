@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, NamedTuple
 
-from ... import archive, log, pulling, references
+from ... import archive, log, pulling, references, shortnames
 from ...config import Config
 from ...engine import Container, Engine
 from ...errors import EngineError, PluginError, UsageError, add_context
@@ -37,17 +37,36 @@ class Installed(NamedTuple):
 
 
 def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str:
-    """Make the image available in the engine; returns the reference to create from."""
+    """Make the image available in the engine; returns the reference to create from.
+
+    Short names (`accept-app:1.0`) are resolved as podman resolves them (shortnames.py).
+    """
     if file:
-        wanted = archive.select_image(file, version or None)
+        wanted = None
+        if version:
+            reference = references.parse(version)
+            registries = engine.search_registries() if reference.short else ()
+            wanted = shortnames.local_candidates(reference, registries)
+        chosen = archive.select_image(file, version or None, wanted)
         progress = engine.progress(f"Loading {file}")
         engine.load(archive.stream(file, progress), progress)
-        if not engine.image_exists(wanted.full):
+        if not engine.image_exists(chosen.full):
             raise PluginError(
-                f"Loading {file} did not produce {wanted.full}; check that the archive holds it."
+                f"Loading {file} did not produce {chosen.full}; check that the archive holds it."
             )
-        return wanted.full
+        return chosen.full
     reference = references.parse(version)
+    if reference.short:
+        return shortnames.obtain(engine, config, reference)
+    if reference.domain == shortnames.LOCALHOST:
+        # No registry serves localhost/ names: they are built or loaded on the device.
+        if not engine.image_exists(reference.full):
+            raise PluginError(
+                f"{reference.full} is not in podman's image store, and a localhost/ image cannot be "
+                "pulled (no registry serves it); load it with --file or `podman load`, or build it on "
+                "the device."
+            )
+        return reference.full
     if config.get("container.alwayspull") or not engine.image_exists(reference.full):
         pulling.pull(engine, reference, config)
     return reference.full
@@ -155,7 +174,7 @@ def replace_container(
     labels = {MODULE_VERSION_LABEL: version, MANAGED_LABEL: MANAGED_BY}
     try:
         container_id = engine.create_container(
-            new_name, image, labels, network, [name], config.get("container.publish_all")
+            new_name, image, labels, network, [name], config.get("container.publish_all"), hostname=name
         )
         engine.start_container(new_name)
         _check_started(engine, new_name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 from ...engine import Container, Engine
-from ...errors import ConfigError
 from ...labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
@@ -35,15 +34,19 @@ def _has_label(labels: dict[str, str], selectors: Iterable[str]) -> bool:
 
 
 def _patterns(config: Config, key: str) -> list[re.Pattern[str]]:
+    """The key's RE2 patterns; one that is not RE2 is skipped with a warning, as the Go plugin does."""
+    from ... import log
+    from ...re2_patterns import PatternError, compile_re2
+
     patterns = []
     for pattern in config.get(key):
         try:
-            patterns.append(re.compile(pattern))
-        except re.error as error:
-            raise ConfigError(
-                f"{config.path or 'the configuration'}: {key} has {pattern!r}, "
-                f"which is not a regular expression ({error}); fix or remove it."
-            ) from None
+            patterns.append(compile_re2(pattern))
+        except PatternError as error:
+            log.warning(
+                f"{config.origin(key)}: {key}: the pattern {pattern!r} is skipped: "
+                f"it is not a usable RE2 regular expression ({error})."
+            )
     return patterns
 
 
