@@ -48,7 +48,16 @@ DEFAULTS: dict[str, Any] = {
     "report.enabled": True,
     "report.timeout": 5.0,
     "log_level": "info",
+    # container-group: projects live in <data_dir>/compose/<name> (the Go plugin's key).
+    # Empty: the first writable of DATA_DIR_CANDIDATES (see resolve_data_dir).
+    "data_dir": "",
+    "container_group.keep_volumes": False,
+    "container_group.compose_timeout": 600.0,
+    "container_group.settle_time": 0.5,
 }
+
+# The Go plugin's data_dir default: the first of these that is (or can be made) writable.
+DATA_DIR_CANDIDATES = ("/data/tedge-container-plugin", "/var/tedge-container-plugin")
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
@@ -140,6 +149,31 @@ class Config:
 
     def get(self, key: str) -> Any:
         return self._values[key]
+
+
+def resolve_data_dir(config: Config, create: bool = True) -> str:
+    """`data_dir`, else the first writable of DATA_DIR_CANDIDATES (made when missing, if `create`).
+
+    Without `create` (for `list`, which changes nothing) a missing candidate is
+    skipped, and "" means none exists yet.
+    """
+    configured = config.get("data_dir")
+    if configured:
+        return configured
+    for candidate in DATA_DIR_CANDIDATES:
+        try:
+            if create:
+                os.makedirs(candidate, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+    if not create:
+        return ""
+    raise ConfigError(
+        f"None of {', '.join(DATA_DIR_CANDIDATES)} is writable; set data_dir in "
+        f"{CONFIG_FILE_NAME} (or CONTAINER_DATA_DIR) to a writable directory."
+    )
 
 
 def read_toml(path: str) -> dict[str, Any]:
