@@ -7,11 +7,17 @@ test's own directory.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import secrets
+import shutil
+import subprocess
 import sys
 import tarfile
+import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -71,8 +77,15 @@ def tar_of(path: Path, files: dict[str, str | bytes], gz: bool = False) -> Path:
 
 
 @pytest.fixture()
-def group(plugin: Plugin, tmp_path: Path) -> Group:
-    return Group(plugin, tmp_path / "data")
+def group(plugin: Plugin) -> Iterator[Group]:
+    # Below the service's own directory: podman 5's service runs chrooted (tests/support/trixie.py)
+    # and sees only that, and compose bind-mounts files of the working directory.
+    data_dir = plugin.podman.workdir / "group-data" / uuid.uuid4().hex[:8]
+    try:
+        yield Group(plugin, data_dir)
+    finally:
+        plugin.podman.remove_all_containers()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def app(image: str, **extra) -> dict:
@@ -118,7 +131,8 @@ def test_install_upgrade_drop_service_and_remove_with_mqtt_status(
     assert twin["containerId"] == group.containers(name)["web"]["id"]
     health = retained(mqtt_broker, f"{topic}@worker/#")[f"{topic}@worker/status/health"]
     assert json.loads(health)["status"] == "up"
-    group.podman.cli("exec", f"{name}_web_1", "sh", "-c", "echo kept > /data/mark")
+    volume = f"{name}_data"
+    created = group.podman.cli("volume", "inspect", "--format", "{{.CreatedAt}}", volume).stdout
 
     # 2.0 changes web's image and drops worker; the volume survives.
     v2 = {"web": app(test_images.app2, volumes=["data:/data"])}
@@ -128,7 +142,8 @@ def test_install_upgrade_drop_service_and_remove_with_mqtt_status(
     running = group.containers(name)
     assert list(running) == ["web"]
     assert running["web"]["state"] == "running" and running["web"]["image"] == test_images.app2
-    assert group.podman.cli("exec", f"{name}_web_1", "cat", "/data/mark").stdout == "kept\n"
+    # The same volume, not a new one.
+    assert group.podman.cli("volume", "inspect", "--format", "{{.CreatedAt}}", volume).stdout == created
     assert retained(mqtt_broker, f"{topic}@worker") == {}
     assert retained(mqtt_broker, f"{topic}@worker/#") == {}
     assert json.loads(retained(mqtt_broker, f"{topic}@web")[f"{topic}@web"])["container"]["image"] == (
@@ -143,7 +158,7 @@ def test_install_upgrade_drop_service_and_remove_with_mqtt_status(
         assert not (group.data_dir / "compose" / name).exists()
     assert retained(mqtt_broker, f"{topic}@web") == {}
     # Named volumes go with the group (as with the Go plugin).
-    assert name + "_data" not in group.podman.cli("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    assert volume not in group.podman.cli("volume", "ls", "--format", "{{.Name}}").stdout.split()
 
 
 def test_failed_upgrades_keep_the_previous_version_running(
@@ -190,6 +205,14 @@ def test_failed_upgrades_keep_the_previous_version_running(
     still_one_oh()
 
 
+def message_of(group: Group, name: str) -> str:
+    """The file bind-mounted at /etc/message of NAME's web container (read on the host)."""
+    mounts = json.loads(group.podman.cli("inspect", "--format", "{{json .Mounts}}", f"{name}_web_1").stdout)
+    (source,) = [m["Source"] for m in mounts if m["Destination"] == "/etc/message"]
+    assert source == str(group.data_dir / "compose" / name / "conf" / "message")
+    return Path(source).read_text()
+
+
 def test_archives_with_env_and_config_files(group: Group, test_images: TestImages, tmp_path: Path):
     project = compose(
         {"web": app("${IMAGE}", volumes=["./conf/message:/etc/message:ro"], environment=["GREETING"])}
@@ -201,9 +224,9 @@ def test_archives_with_env_and_config_files(group: Group, test_images: TestImage
     }
     result = group.install("arch", "2024-01-01", tar_of(tmp_path / "v1.tar.gz", files, gz=True))
     assert result.returncode == 0, result.stderr
-    assert group.podman.cli("exec", "arch_web_1", "cat", "/etc/message").stdout == "version one\n"
-    greeting = group.podman.cli("exec", "arch_web_1", "/bin/sh", "-c", "echo $GREETING").stdout
-    assert greeting == "hello from .env\n"
+    assert message_of(group, "arch") == "version one\n"
+    env = json.loads(group.podman.cli("inspect", "--format", "{{json .Config.Env}}", "arch_web_1").stdout)
+    assert "GREETING=hello from .env" in env
 
     archive = tmp_path / "v2.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -214,7 +237,7 @@ def test_archives_with_env_and_config_files(group: Group, test_images: TestImage
     assert result.returncode == 0, result.stderr
     assert group.modules() == "arch\tabc123\n"
     assert group.containers("arch")["web"]["image"] == test_images.app2
-    assert group.podman.cli("exec", "arch_web_1", "cat", "/etc/message").stdout == "version two\n"
+    assert message_of(group, "arch") == "version two\n"
 
 
 def test_archive_entries_that_escape_are_rejected(group: Group, tmp_path: Path):
@@ -241,3 +264,166 @@ def test_archive_entries_that_escape_are_rejected(group: Group, tmp_path: Path):
         assert not outside.exists(), name
         assert list((group.data_dir / "compose").iterdir()) == [], name
     assert group.modules() == ""
+
+
+def compose_by_hand(podman, directory: Path, *args: str) -> None:
+    """podman-compose run by a person (or by the Go plugin) in `directory`."""
+    env = {**podman.env, "CONTAINER_HOST": podman.url}
+    result = subprocess.run(
+        [sys.executable, "-m", "podman_compose", *args],
+        cwd=directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_go_plugin_groups_are_taken_over_and_hand_started_projects_left_alone(
+    group: Group, test_images: TestImages, tmp_path: Path
+):
+    # What the Go plugin leaves: <data_dir>/compose/NAME/docker-compose.yml and its version file.
+    legacy = group.data_dir / "compose" / "legacy"
+    legacy.mkdir(parents=True)
+    (legacy / "docker-compose.yml").write_text(compose({"web": app(test_images.app1)}))
+    compose_by_hand(group.podman, legacy, "up", "-d")
+    (legacy / "version").write_text("0.9\nlegacy\n")
+    manual = tmp_path / "manual"
+    manual.mkdir()
+    (manual / "compose.yaml").write_text(compose({"web": app(test_images.app1)}))
+    compose_by_hand(group.podman, manual, "up", "-d")
+
+    assert group.modules() == "legacy\t0.9\n"
+    result = group.run("remove", "manual")
+    assert result.returncode == 0, result.stderr
+    assert states(group, "manual") == {"web": "running"}
+    assert (manual / "compose.yaml").exists()
+
+    v1 = file_of(tmp_path, "v1.yaml", compose({"web": app(test_images.app2)}))
+    result = group.install("legacy", "1.0", v1)
+    assert result.returncode == 0, result.stderr
+    assert group.modules() == "legacy\t1.0\n"
+    assert group.containers("legacy")["web"]["image"] == test_images.app2
+    assert (legacy / "version").read_text() == "1.0\nlegacy\n"
+    assert not (legacy / "docker-compose.yml").exists()  # the old files went with the old version
+
+    result = group.run("remove", "legacy")
+    assert result.returncode == 0, result.stderr
+    assert group.containers("legacy") == {} and not legacy.exists()
+    assert states(group, "manual") == {"web": "running"}
+
+
+def test_an_interrupted_upgrade_is_repaired_by_the_next_operation(
+    group: Group, test_images: TestImages, tmp_path: Path
+):
+    root = group.data_dir / "compose"
+    v1 = file_of(tmp_path, "v1.yaml", compose({"web": app(test_images.app1)}))
+    assert group.install("cut", "1.0", v1).returncode == 0
+    # Power lost mid-swap: 1.0's files moved aside, 2.0's in place, nothing recorded yet.
+    (root / "cut").rename(root / ".cut.tedge-previous")
+    (root / "cut").mkdir()
+    (root / "cut" / "compose.yaml").write_text(compose({"web": app(test_images.app2)}))
+    (root / ".cut.tedge-staging").mkdir()
+    assert group.modules() == "cut\t1.0\n"  # what it will be repaired to
+
+    v3 = file_of(tmp_path, "v3.yaml", compose({"web": app(test_images.app2)}))
+    result = group.install("cut", "3.0", v3)
+    assert result.returncode == 0, result.stderr
+    assert "rolled back" in result.stderr
+    assert group.modules() == "cut\t3.0\n"
+    assert sorted(p.name for p in root.iterdir()) == ["cut"]
+    assert states(group, "cut") == {"web": "running"}
+
+    # Power lost in a first install, before it was recorded: remove cleans it up.
+    (root / "half").mkdir()
+    (root / "half" / "compose.yaml").write_text(compose({"web": app(test_images.app1)}))
+    compose_by_hand(group.podman, root / "half", "up", "-d")
+    assert "half" not in group.modules()
+    result = group.run("remove", "half")
+    assert result.returncode == 0, result.stderr
+    assert group.containers("half") == {} and not (root / "half").exists()
+
+
+def test_update_list_installs_and_removes(group: Group, test_images: TestImages, tmp_path: Path):
+    one = file_of(tmp_path, "one.yaml", compose({"web": app(test_images.app1)}))
+    two = file_of(tmp_path, "two.yaml", compose({"web": app(test_images.app2)}))
+    assert group.install("gone", "1", one).returncode == 0
+    actions = f"install\tbatch-a\t1\t{one}\ninstall\tbatch-b\t2\t{two}\nremove\tgone\t\t\n"
+    result = group.run("update-list", stdin=actions)
+    assert result.returncode == 0, result.stderr
+    assert group.modules() == "batch-a\t1\nbatch-b\t2\n"
+    failing = f"install\tbatch-c\t1\t{tmp_path / 'nothing.yaml'}\nremove\tbatch-a\t\t\n"
+    result = group.run("update-list", stdin=failing)
+    assert result.returncode == 2
+    assert "install batch-c" in result.stderr
+    assert group.modules() == "batch-b\t2\n"
+
+
+# -- private registries ---------------------------------------------------------------
+
+RUN = secrets.token_hex(4)
+USER, PASSWORD = "group-user", f"group-pw-{RUN}-5ecre7"
+
+
+@pytest.fixture(scope="module")
+def private_image(auth_registry_a, test_images: TestImages):
+    """app:1 on a TLS + htpasswd registry with this module's own credentials."""
+    original = (auth_registry_a.username, auth_registry_a.password)
+    auth_registry_a.set_credentials(USER, PASSWORD)
+    try:
+        yield test_images.push(test_images.app1, auth_registry_a, f"group-{RUN}/app:1")
+    finally:
+        auth_registry_a.set_credentials(*original)
+
+
+@pytest.mark.parametrize("source", ["file", "helper", "environment", "auth_json"])
+def test_private_images_are_pulled_with_the_plugins_credentials(
+    group: Group, private_image: str, tmp_path: Path, source: str
+):
+    host = private_image.split("/", 1)[0]
+    device = tmp_path / "device"
+    (device / "bin").mkdir(parents=True)
+    env = {
+        "HOME": str(device),
+        "XDG_RUNTIME_DIR": str(device / "run"),
+        "REGISTRY_AUTH_FILE": str(device / "no-auth-file.json"),
+        "DOCKER_CONFIG": str(device / ".docker"),
+        "CONTAINER_LOG_LEVEL": "debug",
+    }
+    group.plugin.set("registry", "helper", "")
+    group.plugin.set("registry", "credentials_path", str(device / "credentials.toml"))
+    if source == "file":
+        (device / "credentials.toml").write_text(
+            f'[registry1]\nrepo = "{host}"\nusername = "{USER}"\npassword = "{PASSWORD}"\n'
+        )
+    elif source == "helper":
+        helper = device / "bin" / "helper"
+        helper.write_text(f'#!/bin/sh\nprintf \'{{"username": "{USER}", "password": "{PASSWORD}"}}\'\n')
+        helper.chmod(0o755)
+        group.plugin.set("registry", "helper", str(helper))
+    elif source == "environment":
+        env.update(
+            CONTAINER_REGISTRY1_REPO=host,
+            CONTAINER_REGISTRY1_USERNAME=USER,
+            CONTAINER_REGISTRY1_PASSWORD=PASSWORD,
+        )
+    else:
+        auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        (device / "run" / "containers").mkdir(parents=True)
+        (device / "run" / "containers" / "auth.json").write_text(
+            json.dumps({"auths": {host: {"auth": auth}}})
+        )
+    group.podman.cli("rmi", "-f", private_image, check=False)  # so that the install really pulls
+    project = file_of(tmp_path, "private.yaml", compose({"web": app(private_image)}))
+
+    result = group.install("private", "1", project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"credentials for {host}: " in result.stderr
+    assert states(group, "private") == {"web": "running"}
+    secret_forms = (PASSWORD, base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode())
+    for secret in secret_forms:
+        assert secret not in result.stdout + result.stderr
+        for path in (group.data_dir / "compose").rglob("*"):
+            assert path.is_dir() or secret not in path.read_text(errors="replace"), path
