@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "data_dir": "",
     "container_group.keep_volumes": False,
     "container_group.compose_timeout": 600.0,
-    "container_group.settle_time": 0.5,
+    "container_group.settle_time": 0.25,
 }
 
 # The Go plugin's data_dir default: the first of these that is (or can be made) writable.

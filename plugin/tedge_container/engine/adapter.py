@@ -337,6 +337,17 @@ class Engine:
         except ValueError:
             raise EngineError(f"podman sent unreadable inspect data for container {name}.") from None
 
+    def remove_pod(self, name: str) -> None:
+        """Remove a pod (its containers with it); a missing pod is fine."""
+
+        def remove() -> None:
+            response = self.client.api.delete(f"/pods/{name}", params={"force": True})
+            if response.status_code != 404:
+                response.raise_for_status()
+
+        if self._raw_exists(f"{API_PREFIX}/pods/{name}/exists"):
+            self._call(f"remove pod {name}", remove)
+
     def rename_container(self, current: str, new: str) -> None:
         def rename() -> None:
             response = self.client.api.post(f"/containers/{current}/rename", params={"name": new})

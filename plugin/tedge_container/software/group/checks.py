@@ -60,28 +60,29 @@ def project_containers(engine: Engine, project: str) -> dict[str, list[dict[str,
 
 def _judge(
     spec: ServiceSpec, inspect: Mapping[str, Any], since: float, settle: float, now: float
-) -> tuple[str, str]:
-    """("ok" | "wait" | "failed", why) for one service's container."""
+) -> tuple[str, str, float]:
+    """("ok" | "wait" | "failed", why, seconds worth waiting) for one service's container."""
     state = inspect.get("State") or {}
     status = state.get("Status", "")
     restarts = int(inspect.get("RestartCount") or 0)
     fresh = parse_time(inspect.get("Created", "")) >= since - 1
     if status == "running":
         if fresh and restarts:
-            return "failed", f"service {spec.name} keeps restarting ({restarts} restarts since created)"
-        if now - parse_time(state.get("StartedAt", "")) < settle:
-            return "wait", ""
-        return "ok", ""
+            return "failed", f"service {spec.name} keeps restarting ({restarts} restarts since created)", 0
+        remaining = parse_time(state.get("StartedAt", "")) + settle - now
+        if remaining > 0:
+            return "wait", "", remaining
+        return "ok", "", 0
     if status in ("exited", "stopped"):
         code = state.get("ExitCode")
         if code == 0 and spec.may_exit:
-            return "ok", ""
+            return "ok", "", 0
         error = f": {state['Error']}" if state.get("Error") else ""
-        return "failed", f"service {spec.name} exited with code {code}{error}"
+        return "failed", f"service {spec.name} exited with code {code}{error}", 0
     if status in ("created", "configured", "initialized"):
         error = f": {state['Error']}" if state.get("Error") else ""
-        return "failed", f"service {spec.name} was created but not started{error}"
-    return "wait", f"service {spec.name} is still {status or 'in an unknown state'}"
+        return "failed", f"service {spec.name} was created but not started{error}", 0
+    return "wait", f"service {spec.name} is still {status or 'in an unknown state'}", _POLL_SECONDS
 
 
 def verify(engine: Engine, project: Project, since: float, settle: float) -> dict[str, dict[str, Any]]:
@@ -96,6 +97,7 @@ def verify(engine: Engine, project: Project, since: float, settle: float) -> dic
         containers = project_containers(engine, project.name)
         chosen: dict[str, dict[str, Any]] = {}
         waiting = []
+        pause = 0.0
         for spec in project.services:
             entries = containers.get(spec.name)
             if not entries:
@@ -104,13 +106,15 @@ def verify(engine: Engine, project: Project, since: float, settle: float) -> dic
             inspect = engine.inspect_container(entry.get("Id", ""), timeout=api_timeout)
             if inspect is None:
                 raise ServiceFailed(f"service {spec.name}'s container vanished")
-            verdict, why = _judge(spec, inspect, since, settle, time.time())
+            verdict, why, remaining = _judge(spec, inspect, since, settle, time.time())
             if verdict == "failed":
                 raise ServiceFailed(why)
             if verdict == "wait":
                 waiting.append(why or f"service {spec.name} is starting")
+                pause = max(pause, remaining)
         if not waiting:
             return chosen
         if time.monotonic() >= deadline:
             raise ServiceFailed(waiting[0] + f" after {settle + _TRANSITION_SECONDS:g} s")
-        time.sleep(_POLL_SECONDS)
+        # Until the youngest container has settled, not longer; transitions are polled.
+        time.sleep(min(max(pause, 0.02), _POLL_SECONDS * 3) + 0.005)

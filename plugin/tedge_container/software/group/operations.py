@@ -78,7 +78,7 @@ class Group:
         if any(spec.builds for spec in project.services):
             args.append("--build")
         since = time.time()
-        run = self.compose.run(project.directory, project.compose_file, args, "up")
+        run = self.compose.run(project, args, "up")
         try:
             self.remove_orphans(project)
             return verify(self.engine, project, since, float(self.config.get("container_group.settle_time")))
@@ -105,7 +105,7 @@ class Group:
         services = list(project.service_names()) if project is not None else []
         if project is not None:
             args = ["down", "--volumes"] if volumes else ["down"]
-            run = self.compose.run(project.directory, project.compose_file, args, "down")
+            run = self.compose.run(project, args, "down")
             if run.returncode:
                 log.warning(f"podman-compose down of {project_name} exited with {run.returncode}")
         for service, entries in project_containers(self.engine, project_name).items():
@@ -113,6 +113,8 @@ class Group:
                 services.append(service)
             for entry in entries:
                 self.engine.remove_container(_name_of(entry))
+        # podman-compose's pod (its default, which the Go plugin used): empty now.
+        self.engine.remove_pod(f"pod_{project_name}")
         return services
 
     def try_load(self, directory: str, module_name: str) -> Project | None:

@@ -49,13 +49,21 @@ class ServiceSpec:
 
 
 class Project:
-    __slots__ = ("compose_file", "directory", "name", "services")
+    __slots__ = ("compose_file", "directory", "name", "pod_declared", "services")
 
-    def __init__(self, directory: str, compose_file: str, name: str, services: list[ServiceSpec]) -> None:
+    def __init__(
+        self,
+        directory: str,
+        compose_file: str,
+        name: str,
+        services: list[ServiceSpec],
+        pod_declared: bool = False,
+    ) -> None:
         self.directory = directory
         self.compose_file = compose_file  # the file name, in `directory`
         self.name = name  # the compose project name (label com.docker.compose.project)
         self.services = services
+        self.pod_declared = pod_declared  # the file chooses podman-compose's pod use (x-podman.in_pod)
 
     def service_names(self) -> list[str]:
         return [service.name for service in self.services]
@@ -188,4 +196,6 @@ def load(directory: str, module_name: str, environ: Mapping[str, str]) -> Projec
         # An unquoted `restart: no` is YAML 1.1's false: "no" too.
         restart = str(body.get("restart") or "no")
         specs.append(ServiceSpec(str(service), image, restart, builds))
-    return Project(directory, compose_file, name, specs)
+    extension = document.get("x-podman")
+    pod_declared = isinstance(extension, dict) and "in_pod" in extension
+    return Project(directory, compose_file, name, specs, pod_declared)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ...config import Config
+    from .project import Project
 
 # What compose and podman may see of the plugin's environment. Nothing else
 # (credential variables especially) reaches compose's `${VAR}` or containers.
@@ -95,10 +96,17 @@ class Compose:
         self.timeout = float(config.get("container_group.compose_timeout"))
         self.socket_path = socket_path
 
-    def run(self, directory: str, compose_file: str, args: Sequence[str], what: str) -> ComposeRun:
+    def run(self, project: Project, args: Sequence[str], what: str) -> ComposeRun:
+        """`podman-compose [options] -f FILE ARGS` in the project's directory.
+
+        Containers are not put in a pod (as with docker compose, and fewer podman
+        calls) unless the compose file asks for one with `x-podman: {in_pod: ...}`.
+        """
+        directory, compose_file = project.directory, project.compose_file
         if shutil.which("podman", path=os.environ.get("PATH") or _DEFAULT_PATH) is None:
             raise PluginError("The podman program is missing (compose needs it): install podman.")
-        argv = [sys.executable, "-m", "podman_compose", "-f", compose_file, *args]
+        pod = [] if project.pod_declared else ["--in-pod=false"]
+        argv = [sys.executable, "-m", "podman_compose", *pod, "-f", compose_file, *args]
         log.debug(f"running podman-compose {' '.join(args)} in {directory}")
         process = subprocess.Popen(
             argv,
