@@ -24,7 +24,7 @@ COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-c
 # Policies under which a container that exited on its own is not restarted (compose's default: "no").
 NO_RESTART = frozenset({"no", "on-failure"})
 
-_VARIABLE = re.compile(r"\$(?:(\$)|\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BRACED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?\Z", re.S)
 _PROJECT_NAME_STRIP = re.compile(r"[^-_a-z0-9]")  # as podman-compose normalises project names
 
@@ -95,33 +95,55 @@ def interpolate(value: Any, variables: Mapping[str, str], where: str) -> Any:
         return [interpolate(item, variables, where) for item in value]
     if not isinstance(value, str) or "$" not in value:
         return value
+    return _expand(value, variables, where)
 
-    def substitute(match: re.Match[str]) -> str:
-        if match.group(1):
-            return "$"
-        if match.group(3):
-            return variables.get(match.group(3), "")
-        braced = _BRACED.match(match.group(2))
-        if not braced:
-            raise ProjectError(f"{where}: invalid interpolation {match.group(0)!r}.")
-        name, operator, argument = braced.groups()
-        present = name in variables
-        current = variables.get(name, "")
-        set_and_not_empty = bool(current)
-        if not operator:
-            return current
-        strict = operator.startswith(":")
-        is_set = set_and_not_empty if strict else present
-        kind = operator[-1]
-        if kind == "-":
-            return current if is_set else interpolate(argument or "", variables, where)
-        if kind == "+":
-            return interpolate(argument or "", variables, where) if is_set else ""
-        if not is_set:  # "?"
-            raise ProjectError(f"{where}: required variable {name} is missing: {argument or 'not set'}.")
+
+def _expand(text: str, variables: Mapping[str, str], where: str) -> str:
+    out = []
+    index, length = 0, len(text)
+    while index < length:
+        char = text[index]
+        following = text[index + 1] if index + 1 < length else ""
+        if char != "$" or not following:
+            out.append(char)
+            index += 1
+        elif following == "$":
+            out.append("$")
+            index += 2
+        elif following == "{":  # to the matching brace: defaults may hold ${...} themselves
+            depth, end = 1, index + 2
+            while end < length and depth:
+                depth += {"{": 1, "}": -1}.get(text[end], 0)
+                end += 1
+            if depth:
+                raise ProjectError(f"{where}: unclosed interpolation {text[index:]!r}.")
+            out.append(_braced(text[index + 2 : end - 1], variables, where))
+            index = end
+        else:
+            name = _NAME.match(text, index + 1)
+            out.append(variables.get(name.group(0), "") if name else "$")
+            index = name.end() if name else index + 1
+    return "".join(out)
+
+
+def _braced(body: str, variables: Mapping[str, str], where: str) -> str:
+    braced = _BRACED.match(body)
+    if not braced:
+        raise ProjectError(f"{where}: invalid interpolation ${{{body}}}.")
+    name, operator, argument = braced.groups()
+    current = variables.get(name, "")
+    if not operator:
         return current
-
-    return _VARIABLE.sub(substitute, value)
+    # With ':' an empty value counts as unset.
+    is_set = bool(current) if operator.startswith(":") else name in variables
+    kind = operator[-1]
+    if kind == "-":
+        return current if is_set else _expand(argument or "", variables, where)
+    if kind == "+":
+        return _expand(argument or "", variables, where) if is_set else ""
+    if not is_set:  # "?"
+        raise ProjectError(f"{where}: required variable {name} is missing: {argument or 'not set'}.")
+    return current
 
 
 def _yaml_loader() -> Any:

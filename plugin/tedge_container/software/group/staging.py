@@ -90,7 +90,7 @@ def _extract_tar(path: str, root: str, display: str) -> None:
                 with open(linked, "rb") as source:
                     _write(target, source, member.mode)
             else:
-                kind = "device" if member.isdev() else "special file"
+                kind = "FIFO" if member.isfifo() else "device" if member.isdev() else "special file"
                 raise UnsafeArchive(f"{display}: entry {member.name!r} is a {kind}; refused.")
 
 
