@@ -106,7 +106,7 @@ class Compose:
         if shutil.which("podman", path=os.environ.get("PATH") or _DEFAULT_PATH) is None:
             raise PluginError("The podman program is missing (compose needs it): install podman.")
         pod = [] if project.pod_declared else ["--in-pod=false"]
-        argv = [sys.executable, "-m", "podman_compose", *pod, "-f", compose_file, *args]
+        argv = [sys.executable, "-s", "-m", "podman_compose", *pod, "-f", compose_file, *args]
         log.debug(f"running podman-compose {' '.join(args)} in {directory}")
         process = subprocess.Popen(
             argv,
