@@ -237,3 +237,37 @@ def test_the_check_judges_each_state():
     assert checks._judge(spec("always"), inspect("exited"), since, 0.25, started + 1)[0] == "failed"
     assert checks._judge(spec(), inspect("created"), since, 0.25, started + 1)[0] == "failed"
     assert checks._judge(spec(), inspect("stopping"), since, 0.25, started + 1)[0] == "wait"
+
+
+# -- the podman-compose runner --------------------------------------------------------
+
+
+def test_compose_gets_the_engine_socket_and_none_of_the_plugins_secrets(monkeypatch):
+    from tedge_container.software.group import runner
+
+    monkeypatch.setenv("CONTAINER_REGISTRY1_PASSWORD", "s3cret")
+    monkeypatch.setenv("REGISTRY_AUTH_FILE", "/root/auth.json")
+    monkeypatch.setenv("TZ", "UTC")
+    env = runner.compose_environment("/run/podman/podman.sock")
+    assert env["CONTAINER_HOST"] == "unix:///run/podman/podman.sock"
+    assert env["TZ"] == "UTC" and "PATH" in env
+    assert "s3cret" not in json.dumps(env) and "REGISTRY_AUTH_FILE" not in env
+    assert "CONTAINER_REGISTRY1_PASSWORD" not in runner.variables_environment()
+    # podman_compose, yaml and dotenv are found where the plugin's bundle is.
+    assert all(Path(path).is_dir() for path in env["PYTHONPATH"].split(":"))
+
+
+def test_only_error_lines_of_compose_output_are_quoted():
+    from tedge_container.software.group.runner import ComposeRun
+
+    output = "\n".join(
+        [
+            "podman create --name x -e PASSWORD=s3cret image",
+            "4f3c2b1a",
+            'Error: no container with name or ID "shop_web_1" found: no such container',
+            "exit code: 125",
+        ]
+    )
+    assert ComposeRun(0, output).errors() == [
+        'Error: no container with name or ID "shop_web_1" found: no such container'
+    ]

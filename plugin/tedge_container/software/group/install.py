@@ -55,7 +55,8 @@ def _rollback(group: Group, layout: Layout, new: Project, old: Project | None) -
         return f" Putting the previous version back failed too ({error}); install it again."
 
 
-def swap(group: Group, layout: Layout, version: str) -> Installed:
+def swap(group: Group, layout: Layout, new: Project, version: str) -> Installed:
+    """Put the staged project `new` in place and bring it up, or put the previous one back."""
     old: Project | None = None
     old_services: list[str] = []
     if os.path.isdir(layout.working):
@@ -64,7 +65,7 @@ def swap(group: Group, layout: Layout, version: str) -> Installed:
         os.rename(layout.working, layout.previous)
     os.rename(layout.staging, layout.working)
     sync_directory(layout.root)
-    new = group.load(layout.working, layout.name)
+    new.directory = layout.working
     try:
         containers = group.up(new)
     except PluginError as error:
@@ -99,6 +100,7 @@ def install(
     try:
         group = Group(config, engine or Engine(config))
         layout = Layout.of(config, name)
+        group.compose.check_available()
         repair(group, layout)
         previous_version = read_version(layout.working)
         try:
@@ -110,7 +112,7 @@ def install(
             if os.path.lexists(layout.staging):
                 layout.trash(layout.staging)
             raise
-        installed = swap(group, layout, version)
+        installed = swap(group, layout, staged, version)
     except PluginError as error:
         raise add_context(error, prefix=f"Installing group {name} {version} failed: ") from None
     except OSError as error:  # the data directory: full, read-only, ...

@@ -96,6 +96,12 @@ class Compose:
         self.timeout = float(config.get("container_group.compose_timeout"))
         self.socket_path = socket_path
 
+    def check_available(self) -> None:
+        """Fail before anything is touched when compose cannot run at all."""
+        if shutil.which("podman", path=os.environ.get("PATH") or _DEFAULT_PATH) is None:
+            raise PluginError("The podman program is missing (compose needs it): install podman.")
+        _library_path()
+
     def run(self, project: Project, args: Sequence[str], what: str) -> ComposeRun:
         """`podman-compose [options] -f FILE ARGS` in the project's directory.
 
@@ -103,8 +109,7 @@ class Compose:
         calls) unless the compose file asks for one with `x-podman: {in_pod: ...}`.
         """
         directory, compose_file = project.directory, project.compose_file
-        if shutil.which("podman", path=os.environ.get("PATH") or _DEFAULT_PATH) is None:
-            raise PluginError("The podman program is missing (compose needs it): install podman.")
+        self.check_available()
         pod = [] if project.pod_declared else ["--in-pod=false"]
         argv = [sys.executable, "-s", "-m", "podman_compose", *pod, "-f", compose_file, *args]
         log.debug(f"running podman-compose {' '.join(args)} in {directory}")
