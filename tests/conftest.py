@@ -144,7 +144,7 @@ class Plugin:
         self._render()
 
     def set_config(self, section: str, key: str, value: Any) -> None:
-        """Set `key = value` in `[section]` (dotted, e.g. "client.mqtt"); None removes it."""
+        """Set `key = value` in `[section]` (dotted, e.g. "client.mqtt"; "": top level); None removes it."""
         if value is None:
             self._sections.get(section, {}).pop(key, None)
         else:
@@ -167,11 +167,12 @@ class Plugin:
 
     def _render(self) -> None:
         parts = []
-        for section, keys in self._sections.items():
+        # Top-level keys ("" section) must come before any table.
+        for section, keys in sorted(self._sections.items(), key=lambda item: item[0] != ""):
             body = "".join(
                 f"{json.dumps(k) if not k.isidentifier() else k} = {toml_value(v)}\n" for k, v in keys.items()
             )
-            parts.append(f"[{section}]\n{body}")
+            parts.append(f"[{section}]\n{body}" if section else body)
         parts.extend(self._extra)
         self.config_file.parent.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text("\n".join(parts) + "\n")

@@ -65,6 +65,12 @@ DEFAULTS: dict[str, Any] = {
     "report.enabled": True,
     "report.timeout": 5.0,
     "log_level": "info",
+    # container-group: projects live in <data_dir>/compose/<name> (the Go plugin's key).
+    # Empty: the first writable of DATA_DIR_CANDIDATES (see resolve_data_dir).
+    "data_dir": "",
+    "container_group.keep_volumes": False,
+    "container_group.compose_timeout": 600.0,
+    "container_group.settle_time": 0.25,
 }
 
 # String settings with a fixed set of values (compared in lower case).
@@ -86,7 +92,6 @@ GO_ONLY_KEYS = frozenset(
         "container.crash_loop_threshold",
         "container_group.use_module_name",
         "container_image.enabled",
-        "data_dir",
         "delete_from_cloud.enabled",
         "delete_from_cloud.orphans",
         "delete_from_cloud.orphans_interval",
@@ -115,6 +120,10 @@ def set_command_line(config_file: str = "", log_level: str = "") -> None:
         _command_line["config_file"] = config_file
     if log_level:
         _command_line["log_level"] = log_level
+
+
+# The Go plugin's data_dir default: the first of these that is (or can be made) writable.
+DATA_DIR_CANDIDATES = ("/data/tedge-container-plugin", "/var/tedge-container-plugin")
 
 
 def env_name(key: str) -> str:
@@ -294,6 +303,31 @@ class _Reader:
 def _shown(value: Any) -> str:
     text = toml_form(value) if isinstance(value, (bool, int, float, str, list)) else "a table"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def resolve_data_dir(config: Config, create: bool = True) -> str:
+    """`data_dir`, else the first writable of DATA_DIR_CANDIDATES (made when missing, if `create`).
+
+    Without `create` (for `list`, which changes nothing) a missing candidate is
+    skipped, and "" means none exists yet.
+    """
+    configured = config.get("data_dir")
+    if configured:
+        return configured
+    for candidate in DATA_DIR_CANDIDATES:
+        try:
+            if create:
+                os.makedirs(candidate, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+    if not create:
+        return ""
+    raise ConfigError(
+        f"None of {', '.join(DATA_DIR_CANDIDATES)} is writable; set data_dir in "
+        f"{CONFIG_FILE_NAME} (or CONTAINER_DATA_DIR) to a writable directory."
+    )
 
 
 def read_toml(path: str) -> dict[str, Any]:

@@ -143,3 +143,65 @@ def test_plugin_on_python_3_9_installs_from_registry(
         assert f"{name}\t{image}" not in listed
     finally:
         podman_service.cli("rm", "--force", "--time", "0", name, check=False)
+
+
+# Debian 11 has no podman 4 client, and the host's podman needs a newer glibc:
+# the host's podman CLI (used in remote mode only) runs in the root with the
+# host's own loader and libraries, from the host's /usr bind-mounted there.
+HOST_USR = "/run/tedge-test-host-usr"
+HOST_LOADER = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+PODMAN_SHIM = f"""#!/bin/sh
+exec {HOST_USR}/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 \\
+    --library-path {HOST_USR}/lib/x86_64-linux-gnu {HOST_USR}/bin/podman "$@"
+"""
+
+
+def in_root_with_host_podman(root: Path, *argv: str, socket_dir: Path, timeout: float = 300):
+    script = (
+        'set -e; mount --bind "$2" "$1$3"; mkdir -p "$1$4"; mount --bind /usr "$1$4"; root=$1; shift 4; '
+        'exec env -i PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 chroot "$root" "$@"'
+    )
+    return run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+         str(root), str(socket_dir), SOCKET_MOUNT, HOST_USR, *argv],
+        timeout=timeout,
+    )  # fmt: skip
+
+
+def test_plugin_on_python_3_9_installs_a_group(installed_in_bullseye: Path, request: pytest.FixtureRequest):
+    """container-group from the package: bundled podman-compose, pure PyYAML, python-dotenv on 3.9."""
+    if not Path(HOST_LOADER).exists():
+        pytest.skip(f"the host's podman cannot be borrowed here (no {HOST_LOADER})")
+    podman_service = optional_fixture(request, "podman_service")
+    open_registry = optional_fixture(request, "open_registry")
+    test_images = optional_fixture(request, "test_images")
+    root = installed_in_bullseye
+    socket_path = Path(podman_service.socket_path)
+    plugin_test_config(root / CONFIG, f"unix://{SOCKET_MOUNT}/{socket_path.name}")
+    image = test_images.push("localhost/tedge-test/app:1", open_registry, "packaging/bullseye-group:1")
+    shim = root / "usr/local/bin/podman"
+    shim.write_text(PODMAN_SHIM)
+    shim.chmod(0o755)
+    (root / "tmp/group.yaml").write_text(f"services:\n  web:\n    image: {image}\n    restart: always\n")
+    plugin, name = "/etc/tedge/sm-plugins/container-group", "bullseye-group"
+
+    def plugin_run(*args: str):
+        return in_root_with_host_podman(root, plugin, *args, socket_dir=socket_path.parent)
+
+    try:
+        plugin_run("install", name, "--module-version", "1.0", "--file", "/tmp/group.yaml")
+        assert plugin_run("list").stdout == f"{name}\t1.0\n"
+        state = podman_service.cli("container", "inspect", "--format", "{{.State.Running}}", f"{name}_web_1")
+        assert state.stdout.strip() == "true"
+        assert (root / "data/tedge-container-plugin/compose" / name / "version").exists()
+        plugin_run("remove", name)
+        assert plugin_run("list").stdout == ""
+        assert (
+            podman_service.cli("ps", "-aq", "--filter", f"label=com.docker.compose.project={name}").stdout
+            == ""
+        )
+    finally:
+        podman_service.cli("rm", "--force", "--time", "0", f"{name}_web_1", check=False)
+        shim.unlink()
+        (root / "tmp/group.yaml").unlink()
+        shutil.rmtree(root / "data", ignore_errors=True)

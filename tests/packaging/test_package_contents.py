@@ -19,6 +19,9 @@ pytestmark = pytest.mark.packaging
 LAUNCHER = "/usr/bin/tedge-container-plugin"
 SYMLINK = "/etc/tedge/sm-plugins/container"
 GO_PROGRAM = "/usr/bin/tedge-container"  # the Go plugin's program name, a symlink to the launcher
+GROUP_SYMLINK = "/etc/tedge/sm-plugins/container-group"
+IMAGE_SYMLINK = "/etc/tedge/sm-plugins/container-image"
+LINKS = (SYMLINK, GROUP_SYMLINK, IMAGE_SYMLINK, GO_PROGRAM)  # every symlink: to the launcher
 CONFIG = "/etc/tedge/plugins/tedge-container-plugin.toml"
 LIB = "/usr/lib/tedge-container-plugin"
 DOC = "/usr/share/doc/tedge-container-plugin"
@@ -34,8 +37,11 @@ BUNDLED_MODULES = (
     "charset_normalizer/__init__.py",
     "paho/mqtt/client.py",
     "tomli/__init__.py",
+    "podman_compose.py",
+    "yaml/__init__.py",
+    "dotenv/__init__.py",
 )
-ALLOWED_PREFIXES = (LAUNCHER, SYMLINK, GO_PROGRAM, CONFIG, LIB + "/", DOC + "/")
+ALLOWED_PREFIXES = (*LINKS, CONFIG, LIB + "/", DOC + "/")
 COMPILED_SUFFIXES = (".so", ".pyc", ".pyd", ".dll", ".dylib", ".exe")
 
 
@@ -110,12 +116,14 @@ def check_entries(entries: dict[str, Entry], fmt: str) -> None:
     """The checks every format shares: files, modes, owners, symlink, bundle."""
     launcher = entries[LAUNCHER]
     assert (launcher.kind, launcher.mode) == ("-", 0o755), launcher
-    for path in (SYMLINK, GO_PROGRAM):
+    for path in LINKS:
         link = entries[path]
         assert (link.kind, link.target) == ("l", LAUNCHER), link
     config = entries[CONFIG]
     assert (config.kind, config.mode) == ("-", 0o644), config
-    for name in ("LICENSE", "registry-credentials.example"):
+    # podman-compose is GPL-2.0-only: its licence ships beside it.
+    assert "GNU GENERAL PUBLIC LICENSE" in (REPO / "build/packaging/podman-compose.LICENSE").read_text()
+    for name in ("LICENSE", "registry-credentials.example", "podman-compose.LICENSE"):
         assert entries[f"{DOC}/{name}"].kind == "-", f"{fmt}: {DOC}/{name}"
         assert entries[f"{DOC}/{name}"].mode == 0o644
     for module in BUNDLED_MODULES:
@@ -131,7 +139,7 @@ def check_entries(entries: dict[str, Entry], fmt: str) -> None:
         assert not entry.mode & (stat.S_IWGRP | stat.S_IWOTH | stat.S_ISUID | stat.S_ISGID), entry
         if entry.path.startswith(LIB + "/"):
             assert entry.mode == (0o755 if entry.kind == "d" else 0o644), entry
-    links = [e for e in files if e.kind == "l" and e.path not in (SYMLINK, GO_PROGRAM)]
+    links = [e for e in files if e.kind == "l" and e.path not in LINKS]
     assert not links, "unexpected symlinks"
 
 

@@ -112,6 +112,38 @@ class Engine:
             raise EngineError(f"podman at {self.socket_path} sent an unreadable container list.") from None
         return [Container.from_list_entry(entry) for entry in entries or []]
 
+    def container_entries(self, label: str) -> list[dict[str, Any]]:
+        """The raw list entries (State, ExitCode, StartedAt, Labels, ...) of containers with `label`.
+
+        `label` is `key` or `key=value`. Over the fast raw path, for checks that poll.
+        """
+        from urllib.parse import quote
+
+        filters = quote(json.dumps({"label": [label]}))
+        target = f"{API_PREFIX}/containers/json?all=true&filters={filters}"
+        body = self._raw_get(target, self.config.get("container.api_timeout"))
+        try:
+            return list(json.loads(body) or [])
+        except ValueError:
+            raise EngineError(f"podman at {self.socket_path} sent an unreadable container list.") from None
+
+    def _raw_exists(self, target: str) -> bool:
+        status, body = self._raw_request(target, self.config.get("container.api_timeout"))
+        if status >= 400 and status != 404:
+            raise EngineError(f"podman answered {status} to {target}: {body[:300]!r}")
+        return status == 204
+
+    def has_image(self, reference: str) -> bool:
+        """`image_exists` over the fast raw path (no podman-py import when nothing must change)."""
+        from urllib.parse import quote
+
+        return self._raw_exists(f"{API_PREFIX}/images/{quote(reference, safe='')}/exists")
+
+    def has_network(self, name: str) -> bool:
+        from urllib.parse import quote
+
+        return self._raw_exists(f"{API_PREFIX}/networks/{quote(name, safe='')}/exists")
+
     @property
     def client(self) -> Any:
         """The podman-py client, created (and imported) on first use, after a fast liveness probe."""
@@ -374,6 +406,17 @@ class Engine:
         if status >= 400:
             return ""
         return demultiplex(body).decode("utf-8", "replace")
+
+    def remove_pod(self, name: str) -> None:
+        """Remove a pod (its containers with it); a missing pod is fine."""
+
+        def remove() -> None:
+            response = self.client.api.delete(f"/pods/{name}", params={"force": True})
+            if response.status_code != 404:
+                response.raise_for_status()
+
+        if self._raw_exists(f"{API_PREFIX}/pods/{name}/exists"):
+            self._call(f"remove pod {name}", remove)
 
     def rename_container(self, current: str, new: str) -> None:
         def rename() -> None:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 # sm-plugin file name → the package that implements it
 TYPES = {
     "container": "container",
+    "container-group": "group",
 }
 
 

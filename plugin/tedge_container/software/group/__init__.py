@@ -1,0 +1,78 @@
+"""The `container-group` software type: a compose project per module, version = free text.
+
+Modules: `list.py`, `install.py` (stage, pull, swap, check, record),
+`remove.py`; underneath `layout.py` (directories, version record),
+`staging.py` (safe unpacking), `project.py` (reading the compose file),
+`runner.py` (podman-compose as a separate program), `checks.py` (the engine
+check after compose), `operations.py` (up/down steps), `recovery.py`
+(repairing interrupted installs). Each service is a thin-edge service
+`NAME@SERVICE` of type `container-group`.
+"""
+
+from __future__ import annotations
+
+from ..base import Outcome, SoftwareType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ...config import Config
+    from ...engine import Engine
+    from .install import Installed
+
+NAME = "container-group"
+
+
+def service_name(module: str, service: str) -> str:
+    return f"{module}@{service}"
+
+
+def installed_services(installed: Installed) -> list:
+    from ...status.reporter import Service
+
+    services = []
+    for spec in installed.project.services:
+        entry = installed.containers.get(spec.name) or {}
+        container_id = str(entry.get("Id", ""))
+        twin = {
+            "container": {
+                "project": installed.project.name,
+                "service": spec.name,
+                "image": str(entry.get("Image") or spec.image),
+                "containerId": container_id,
+                "moduleVersion": installed.version,
+            }
+        }
+        services.append(Service(service_name(installed.name, spec.name), NAME, twin, container_id))
+    return services
+
+
+def list_modules(config: Config) -> str:
+    from .list import run
+
+    return run(config)
+
+
+def install_module(
+    config: Config, name: str, version: str, file: str, engine: Engine | None = None
+) -> Outcome:
+    from .install import install as install_group
+
+    installed = install_group(config, name, version, file, engine=engine)
+    services = installed.project.service_names()
+    return Outcome(
+        f"group {name} {installed.version} runs {', '.join(services)}",
+        services=installed_services(installed),
+        removed=[service_name(name, service) for service in installed.dropped],
+    )
+
+
+def remove_module(config: Config, name: str, engine: Engine | None = None) -> Outcome:
+    from .remove import remove as remove_group
+
+    services = remove_group(config, name, engine=engine)
+    if services is None:
+        return Outcome(f"group {name} was not installed")
+    return Outcome(f"group {name} removed", removed=[service_name(name, service) for service in services])
+
+
+SOFTWARE_TYPE = SoftwareType(NAME, "VERSION", list_modules, install_module, remove_module)

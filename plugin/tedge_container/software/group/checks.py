@@ -1,0 +1,120 @@
+"""After compose ran: does every service's container really run? (podman-compose's exit code is not trusted.)
+
+A service passes when its container is running and has kept running for
+`container_group.settle_time` seconds without a restart, or when it exited
+with code 0 and its restart policy lets it stay exited (`no`, compose's
+default, or `on-failure`: a one-shot job). Everything else fails the
+install, naming the service and what its container did.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+
+from ...errors import PluginError
+from ...labels import COMPOSE_PROJECT_LABEL
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from ...engine import Engine
+    from .project import Project, ServiceSpec
+
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
+_POLL_SECONDS = 0.1
+# How long a container may stay in a passing state (starting, stopping, restarting).
+_TRANSITION_SECONDS = 30.0
+_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+
+
+class ServiceFailed(PluginError):
+    """A service's container does not run after compose (exit 2)."""
+
+
+def parse_time(text: str) -> float:
+    """An engine timestamp (RFC 3339, nanoseconds) as Unix seconds; 0 when unreadable."""
+    match = _TIMESTAMP.match(text or "")
+    if not match:
+        return 0.0
+    stamp = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
+    zone = match.group(3) or "Z"
+    offset = 0 if zone == "Z" else (int(zone[1:3]) * 60 + int(zone[4:6])) * (1 if zone[0] == "+" else -1)
+    seconds = stamp.replace(tzinfo=timezone.utc).timestamp() - offset * 60
+    return seconds + float(match.group(2) or 0)
+
+
+def project_containers(engine: Engine, project: str) -> dict[str, list[dict[str, Any]]]:
+    """The project's containers by service, newest first."""
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for entry in engine.container_entries(f"{COMPOSE_PROJECT_LABEL}={project}"):
+        service = (entry.get("Labels") or {}).get(COMPOSE_SERVICE_LABEL, "")
+        by_service.setdefault(service, []).append(entry)
+    for entries in by_service.values():
+        entries.sort(key=lambda entry: entry.get("Created") or 0, reverse=True)
+    return by_service
+
+
+def _judge(
+    spec: ServiceSpec, inspect: Mapping[str, Any], since: float, settle: float, now: float
+) -> tuple[str, str, float]:
+    """("ok" | "wait" | "failed", why, seconds worth waiting) for one service's container."""
+    state = inspect.get("State") or {}
+    status = state.get("Status", "")
+    restarts = int(inspect.get("RestartCount") or 0)
+    fresh = parse_time(inspect.get("Created", "")) >= since - 1
+    if status == "running":
+        if fresh and restarts:
+            return "failed", f"service {spec.name} keeps restarting ({restarts} restarts since created)", 0
+        remaining = parse_time(state.get("StartedAt", "")) + settle - now
+        if remaining > 0:
+            return "wait", "", remaining
+        return "ok", "", 0
+    if status in ("exited", "stopped"):
+        code = state.get("ExitCode")
+        if code == 0 and spec.may_exit:
+            return "ok", "", 0
+        error = f": {state['Error']}" if state.get("Error") else ""
+        return "failed", f"service {spec.name} exited with code {code}{error}", 0
+    if status in ("created", "configured", "initialized"):
+        error = f": {state['Error']}" if state.get("Error") else ""
+        return "failed", f"service {spec.name} was created but not started{error}", 0
+    return "wait", f"service {spec.name} is still {status or 'in an unknown state'}", _POLL_SECONDS
+
+
+def verify(engine: Engine, project: Project, since: float, settle: float) -> dict[str, dict[str, Any]]:
+    """Wait (bounded) until every service passes; returns each service's container entry.
+
+    `since` is when compose started (Unix seconds): a container created after
+    it that has restarted at all is crash-looping.
+    """
+    api_timeout = float(engine.config.get("container.api_timeout"))
+    deadline = time.monotonic() + settle + _TRANSITION_SECONDS
+    while True:
+        containers = project_containers(engine, project.name)
+        chosen: dict[str, dict[str, Any]] = {}
+        waiting = []
+        pause = 0.0
+        for spec in project.services:
+            entries = containers.get(spec.name)
+            if not entries:
+                raise ServiceFailed(f"service {spec.name} has no container: compose did not create it")
+            entry = chosen[spec.name] = entries[0]
+            inspect = engine.inspect_container(entry.get("Id", ""), timeout=api_timeout)
+            if inspect is None:
+                raise ServiceFailed(f"service {spec.name}'s container vanished")
+            verdict, why, remaining = _judge(spec, inspect, since, settle, time.time())
+            if verdict == "failed":
+                raise ServiceFailed(why)
+            if verdict == "wait":
+                waiting.append(why or f"service {spec.name} is starting")
+                pause = max(pause, remaining)
+        if not waiting:
+            return chosen
+        if time.monotonic() >= deadline:
+            raise ServiceFailed(waiting[0] + f" after {settle + _TRANSITION_SECONDS:g} s")
+        # Until the youngest container has settled, not longer; transitions are polled.
+        time.sleep(min(max(pause, 0.02), _POLL_SECONDS * 3) + 0.005)

@@ -1,0 +1,125 @@
+"""`install NAME --module-version V --file F`: stage, pull, swap, check, record; or put the old version back.
+
+1. Unpack F into `.NAME.tedge-staging` and read it as a compose project: a
+   file that is not one fails here, before anything running is touched.
+2. Pull every service image through the plugin's credential chain.
+3. Swap: the working directory moves aside to `.NAME.tedge-previous`, the
+   staged files take its place, `podman-compose up -d` brings the new version
+   up (unchanged services keep running; changed ones are recreated; dropped
+   ones are removed; named volumes stay), and the engine is checked.
+4. Only then is the version recorded and `previous` deleted. If step 3
+   fails, the new files go, the previous ones come back and are brought up
+   again. An interruption anywhere is repaired by the next install or
+   remove (recovery.py).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+from ... import log
+from ...errors import PluginError, UsageError, add_context
+from .layout import Layout, check_module_name, read_version, sync_directory, write_version
+from .project import Project
+from .recovery import repair, restore_previous
+from .staging import unpack
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ...config import Config
+    from ...engine import Engine
+    from .operations import Group
+
+
+class Installed(NamedTuple):
+    name: str
+    version: str
+    project: Project
+    containers: dict[str, dict[str, Any]]  # service → its container's list entry
+    dropped: list[str]  # services the previous version had and this one has not
+
+
+def _rollback(group: Group, layout: Layout, new: Project, old: Project | None) -> str:
+    """Undo a failed swap; returns what the operator should know about the previous version."""
+    try:
+        if old is None or old.name != new.name:
+            group.take_down(new, new.name, volumes=False)
+        os.rename(layout.working, layout.staging)
+        sync_directory(layout.root)
+        layout.trash(layout.staging)
+        if not os.path.isdir(layout.previous):
+            return " Nothing of it was left behind."
+        return " " + restore_previous(group, layout)
+    except PluginError as error:
+        return f" Putting the previous version back failed too ({error}); install it again."
+
+
+def swap(group: Group, layout: Layout, new: Project, version: str) -> Installed:
+    """Put the staged project `new` in place and bring it up, or put the previous one back."""
+    old: Project | None = None
+    old_services: list[str] = []
+    if os.path.isdir(layout.working):
+        old = group.try_load(layout.working, layout.name)
+        old_services = old.service_names() if old is not None else []
+        os.rename(layout.working, layout.previous)
+    os.rename(layout.staging, layout.working)
+    sync_directory(layout.root)
+    new.directory = layout.working
+    try:
+        containers = group.up(new)
+    except PluginError as error:
+        raise add_context(error, suffix=_rollback(group, layout, new, old)) from None
+
+    if old is not None and old.name != new.name:  # the compose file renamed the project
+        old.directory = layout.previous
+        try:
+            group.take_down(old, old.name, volumes=False)
+        except PluginError as error:
+            log.warning(f"taking down the previous project {old.name} failed: {error}")
+    write_version(layout.working, version, layout.name)
+    if os.path.lexists(layout.previous):
+        layout.trash(layout.previous)
+    dropped = [service for service in old_services if service not in containers]
+    return Installed(layout.name, version, new, containers, dropped)
+
+
+def install(
+    config: Config, name: str, version: str = "", file: str = "", engine: Engine | None = None
+) -> Installed:
+    from ...engine import Engine
+    from .operations import Group
+
+    check_module_name(name)
+    if not file:
+        raise UsageError(
+            f"install {name}: --file is required: a compose file, or a tar, tar.gz or zip archive "
+            "with the compose file at its root."
+        )
+    version = version or "latest"
+    try:
+        group = Group(config, engine or Engine(config))
+        layout = Layout.of(config, name)
+        group.compose.check_available()
+        repair(group, layout)
+        previous_version = read_version(layout.working)
+        try:
+            unpack(file, layout.staging)
+            staged = group.load(layout.staging, name)
+            group.pull_images(staged)
+            group.ensure_network()
+        except PluginError:
+            if os.path.lexists(layout.staging):
+                layout.trash(layout.staging)
+            raise
+        installed = swap(group, layout, staged, version)
+    except PluginError as error:
+        raise add_context(error, prefix=f"Installing group {name} {version} failed: ") from None
+    except OSError as error:  # the data directory: full, read-only, ...
+        raise PluginError(
+            f"Installing group {name} {version} failed: {error.strerror or error} "
+            f"({error.filename or 'data_dir'}); check the free space and data_dir."
+        ) from None
+    if previous_version is not None and previous_version != version:
+        log.info(f"group {name}: {previous_version} replaced by {version}")
+    return installed

@@ -1,0 +1,131 @@
+"""The steps install, remove and repair are made of: read a project, bring it up, take it down.
+
+`Group` binds the engine adapter and the podman-compose runner to one
+configuration. Bringing a project up means `podman-compose up -d`, then
+removing containers of services the project no longer has (podman-compose
+has no working `--remove-orphans` for `up`), then checking the engine
+(checks.py). Taking it down means `podman-compose down` and then removing
+whatever container of the project is still there, by label.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ... import log, pulling, references
+from ...errors import InvalidReference, PluginError, add_context
+from .checks import ServiceFailed, project_containers, verify
+from .project import Project, ProjectError, load
+from .runner import Compose, variables_environment
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ...config import Config
+    from ...engine import Engine
+
+
+class Group:
+    def __init__(self, config: Config, engine: Engine) -> None:
+        engine.ping()  # an unreachable engine is exit 3 before any file is touched
+        self.config = config
+        self.engine = engine
+        self.compose = Compose(config, engine.socket_path)
+        self.environ = variables_environment()
+
+    def load(self, directory: str, module_name: str) -> Project:
+        return load(directory, module_name, self.environ)
+
+    # -- images --------------------------------------------------------------
+
+    def pull_images(self, project: Project) -> None:
+        """Pull every service image through the plugin's credential chain (like `container`)."""
+        always = bool(self.config.get("container.alwayspull"))
+        done: set[str] = set()
+        for spec in project.services:
+            if not spec.image:
+                continue
+            try:
+                reference = references.parse(spec.image)
+            except InvalidReference as error:
+                if spec.builds:  # a local name for the image compose builds
+                    continue
+                raise add_context(error, prefix=f"service {spec.name}: ") from None
+            if reference.full in done:
+                continue
+            done.add(reference.full)
+            present = self.engine.has_image(reference.full)
+            if spec.builds and not present:
+                continue  # compose builds it
+            if always or not present:
+                try:
+                    pulling.pull(self.engine, reference, self.config)
+                except PluginError as error:
+                    raise add_context(error, prefix=f"service {spec.name}: ") from None
+
+    def ensure_network(self) -> None:
+        """The Go plugin's network (`container.network`), which compose files may use as external."""
+        network = self.config.get("container.network")
+        if network and not self.engine.has_network(network):
+            self.engine.ensure_network(network)
+
+    # -- up and down -----------------------------------------------------------
+
+    def up(self, project: Project) -> dict[str, dict[str, Any]]:
+        """Bring `project` up from its directory; returns each service's container entry."""
+        args = ["up", "-d"]
+        if any(spec.builds for spec in project.services):
+            args.append("--build")
+        since = time.time()
+        run = self.compose.run(project, args, "up")
+        try:
+            self.remove_orphans(project)
+            return verify(self.engine, project, since, float(self.config.get("container_group.settle_time")))
+        except ServiceFailed as error:
+            said = run.errors()
+            if said:
+                raise add_context(error, suffix=f" (compose said: {said[-1]})") from None
+            raise
+
+    def remove_orphans(self, project: Project) -> list[str]:
+        """Remove the containers of services `project` no longer defines; returns those services."""
+        wanted = set(project.service_names())
+        dropped = []
+        for service, entries in project_containers(self.engine, project.name).items():
+            if service in wanted:
+                continue
+            dropped.append(service)
+            for entry in entries:
+                self.engine.remove_container(_name_of(entry))
+        return dropped
+
+    def take_down(self, project: Project | None, project_name: str, volumes: bool) -> list[str]:
+        """Remove the project's containers (and its named volumes if `volumes`); returns its services."""
+        services = list(project.service_names()) if project is not None else []
+        if project is not None:
+            args = ["down", "--volumes"] if volumes else ["down"]
+            run = self.compose.run(project, args, "down")
+            if run.returncode:
+                log.warning(f"podman-compose down of {project_name} exited with {run.returncode}")
+        for service, entries in project_containers(self.engine, project_name).items():
+            if service and service not in services:
+                services.append(service)
+            for entry in entries:
+                self.engine.remove_container(_name_of(entry))
+        # podman-compose's pod (its default, which the Go plugin used): empty now.
+        self.engine.remove_pod(f"pod_{project_name}")
+        return services
+
+    def try_load(self, directory: str, module_name: str) -> Project | None:
+        """The project in `directory`, or None (with a warning) when its files are unusable."""
+        try:
+            return self.load(directory, module_name)
+        except ProjectError as error:
+            log.warning(f"the files in {directory} are not a usable compose project: {error}")
+            return None
+
+
+def _name_of(entry: dict[str, Any]) -> str:
+    names = entry.get("Names") or []
+    return str(names[0]).lstrip("/") if names else str(entry.get("Id", ""))

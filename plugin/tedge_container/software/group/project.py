@@ -1,0 +1,223 @@
+"""What a compose project holds, read by the plugin itself: its file, name, services and images.
+
+The plugin needs this before compose runs (to pull every image through its
+own credential chain, and to know which containers must run afterwards), so
+it reads the compose file with PyYAML and interpolates `${VAR}` from `.env`
+and the environment compose gets, as compose does. It never imports
+podman-compose (GPL-2.0): that runs as a separate program (runner.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ...errors import PluginError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+# The compose specification's order of preference.
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+# Policies under which a container that exited on its own is not restarted (compose's default: "no").
+NO_RESTART = frozenset({"no", "on-failure"})
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_BRACED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?\Z", re.S)
+_PROJECT_NAME_STRIP = re.compile(r"[^-_a-z0-9]")  # as podman-compose normalises project names
+
+
+class ProjectError(PluginError):
+    """The files are not a usable compose project (exit 2), found before anything runs."""
+
+
+class ServiceSpec:
+    __slots__ = ("builds", "image", "name", "restart")
+
+    def __init__(self, name: str, image: str, restart: str, builds: bool) -> None:
+        self.name = name
+        self.image = image  # interpolated; "" when only built
+        self.restart = restart  # "no", "always", "unless-stopped", "on-failure[:N]"
+        self.builds = builds
+
+    @property
+    def may_exit(self) -> bool:
+        """True when exiting with code 0 is a normal end (a one-shot job), not a failure."""
+        return self.restart.split(":", 1)[0] in NO_RESTART
+
+
+class Project:
+    __slots__ = ("compose_file", "directory", "name", "pod_declared", "services")
+
+    def __init__(
+        self,
+        directory: str,
+        compose_file: str,
+        name: str,
+        services: list[ServiceSpec],
+        pod_declared: bool = False,
+    ) -> None:
+        self.directory = directory
+        self.compose_file = compose_file  # the file name, in `directory`
+        self.name = name  # the compose project name (label com.docker.compose.project)
+        self.services = services
+        self.pod_declared = pod_declared  # the file chooses podman-compose's pod use (x-podman.in_pod)
+
+    def service_names(self) -> list[str]:
+        return [service.name for service in self.services]
+
+
+def find_compose_file(directory: str) -> str:
+    for name in COMPOSE_FILES:
+        if os.path.isfile(os.path.join(directory, name)):
+            return name
+    try:
+        found = sorted(os.listdir(directory))[:10]
+    except OSError:
+        found = []
+    holds = f" (it holds {', '.join(found)})" if found else " (it is empty)"
+    raise ProjectError(
+        f"No compose file at the top of the project{holds}: expected one of {', '.join(COMPOSE_FILES)}."
+    )
+
+
+def project_name(raw: str) -> str:
+    return _PROJECT_NAME_STRIP.sub("", raw.lower())
+
+
+def interpolate(value: Any, variables: Mapping[str, str], where: str) -> Any:
+    """Compose's `$VAR`, `${VAR}`, `${VAR:-def}`, `${VAR-def}`, `${VAR:?error}`, `${VAR:+alt}`, `$$`."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, variables, where) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, variables, where) for item in value]
+    if not isinstance(value, str) or "$" not in value:
+        return value
+    return _expand(value, variables, where)
+
+
+def _expand(text: str, variables: Mapping[str, str], where: str) -> str:
+    out = []
+    index, length = 0, len(text)
+    while index < length:
+        char = text[index]
+        following = text[index + 1] if index + 1 < length else ""
+        if char != "$" or not following:
+            out.append(char)
+            index += 1
+        elif following == "$":
+            out.append("$")
+            index += 2
+        elif following == "{":  # to the matching brace: defaults may hold ${...} themselves
+            depth, end = 1, index + 2
+            while end < length and depth:
+                depth += {"{": 1, "}": -1}.get(text[end], 0)
+                end += 1
+            if depth:
+                raise ProjectError(f"{where}: unclosed interpolation {text[index:]!r}.")
+            out.append(_braced(text[index + 2 : end - 1], variables, where))
+            index = end
+        else:
+            name = _NAME.match(text, index + 1)
+            out.append(variables.get(name.group(0), "") if name else "$")
+            index = name.end() if name else index + 1
+    return "".join(out)
+
+
+def _braced(body: str, variables: Mapping[str, str], where: str) -> str:
+    braced = _BRACED.match(body)
+    if not braced:
+        raise ProjectError(f"{where}: invalid interpolation ${{{body}}}.")
+    name, operator, argument = braced.groups()
+    current = variables.get(name, "")
+    if not operator:
+        return current
+    # With ':' an empty value counts as unset.
+    is_set = bool(current) if operator.startswith(":") else name in variables
+    kind = operator[-1]
+    if kind == "-":
+        return current if is_set else _expand(argument or "", variables, where)
+    if kind == "+":
+        return _expand(argument or "", variables, where) if is_set else ""
+    if not is_set:  # "?"
+        raise ProjectError(f"{where}: required variable {name} is missing: {argument or 'not set'}.")
+    return current
+
+
+def _yaml_loader() -> Any:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """Safe loading; compose's own tags (`!reset`, `!override`) keep their plain value."""
+
+    def untagged(loader: Any, suffix: str, node: Any) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_scalar(node)
+
+    Loader.add_multi_constructor("!", untagged)
+    return Loader
+
+
+def read_yaml(path: str) -> Any:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return yaml.load(stream, Loader=_yaml_loader())  # a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise ProjectError(f"{os.path.basename(path)} is not valid YAML{where}: {problem}.") from None
+    except UnicodeDecodeError:
+        raise ProjectError(f"{os.path.basename(path)} is not UTF-8 text.") from None
+    except OSError as error:
+        raise ProjectError(f"Cannot read {path}: {error.strerror}.") from None
+
+
+def variables(directory: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """`.env` of the project, overridden by the environment compose runs with (as compose does)."""
+    found: dict[str, str] = {}
+    dotenv_path = os.path.join(directory, ".env")
+    if os.path.isfile(dotenv_path):
+        from dotenv import dotenv_values
+
+        found.update({key: value or "" for key, value in dotenv_values(dotenv_path).items()})
+    found.update(environ)
+    return found
+
+
+def load(directory: str, module_name: str, environ: Mapping[str, str]) -> Project:
+    """Read and check the compose project in `directory` (installed as module `module_name`)."""
+    compose_file = find_compose_file(directory)
+    document = read_yaml(os.path.join(directory, compose_file))
+    if not isinstance(document, dict):
+        raise ProjectError(f"{compose_file} does not hold a compose project (a mapping with `services`).")
+    values = variables(directory, environ)
+    document = interpolate(document, values, compose_file)
+    raw_name = document.get("name") or module_name
+    name = project_name(str(raw_name))
+    if not name:
+        raise ProjectError(f"{compose_file}: the project name {raw_name!r} has no usable character.")
+    services = document.get("services")
+    if not isinstance(services, dict) or not services:
+        raise ProjectError(f"{compose_file} defines no services; a group needs at least one.")
+    specs = []
+    for service, body in services.items():
+        if not isinstance(body, dict):
+            raise ProjectError(f"{compose_file}: service {service!r} is not a mapping.")
+        image = str(body.get("image") or "")
+        builds = "build" in body
+        if not image and not builds:
+            raise ProjectError(f"{compose_file}: service {service!r} has neither `image` nor `build`.")
+        # An unquoted `restart: no` is YAML 1.1's false: "no" too.
+        restart = str(body.get("restart") or "no")
+        specs.append(ServiceSpec(str(service), image, restart, builds))
+    extension = document.get("x-podman")
+    pod_declared = isinstance(extension, dict) and "in_pod" in extension
+    return Project(directory, compose_file, name, specs, pod_declared)

@@ -1,0 +1,143 @@
+"""Running podman-compose: a separate program (GPL-2.0-only), never imported.
+
+It runs as `python3 -m podman_compose` from the plugin's own library
+directory, in the project's working directory, with a small environment:
+`CONTAINER_HOST` points the podman CLI it drives (in remote mode) at the same
+socket the engine adapter resolved, so compose and the plugin see one engine.
+Every run is bounded by `container_group.compose_timeout` (the whole process
+group is killed after it). Its exit code is not trusted: install checks the
+engine afterwards (checks.py). Its output is never printed as a whole: it
+echoes every podman command line, environment values included.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+from ... import log
+from ...errors import EngineTimeout, PluginError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ...config import Config
+    from .project import Project
+
+# What compose and podman may see of the plugin's environment. Nothing else
+# (credential variables especially) reaches compose's `${VAR}` or containers.
+_PASSED = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "CONTAINERS_CONF")
+_DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_KEPT_OUTPUT = 64 * 1024
+
+
+def compose_environment(socket_path: str) -> dict[str, str]:
+    env = {key: os.environ[key] for key in _PASSED if key in os.environ}
+    env.setdefault("PATH", _DEFAULT_PATH)
+    env["CONTAINER_HOST"] = f"unix://{socket_path}"
+    env["PYTHONPATH"] = _library_path()
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def variables_environment() -> dict[str, str]:
+    """The part of the environment compose interpolates `${VAR}` from (besides `.env`)."""
+    return {key: os.environ[key] for key in _PASSED if key in os.environ}
+
+
+def _library_path() -> str:
+    """Where podman_compose, yaml and dotenv are (the plugin's bundle, or its virtualenv)."""
+    import importlib.util
+
+    directories = []
+    for module in ("podman_compose", "yaml", "dotenv"):
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.origin:
+            raise PluginError(
+                f"The Python module {module} (podman-compose and its dependencies) is missing; "
+                "reinstall tedge-container-plugin."
+            )
+        origin = os.path.dirname(spec.origin)
+        directories.append(origin if module == "podman_compose" else os.path.dirname(origin))
+    return os.pathsep.join(dict.fromkeys(directories))
+
+
+class ComposeRun:
+    """What one podman-compose run said."""
+
+    __slots__ = ("output", "returncode")
+
+    def __init__(self, returncode: int, output: str) -> None:
+        self.returncode = returncode
+        self.output = output
+
+    def errors(self) -> list[str]:
+        """podman's and compose's error lines, without the echoed command lines (they hold env values)."""
+        found = []
+        for line in self.output.splitlines():
+            text = line.strip()
+            if not text or text.startswith(("podman ", "['podman'", "[podman", "exit code:")):
+                continue
+            lowered = text.lower()
+            if lowered.startswith("error") or " error" in lowered[:40] or "fatal" in lowered[:20]:
+                found.append(text[:300])
+        return found[-3:]
+
+
+class Compose:
+    """podman-compose against one engine socket."""
+
+    def __init__(self, config: Config, socket_path: str) -> None:
+        self.timeout = float(config.get("container_group.compose_timeout"))
+        self.socket_path = socket_path
+
+    def check_available(self) -> None:
+        """Fail before anything is touched when compose cannot run at all."""
+        if shutil.which("podman", path=os.environ.get("PATH") or _DEFAULT_PATH) is None:
+            raise PluginError("The podman program is missing (compose needs it): install podman.")
+        _library_path()
+
+    def run(self, project: Project, args: Sequence[str], what: str) -> ComposeRun:
+        """`podman-compose [options] -f FILE ARGS` in the project's directory.
+
+        Containers are not put in a pod (as with docker compose, and fewer podman
+        calls) unless the compose file asks for one with `x-podman: {in_pod: ...}`.
+        """
+        directory, compose_file = project.directory, project.compose_file
+        self.check_available()
+        pod = [] if project.pod_declared else ["--in-pod=false"]
+        argv = [sys.executable, "-s", "-m", "podman_compose", *pod, "-f", compose_file, *args]
+        log.debug(f"running podman-compose {' '.join(args)} in {directory}")
+        process = subprocess.Popen(
+            argv,
+            cwd=directory,
+            env=compose_environment(self.socket_path),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its podman children are killed with it
+        )
+        try:
+            output, _ = process.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            raise EngineTimeout(
+                f"podman-compose {what} did not finish within {self.timeout:g} s; try again later, "
+                "or raise container_group.compose_timeout."
+            ) from None
+        text = output[-_KEPT_OUTPUT:].decode("utf-8", "replace")
+        if process.returncode:
+            log.debug(f"podman-compose {args[0]} exited with {process.returncode}")
+        return ComposeRun(process.returncode, text)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.communicate(timeout=5)
