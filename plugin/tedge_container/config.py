@@ -66,11 +66,13 @@ DEFAULTS: dict[str, Any] = {
     "report.timeout": 5.0,
     "log_level": "info",
     # container-group: projects live in <data_dir>/compose/<name> (the Go plugin's key).
-    # Empty: the first writable of DATA_DIR_CANDIDATES (see resolve_data_dir).
-    "data_dir": "",
+    # A list, as the Go plugin's file has it: the first writable is used
+    # (resolve_data_dir); empty: DATA_DIR_CANDIDATES.
+    "data_dir": [],
     "container_group.keep_volumes": False,
     "container_group.compose_timeout": 600.0,
     "container_group.settle_time": 0.25,
+    "container_image.enabled": False,
 }
 
 # String settings with a fixed set of values (compared in lower case).
@@ -91,7 +93,6 @@ GO_ONLY_KEYS = frozenset(
         "client.key",
         "container.crash_loop_threshold",
         "container_group.use_module_name",
-        "container_image.enabled",
         "delete_from_cloud.enabled",
         "delete_from_cloud.orphans",
         "delete_from_cloud.orphans_interval",
@@ -306,15 +307,15 @@ def _shown(value: Any) -> str:
 
 
 def resolve_data_dir(config: Config, create: bool = True) -> str:
-    """`data_dir`, else the first writable of DATA_DIR_CANDIDATES (made when missing, if `create`).
+    """The first writable of `data_dir` (made when missing, if `create`).
 
-    Without `create` (for `list`, which changes nothing) a missing candidate is
-    skipped, and "" means none exists yet.
+    `data_dir` is a list, as in the Go plugin's shipped file
+    (`data_dir = ["/data/tedge-container-plugin"]`); a single path is a list of
+    one. Unset: DATA_DIR_CANDIDATES. Without `create` (for `list`, which
+    changes nothing) a missing directory is skipped, and "" means none exists.
     """
-    configured = config.get("data_dir")
-    if configured:
-        return configured
-    for candidate in DATA_DIR_CANDIDATES:
+    candidates = [path for path in config.get("data_dir") if path] or list(DATA_DIR_CANDIDATES)
+    for candidate in candidates:
         try:
             if create:
                 os.makedirs(candidate, exist_ok=True)
@@ -325,7 +326,7 @@ def resolve_data_dir(config: Config, create: bool = True) -> str:
     if not create:
         return ""
     raise ConfigError(
-        f"None of {', '.join(DATA_DIR_CANDIDATES)} is writable; set data_dir in "
+        f"None of {', '.join(candidates)} is writable; set data_dir in "
         f"{CONFIG_FILE_NAME} (or CONTAINER_DATA_DIR) to a writable directory."
     )
 
