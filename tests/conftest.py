@@ -192,9 +192,15 @@ class Plugin:
         """`sm-plugins/container ARGS` (as tedge-agent runs it)."""
         return self._exec(self.run_argv(*args), stdin, env, timeout)
 
-    def run_argv(self, *args: str) -> list[str]:
+    def run_argv(self, *args: str, software: str = "container") -> list[str]:
         """The argv of `run`, for a test that starts the plugin in the background."""
-        return [sys.executable, str(PLUGIN_SCRIPT), *args]
+        return [sys.executable, str(PLUGIN_SCRIPT.with_name(software)), *args]
+
+    def run_type(
+        self, software: str, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """`sm-plugins/SOFTWARE ARGS`: another software type (`container-image`, ...)."""
+        return self._exec(self.run_argv(*args, software=software), None, env, timeout)
 
     def cli(
         self, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None, timeout: float = 120

@@ -199,6 +199,20 @@ class Engine:
         target = f"{API_PREFIX}/images/{quote(name, safe='/:@')}/json"
         return self._raw_inspect(target, self.config.get("container.api_timeout"), f"image {name}")
 
+    def image_names(self) -> set[str]:
+        """Every name (`repo:tag`, `repo@digest`) and id of the engine's images, over the raw path."""
+        body = self._raw_get(f"{API_PREFIX}/images/json", self.config.get("container.api_timeout"))
+        try:
+            entries = json.loads(body) or []
+        except ValueError:
+            raise EngineError(f"podman at {self.socket_path} sent an unreadable image list.") from None
+        names: set[str] = set()
+        for entry in entries:
+            names.update(entry.get("Names") or entry.get("RepoTags") or [])
+            names.update(entry.get("RepoDigests") or [])
+            names.add(str(entry.get("Id") or "").removeprefix("sha256:"))
+        return names
+
     def search_registries(self) -> list[str]:
         """The engine's unqualified-search registries (its registries.conf, wherever its root is)."""
         if self._search_registries is None:

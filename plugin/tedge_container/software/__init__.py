@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 TYPES = {
     "container": "container",
     "container-group": "group",
+    "container-image": "image",
 }
 
 

@@ -31,7 +31,7 @@ class SoftwareType:
     """One sm-plugin software type (`container`, `container-group`, ...).
 
     `install(config, name, version, file, engine=None)` and
-    `remove(config, name, engine=None)` return an `Outcome` or raise a
+    `remove(config, name, engine=None, version="")` return an `Outcome` or raise a
     PluginError; `list_modules(config)` returns `list`'s stdout.
     """
 

@@ -75,7 +75,7 @@ def perform(
     with module_lock(software.name, name, float(config.get("container.lock_timeout"))):
         if verb == "install":
             return software.install(config, name, version, file, engine=engine)
-        return software.remove(config, name, engine=engine)
+        return software.remove(config, name, engine=engine, version=version)
 
 
 def run(software: SoftwareType, command: str, args: list[str]) -> int:
@@ -122,6 +122,8 @@ def run(software: SoftwareType, command: str, args: list[str]) -> int:
         outcome = perform(software, config, command, name, version, file)
         report(reporter, outcome)
         log.info(outcome.message)
+    except UsageError:
+        raise  # the command line was wrong: nothing happened on the device, nothing to tell the cloud
     except PluginError as error:
         reporter.failed(command, name, error, version)
         reporter.flush()

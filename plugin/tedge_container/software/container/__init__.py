@@ -53,7 +53,8 @@ def install_module(
     return Outcome(message, services=[service_of(installed)])
 
 
-def remove_module(config: Config, name: str, engine: Engine | None = None) -> Outcome:
+def remove_module(config: Config, name: str, engine: Engine | None = None, version: str = "") -> Outcome:
+    """Remove container `name`; `version` (the image it runs) does not matter."""
     from .remove import remove as remove_container
 
     removed = remove_container(config, name, engine=engine)

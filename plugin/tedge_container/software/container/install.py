@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, NamedTuple
 
-from ... import archive, log, pulling, references, shortnames
+from ... import log, references
 from ...config import Config
 from ...engine import Container, Engine
 from ...errors import EngineError, PluginError, UsageError, add_context
+from ...images import obtain_image
 from ...labels import (
     MANAGED_BY,
     MANAGED_LABEL,
@@ -34,42 +35,6 @@ class Installed(NamedTuple):
     version: str
     container_id: str
     verdict: readiness.Verdict | None = None  # what the readiness gate saw
-
-
-def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str:
-    """Make the image available in the engine; returns the reference to create from.
-
-    Short names (`accept-app:1.0`) are resolved as podman resolves them (shortnames.py).
-    """
-    if file:
-        wanted = None
-        if version:
-            reference = references.parse(version)
-            registries = engine.search_registries() if reference.short else ()
-            wanted = shortnames.local_candidates(reference, registries)
-        chosen = archive.select_image(file, version or None, wanted)
-        progress = engine.progress(f"Loading {file}")
-        engine.load(archive.stream(file, progress), progress)
-        if not engine.image_exists(chosen.full):
-            raise PluginError(
-                f"Loading {file} did not produce {chosen.full}; check that the archive holds it."
-            )
-        return chosen.full
-    reference = references.parse(version)
-    if reference.short:
-        return shortnames.obtain(engine, config, reference)
-    if reference.domain == shortnames.LOCALHOST:
-        # No registry serves localhost/ names: they are built or loaded on the device.
-        if not engine.image_exists(reference.full):
-            raise PluginError(
-                f"{reference.full} is not in podman's image store, and a localhost/ image cannot be "
-                "pulled (no registry serves it); load it with --file or `podman load`, or build it on "
-                "the device."
-            )
-        return reference.full
-    if config.get("container.alwayspull") or not engine.image_exists(reference.full):
-        pulling.pull(engine, reference, config)
-    return reference.full
 
 
 def _check_started(engine: Engine, name: str) -> None:
@@ -206,17 +171,21 @@ def replace_container(
         # The new container is in place: a failure from here on is a warning, not a failed install.
         _try(f"removing the replaced container {old_name}", lambda: engine.remove_container(old_name))
         if config.get("container.pruneimages"):
-            _try("removing the replaced image", lambda: remove_unused_image(engine, old))
+            _try("removing the replaced image", lambda: remove_unused_image(engine, config, old))
     return container_id, verdict
 
 
-def remove_unused_image(engine: Engine, former: Container) -> None:
+def remove_unused_image(engine: Engine, config: Config, former: Container) -> None:
     """Remove the image reference a container this plugin replaced or removed was created from.
 
     Nothing happens while another container uses the image. Only that one name
     goes: an image also known by other names (say, loaded for offline use)
-    stays under them.
+    stays under them. Images the container-image type installed are never removed.
     """
+    from ..image.records import protects
+
+    if protects(config, former.image, former.image_id):  # pre-loaded by container-image: kept
+        return
     if former.image_id and not engine.containers_using_image(former.image_id):
         engine.remove_image(former.image or former.image_id)
 

@@ -22,5 +22,5 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> Container
         return None
     engine.remove_container(name)
     if config.get("container.pruneimages"):
-        remove_unused_image(engine, container)
+        remove_unused_image(engine, config, container)
     return container

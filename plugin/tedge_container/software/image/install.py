@@ -1,0 +1,58 @@
+"""`install NAME --module-version TAG [--file ARCHIVE]`: get image NAME:TAG into the engine and keep it.
+
+The image comes as the container type gets its images (images.py): from the
+archive after checking that it holds NAME:TAG, else from the local store or
+its registry through the credential chain with its one refresh retry. Only
+then is the record written. A new tag of a module replaces the previous one,
+whose name is removed unless a container still uses it.
+"""
+
+from __future__ import annotations
+
+from ... import log
+from ...engine import Engine
+from ...errors import PluginError, add_context
+from ...images import obtain_image
+from ..base import Outcome
+from . import records
+from .common import module_reference, require_enabled
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ...config import Config
+
+
+def install(config: Config, name: str, version: str, file: str, engine: Engine | None = None) -> Outcome:
+    require_enabled(config, "Installing", name)
+    wanted = module_reference(name, version)
+    version = version or "latest"
+    engine = engine or Engine(config)
+    try:
+        reference = obtain_image(engine, config, wanted.text, file)
+        data = engine.find_image(reference) or {}
+        record = records.Record(name, version, reference, str(data.get("Id") or ""))
+        previous = records.find(config, name)
+        try:
+            records.write(config, record)
+        except OSError as error:
+            raise PluginError(
+                f"cannot record it under {records.records_dir(config)} ({error.strerror}); check data_dir"
+            ) from None
+    except PluginError as error:
+        raise add_context(error, prefix=f"Installing image {name} failed: ") from None
+    if previous is not None and previous.reference != reference:
+        _drop_previous(engine, previous)
+    return Outcome(f"image {reference} installed ({record.image_id[:12] or 'no id'})")
+
+
+def _drop_previous(engine: Engine, previous: records.Record) -> None:
+    """The module's former tag goes, unless a container uses it (then it stays, said in a warning)."""
+    try:
+        users = engine.containers_using_image(previous.image_id) if previous.image_id else []
+        if users:
+            names = ", ".join(sorted(c.name for c in users))
+            log.warning(f"the previous image {previous.reference} is kept: container {names} uses it")
+        elif not engine.remove_image(previous.reference):
+            log.warning(f"the previous image {previous.reference} could not be removed")
+    except PluginError as error:
+        log.warning(f"the previous image {previous.reference} was not removed: {error}")
