@@ -124,12 +124,12 @@ def test_install_upgrade_drop_service_and_remove_with_mqtt_status(
     assert group.modules() == f"{name}\t1.0\n"
     assert states(group, name) == {"web": "running", "worker": "running", "init": "exited"}
     assert (group.data_dir / "compose" / name / "version").read_text() == f"1.0\n{name}\n"
-    registration = json.loads(retained(mqtt_broker, f"{topic}@web")[f"{topic}@web"])
+    registration = json.loads(retained(mqtt_broker, f"{topic}@web", wait=0.5)[f"{topic}@web"])
     assert registration["type"] == "container-group"
     twin = registration["container"]
     assert twin["project"] == name and twin["service"] == "web" and twin["image"] == test_images.app1
     assert twin["containerId"] == group.containers(name)["web"]["id"]
-    health = retained(mqtt_broker, f"{topic}@worker/#")[f"{topic}@worker/status/health"]
+    health = retained(mqtt_broker, f"{topic}@worker/#", wait=0.5)[f"{topic}@worker/status/health"]
     assert json.loads(health)["status"] == "up"
     volume = f"{name}_data"
     created = group.podman.cli("volume", "inspect", "--format", "{{.CreatedAt}}", volume).stdout
@@ -144,11 +144,11 @@ def test_install_upgrade_drop_service_and_remove_with_mqtt_status(
     assert running["web"]["state"] == "running" and running["web"]["image"] == test_images.app2
     # The same volume, not a new one.
     assert group.podman.cli("volume", "inspect", "--format", "{{.CreatedAt}}", volume).stdout == created
-    assert retained(mqtt_broker, f"{topic}@worker") == {}
-    assert retained(mqtt_broker, f"{topic}@worker/#") == {}
-    assert json.loads(retained(mqtt_broker, f"{topic}@web")[f"{topic}@web"])["container"]["image"] == (
-        test_images.app2
-    )
+    assert retained(mqtt_broker, f"{topic}@worker", wait=0.5) == {}
+    assert retained(mqtt_broker, f"{topic}@worker/#", wait=0.5) == {}
+    assert json.loads(retained(mqtt_broker, f"{topic}@web", wait=0.5)[f"{topic}@web"])["container"][
+        "image"
+    ] == (test_images.app2)
 
     for _ in range(2):  # removing twice: the second finds nothing and succeeds
         result = group.run("remove", name, "--module-version", "2.0")
@@ -156,7 +156,7 @@ def test_install_upgrade_drop_service_and_remove_with_mqtt_status(
         assert group.modules() == ""
         assert group.containers(name) == {}
         assert not (group.data_dir / "compose" / name).exists()
-    assert retained(mqtt_broker, f"{topic}@web") == {}
+    assert retained(mqtt_broker, f"{topic}@web", wait=0.5) == {}
     # Named volumes go with the group (as with the Go plugin).
     assert volume not in group.podman.cli("volume", "ls", "--format", "{{.Name}}").stdout.split()
 

@@ -271,3 +271,14 @@ def test_only_error_lines_of_compose_output_are_quoted():
     assert ComposeRun(0, output).errors() == [
         'Error: no container with name or ID "shop_web_1" found: no such container'
     ]
+
+
+def test_broken_archives_fail_with_their_name(tmp_path: Path):
+    truncated = tmp_path / "cut.tar.gz"
+    truncated.write_bytes(make_tar(tmp_path / "whole.tar.gz", [COMPOSE]).read_bytes()[:20])
+    with pytest.raises(project.ProjectError, match=r"cut\.tar\.gz"):
+        staging.unpack(str(truncated), str(tmp_path / "staging"))
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(project.ProjectError, match=r"broken\.zip is not a readable zip archive"):
+        staging.unpack(str(broken), str(tmp_path / "staging"))

@@ -13,8 +13,6 @@ import os
 import posixpath
 import shutil
 import stat
-import tarfile
-import zipfile
 
 from ... import log
 from .layout import VERSION_FILE
@@ -22,6 +20,8 @@ from .project import COMPOSE_FILES, ProjectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import tarfile
+    import zipfile
     from typing import IO
 
 # A compose file given as such is stored under the Go plugin's name for it.
@@ -69,58 +69,87 @@ def _write(path: str, source: IO[bytes], mode: int) -> None:
 
 
 def _extract_tar(path: str, root: str, display: str) -> None:
-    with tarfile.open(path, mode="r:*") as tar:
-        for member in tar:
-            target = _member_path(root, member.name, display)
-            if member.isdir():
-                os.makedirs(target, exist_ok=True)
-            elif member.isfile():
-                source = tar.extractfile(member)
-                if source is None:
-                    raise UnsafeArchive(f"{display}: entry {member.name!r} cannot be read.")
+    import tarfile
+
+    try:
+        with tarfile.open(path, mode="r:*") as tar:
+            _extract_tar_members(tar, root, display)
+    except tarfile.TarError as error:
+        raise ProjectError(f"{display} is not a readable tar archive ({error}).") from None
+
+
+def _extract_tar_members(tar: tarfile.TarFile, root: str, display: str) -> None:
+    for member in tar:
+        target = _member_path(root, member.name, display)
+        if member.isdir():
+            os.makedirs(target, exist_ok=True)
+        elif member.isfile():
+            source = tar.extractfile(member)
+            if source is None:
+                raise UnsafeArchive(f"{display}: entry {member.name!r} cannot be read.")
+            _write(target, source, member.mode)
+        elif member.issym():
+            _check_link_target(root, target, member.linkname, member.name, display)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.symlink(member.linkname, target)
+        elif member.islnk():
+            linked = _member_path(root, member.linkname, display)
+            if not os.path.isfile(linked) or os.path.islink(linked):
+                raise UnsafeArchive(f"{display}: hard link {member.name!r} has no file to point to.")
+            with open(linked, "rb") as source:
                 _write(target, source, member.mode)
-            elif member.issym():
-                _check_link_target(root, target, member.linkname, member.name, display)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                os.symlink(member.linkname, target)
-            elif member.islnk():
-                linked = _member_path(root, member.linkname, display)
-                if not os.path.isfile(linked) or os.path.islink(linked):
-                    raise UnsafeArchive(f"{display}: hard link {member.name!r} has no file to point to.")
-                with open(linked, "rb") as source:
-                    _write(target, source, member.mode)
-            else:
-                kind = "FIFO" if member.isfifo() else "device" if member.isdev() else "special file"
-                raise UnsafeArchive(f"{display}: entry {member.name!r} is a {kind}; refused.")
+        else:
+            kind = "FIFO" if member.isfifo() else "device" if member.isdev() else "special file"
+            raise UnsafeArchive(f"{display}: entry {member.name!r} is a {kind}; refused.")
 
 
 def _extract_zip(path: str, root: str, display: str) -> None:
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            target = _member_path(root, info.filename, display)
-            mode = info.external_attr >> 16
-            if info.is_dir():
-                os.makedirs(target, exist_ok=True)
-            elif stat.S_ISLNK(mode):
-                link = archive.read(info).decode("utf-8", "replace")
-                _check_link_target(root, target, link, info.filename, display)
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                os.symlink(link, target)
-            elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # zip tools often record no type
-                raise UnsafeArchive(f"{display}: entry {info.filename!r} is a special file; refused.")
-            else:
-                with archive.open(info) as source:
-                    _write(target, source, mode & 0o777)
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _extract_zip_members(archive, root, display)
+    except zipfile.BadZipFile as error:
+        raise ProjectError(f"{display} is not a readable zip archive ({error}).") from None
 
 
-def _looks_like_yaml(path: str) -> bool:
+def _extract_zip_members(archive: zipfile.ZipFile, root: str, display: str) -> None:
+    for info in archive.infolist():
+        target = _member_path(root, info.filename, display)
+        mode = info.external_attr >> 16
+        if info.is_dir():
+            os.makedirs(target, exist_ok=True)
+        elif stat.S_ISLNK(mode):
+            link = archive.read(info).decode("utf-8", "replace")
+            _check_link_target(root, target, link, info.filename, display)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.symlink(link, target)
+        elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # zip tools often record no type
+            raise UnsafeArchive(f"{display}: entry {info.filename!r} is a special file; refused.")
+        else:
+            with archive.open(info) as source:
+                _write(target, source, mode & 0o777)
+
+
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")  # gzip, bzip2, xz: a compressed tar
+
+
+def _kind(path: str) -> str:
+    """What `path` holds, from its first bytes: "zip", "tar", "yaml", or "" when none fits.
+
+    Sniffed here, so that a plain compose file needs neither tarfile nor zipfile.
+    """
     with open(path, "rb") as stream:
         head = stream.read(4096)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(_COMPRESSED) or head[257:262] == b"ustar":
+        return "tar"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return b"\x00" not in head
+        return ""
+    return "yaml" if b"\x00" not in head else ""
 
 
 def unpack(file: str, staging: str) -> None:
@@ -133,11 +162,12 @@ def unpack(file: str, staging: str) -> None:
     os.makedirs(staging, mode=0o750)
     root = os.path.realpath(staging)
     try:
-        if zipfile.is_zipfile(file):
+        kind = _kind(file)
+        if kind == "zip":
             _extract_zip(file, root, display)
-        elif tarfile.is_tarfile(file):
+        elif kind == "tar":
             _extract_tar(file, root, display)
-        elif _looks_like_yaml(file):
+        elif kind == "yaml":
             with open(file, "rb") as source:
                 _write(os.path.join(root, PLAIN_FILE_NAME), source, 0o644)
         else:
@@ -145,7 +175,7 @@ def unpack(file: str, staging: str) -> None:
                 f"{display} is neither a compose file (YAML) nor a tar, tar.gz or zip archive "
                 f"holding one of {', '.join(COMPOSE_FILES)}."
             )
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as error:
+    except (EOFError, OSError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise ProjectError(f"{display} cannot be unpacked: {reason}.") from None
     recorded = os.path.join(root, VERSION_FILE)
