@@ -66,7 +66,8 @@ def install_module(
     )
 
 
-def remove_module(config: Config, name: str, engine: Engine | None = None) -> Outcome:
+def remove_module(config: Config, name: str, engine: Engine | None = None, version: str = "") -> Outcome:
+    """Remove group `name`, whatever its version."""
     from .remove import remove as remove_group
 
     services = remove_group(config, name, engine=engine)
