@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
+_PING = f"{API_PREFIX}/_ping"
+
 
 def run_bounded(operation: Callable[[], T], seconds: float, what: str, progress: Progress | None = None) -> T:
     """Run a pull or load for at most `seconds`; the engine may still finish it on its side."""
@@ -54,6 +56,7 @@ class Engine:
         self.socket_path, self.tried = resolve_socket(config, environ)
         self._client: Any = None
         self._unreachable: EngineUnavailable | None = None
+        self._answered = False  # one ping per process is enough once the engine answered
         self._search_registries: list[str] | None = None
 
     # -- contact ---------------------------------------------------------
@@ -65,13 +68,18 @@ class Engine:
             where = "any of " + ", ".join(self.tried)
         return EngineUnavailable(f"Cannot reach podman at {where} ({reason}); {ENABLE_HINT}.")
 
-    def _raw_request(self, target: str, timeout: float | None = None) -> tuple[int, bytes]:
-        """GET over the fast raw path: (status, body); an unreachable engine is EngineUnavailable."""
+    def _raw_request(
+        self, target: str, timeout: float | None = None, method: str = "GET", payload: Any = None
+    ) -> tuple[int, bytes]:
+        """One request over the fast raw path: (status, body); an unreachable engine is EngineUnavailable."""
         if not self.socket_path:
             raise self._unavailable("no socket found")
+        if target != _PING:
+            self.ping()  # a hung engine costs connect_timeout (a few seconds), not api_timeout
         http = UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
+        body = None if payload is None else json.dumps(payload).encode("utf-8")
         try:
-            return http.get(target)
+            return http.request(method, target, body)
         except FileNotFoundError:
             raise self._unavailable("the socket does not exist") from None
         except ConnectionRefusedError:
@@ -80,6 +88,29 @@ class Engine:
             raise self._unavailable("no answer in time") from None
         except OSError as error:
             raise self._unavailable(error.strerror or str(error)) from None
+
+    def _raw_change(
+        self,
+        what: str,
+        method: str,
+        target: str,
+        payload: Any = None,
+        timeout: float | None = None,
+        missing_ok: bool = False,
+    ) -> tuple[int, bytes]:
+        """A request that changes the engine; a refusal is an EngineError saying why.
+
+        `missing_ok`: a 404 (no such container, pod, ...) is an answer, not a refusal.
+
+        Changes go over the raw path too: an install of a local image then never
+        imports podman-py (~0.15 s here), which only pulls and loads need.
+        """
+        status, body = self._raw_request(
+            target, timeout or self.config.get("container.api_timeout"), method, payload
+        )
+        if status >= 400 and not (missing_ok and status == 404):
+            raise EngineError(f"podman could not {what}: {_reason(body, status)}")
+        return status, body
 
     def _raw_get(self, target: str, timeout: float | None = None) -> bytes:
         status, body = self._raw_request(target, timeout)
@@ -94,15 +125,17 @@ class Engine:
         """
         if self._unreachable is not None:
             raise self._unreachable
+        if self._answered:
+            return
         try:
-            self._raw_get(f"{API_PREFIX}/_ping")
+            self._raw_get(_PING)
         except EngineUnavailable as error:
             self._unreachable = error
             raise
+        self._answered = True
 
     def list_containers(self) -> list[Container]:
         """All containers, stopped ones included (no sizes: they are slow to compute)."""
-        self.ping()  # a hung engine costs connect_timeout (a few seconds), not api_timeout
         body = self._raw_get(
             f"{API_PREFIX}/containers/json?all=true", self.config.get("container.api_timeout")
         )
@@ -133,16 +166,11 @@ class Engine:
             raise EngineError(f"podman answered {status} to {target}: {body[:300]!r}")
         return status == 204
 
-    def has_image(self, reference: str) -> bool:
-        """`image_exists` over the fast raw path (no podman-py import when nothing must change)."""
-        from urllib.parse import quote
-
-        return self._raw_exists(f"{API_PREFIX}/images/{quote(reference, safe='')}/exists")
+    def image_exists(self, reference: str) -> bool:
+        return self._raw_exists(f"{API_PREFIX}/images/{_quoted(reference)}/exists")
 
     def has_network(self, name: str) -> bool:
-        from urllib.parse import quote
-
-        return self._raw_exists(f"{API_PREFIX}/networks/{quote(name, safe='')}/exists")
+        return self._raw_exists(f"{API_PREFIX}/networks/{_quoted(name)}/exists")
 
     @property
     def client(self) -> Any:
@@ -179,13 +207,6 @@ class Engine:
             raise EngineError(f"podman sent an unreadable answer while trying to {what}.") from None
 
     # -- images ----------------------------------------------------------
-
-    def image_exists(self, reference: str) -> bool:
-        response = self._call(
-            f"look up image {reference}",
-            lambda: self.client.api.get(f"/images/{reference}/exists"),
-        )
-        return response.status_code == 204
 
     def find_image(self, name: str) -> Mapping[str, Any] | None:
         """Inspect data of the image podman finds for `name`, or None.
@@ -295,13 +316,10 @@ class Engine:
 
     def remove_image(self, image: str) -> bool:
         """Remove an image name (the image itself with its last name); False when podman refuses."""
-        from podman import errors
-
-        try:
-            self.client.images.remove(image)
-        except errors.APIError:
-            return False
-        return True
+        status, _ = self._raw_request(
+            f"{API_PREFIX}/images/{_quoted(image)}", self.config.get("container.api_timeout"), "DELETE"
+        )
+        return status < 400
 
     def containers_using_image(self, image_id: str) -> list[Container]:
         return [c for c in self.list_containers() if c.image_id == image_id]
@@ -310,34 +328,26 @@ class Engine:
 
     def get_container(self, name: str) -> Container | None:
         """The container called exactly `name` (podman would also match an id prefix)."""
-
-        def inspect() -> Any:
-            response = self.client.api.get(f"/containers/{name}/json")
-            if response.status_code == 404:
-                return None
-            response.raise_for_status()
-            return response.json()
-
-        data = self._call(f"inspect container {name}", inspect)
+        data = self._raw_inspect(
+            f"{API_PREFIX}/containers/{_quoted(name)}/json",
+            self.config.get("container.api_timeout"),
+            f"container {name}",
+        )
         if not data:
             return None
         container = Container.from_inspect(data)
         return container if container.name == name else None
 
     def ensure_network(self, name: str) -> None:
-        def create() -> None:
-            from podman import errors
-
-            if self.client.networks.exists(name):
-                return
-            try:
-                # DNS on, as `podman network create` does: containers find each other by name.
-                self.client.networks.create(name, dns_enabled=True)
-            except errors.APIError as error:
-                if error.status_code != 409:  # created meanwhile by someone else
-                    raise
-
-        self._call(f"create network {name}", create)
+        if self.has_network(name):
+            return
+        # DNS on, as `podman network create` does: containers find each other by name.
+        payload = {"name": name, "driver": "bridge", "dns_enabled": True}
+        status, body = self._raw_request(
+            f"{API_PREFIX}/networks/create", self.config.get("container.api_timeout"), "POST", payload
+        )
+        if status >= 400 and status != 409:  # 409: created meanwhile by someone else
+            raise EngineError(f"podman could not create network {name}: {_reason(body, status)}")
 
     def create_container(
         self,
@@ -354,34 +364,34 @@ class Engine:
         `hostname` defaults to podman's choice; an install gives the module name, so
         that the container created under a temporary name is not stuck with it.
         """
-
-        def create() -> str:
-            container = self.client.containers.create(
-                image,
-                name=name,
-                hostname=hostname or None,
-                labels=dict(labels),
-                networks={network: {"aliases": aliases}} if network else None,
-                publish_all_ports=publish_all,
-                restart_policy={"Name": "always"},
-            )
-            return container.id
-
-        return self._call(f"create container {name} from {image}", create)
+        what = f"create container {name} from {image}"
+        spec: dict[str, Any] = {
+            "name": name,
+            "image": image,
+            "labels": dict(labels),
+            "publish_image_ports": publish_all,
+            "restart_policy": "always",
+        }
+        if hostname:
+            spec["hostname"] = hostname
+        if network:
+            spec["networks"] = {network: {"aliases": aliases}}
+        _, body = self._raw_change(what, "POST", f"{API_PREFIX}/containers/create", spec)
+        try:
+            return str(json.loads(body)["Id"])
+        except (ValueError, KeyError, TypeError):
+            raise EngineError(f"podman sent an unreadable answer while trying to {what}.") from None
 
     def start_container(self, name: str) -> None:
-        def start() -> None:
-            response = self.client.api.post(f"/containers/{name}/start")
-            response.raise_for_status()
-
-        self._call(f"start container {name}", start)
+        self._raw_change(f"start container {name}", "POST", f"{API_PREFIX}/containers/{_quoted(name)}/start")
 
     def container_state(self, name: str) -> Mapping[str, Any]:
-        data = self._call(
-            f"inspect container {name}",
-            lambda: self.client.api.get(f"/containers/{name}/json").json(),
+        data = self._raw_inspect(
+            f"{API_PREFIX}/containers/{_quoted(name)}/json",
+            self.config.get("container.api_timeout"),
+            f"container {name}",
         )
-        return data.get("State") or {}
+        return (data or {}).get("State") or {}
 
     def inspect_container(self, name: str, timeout: float) -> Mapping[str, Any] | None:
         """Inspect data (State, RestartCount, ...) over the fast raw path; None when there is none.
@@ -423,39 +433,47 @@ class Engine:
 
     def remove_pod(self, name: str) -> None:
         """Remove a pod (its containers with it); a missing pod is fine."""
-
-        def remove() -> None:
-            response = self.client.api.delete(f"/pods/{name}", params={"force": True})
-            if response.status_code != 404:
-                response.raise_for_status()
-
-        if self._raw_exists(f"{API_PREFIX}/pods/{name}/exists"):
-            self._call(f"remove pod {name}", remove)
+        target = f"{API_PREFIX}/pods/{_quoted(name)}"
+        if self._raw_exists(f"{target}/exists"):
+            self._raw_change(f"remove pod {name}", "DELETE", f"{target}?force=true", missing_ok=True)
 
     def rename_container(self, current: str, new: str) -> None:
-        def rename() -> None:
-            response = self.client.api.post(f"/containers/{current}/rename", params={"name": new})
-            response.raise_for_status()
+        from urllib.parse import quote
 
-        self._call(f"rename container {current} to {new}", rename)
+        target = f"{API_PREFIX}/containers/{_quoted(current)}/rename?name={quote(new, safe='')}"
+        self._raw_change(f"rename container {current} to {new}", "POST", target)
 
     def remove_container(self, name: str) -> None:
         """Stop (bounded by container.stop_timeout) and remove; a missing container is fine."""
         stop_timeout = int(self.config.get("container.stop_timeout"))
+        target = f"{API_PREFIX}/containers/{_quoted(name)}"
+        self._raw_change(
+            f"stop container {name}",
+            "POST",
+            f"{target}/stop?timeout={stop_timeout}",
+            timeout=stop_timeout + self.config.get("container.api_timeout"),
+            missing_ok=True,
+        )
+        self._raw_change(
+            f"remove container {name}", "DELETE", f"{target}?force=true&v=false", missing_ok=True
+        )
 
-        def remove() -> None:
-            response = self.client.api.post(
-                f"/containers/{name}/stop",
-                params={"timeout": stop_timeout},
-                timeout=stop_timeout + self.config.get("container.api_timeout"),
-            )
-            if response.status_code not in (204, 304, 404):
-                response.raise_for_status()
-            response = self.client.api.delete(f"/containers/{name}", params={"force": True, "v": False})
-            if response.status_code != 404:
-                response.raise_for_status()
 
-        self._call(f"remove container {name}", remove)
+def _quoted(name: str) -> str:
+    """A name or image reference as a path segment of the API (`/` and `:` of references kept)."""
+    from urllib.parse import quote
+
+    return quote(name, safe="/:@")
+
+
+def _reason(body: bytes, status: int) -> str:
+    """The engine's own explanation of a refusal, from its JSON error body."""
+    try:
+        data = json.loads(body)
+        reason = data.get("message") or data.get("cause") if isinstance(data, dict) else None
+    except ValueError:
+        reason = None
+    return " ".join(str(reason or body[:300].decode("utf-8", "replace") or f"HTTP {status}").split())
 
 
 def demultiplex(data: bytes) -> bytes:

@@ -72,18 +72,28 @@ def resolve_socket(config: Config, environ: Mapping[str, str] | None = None) -> 
 
 
 class UnixHTTP:
-    """Just enough HTTP/1.0 over a unix socket for small GET requests."""
+    """Just enough HTTP/1.0 over a unix socket for the API's small requests.
+
+    One connection per request, closed by the server after its answer; the
+    whole exchange is bounded by `timeout`.
+    """
 
     def __init__(self, path: str, timeout: float) -> None:
         self.path = path
         self.timeout = timeout
 
     def get(self, target: str) -> tuple[int, bytes]:
+        return self.request("GET", target)
+
+    def request(self, method: str, target: str, body: bytes | None = None) -> tuple[int, bytes]:
         deadline = time.monotonic() + self.timeout
+        head = f"{method} {target} HTTP/1.0\r\nHost: d\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(self.timeout)
             sock.connect(self.path)
-            sock.sendall(f"GET {target} HTTP/1.0\r\nHost: d\r\n\r\n".encode("ascii"))
+            sock.sendall(head.encode("ascii") + b"\r\n" + (body or b""))
             chunks = []
             while True:
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -92,8 +102,8 @@ class UnixHTTP:
                     break
                 chunks.append(chunk)
         data = b"".join(chunks)
-        head, _, body = data.partition(b"\r\n\r\n")
-        status_line = head.split(b"\r\n", 1)[0].split()
+        head_bytes, _, answer = data.partition(b"\r\n\r\n")
+        status_line = head_bytes.split(b"\r\n", 1)[0].split()
         if len(status_line) < 2 or not status_line[1].isdigit():
             raise EngineError(f"The engine at {self.path} did not answer with HTTP.")
-        return int(status_line[1]), body
+        return int(status_line[1]), answer

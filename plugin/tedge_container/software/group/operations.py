@@ -55,7 +55,7 @@ class Group:
             if reference.full in done:
                 continue
             done.add(reference.full)
-            present = self.engine.has_image(reference.full)
+            present = self.engine.image_exists(reference.full)
             if spec.builds and not present:
                 continue  # compose builds it
             if always or not present:
