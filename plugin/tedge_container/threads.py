@@ -20,11 +20,12 @@ def call_with_deadline(
     name: str,
     on_timeout: Callable[[], Exception],
     on_wait: Callable[[], None] | None = None,
+    wait_step: float = 1.0,
 ) -> T:
     """`operation()`, or the exception `on_timeout()` makes when it takes longer than `seconds`.
 
     An exception raised by `operation` is raised again in the caller's thread.
-    `on_wait` is called about once a second while the caller waits (progress lines).
+    `on_wait` is called every `wait_step` seconds while the caller waits (progress lines).
     """
     import threading
     import time
@@ -44,7 +45,7 @@ def call_with_deadline(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        worker.join(min(remaining, 1.0) if on_wait is not None else remaining)
+        worker.join(min(remaining, wait_step) if on_wait is not None else remaining)
         if on_wait is not None and worker.is_alive():
             on_wait()
     if not result:

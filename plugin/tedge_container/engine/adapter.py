@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import socket
 
-from ..errors import EngineError, EngineTimeout, EngineUnavailable
+from ..errors import EngineError, EngineTimeout, EngineUnavailable, PluginError
 from .model import Container
 from .pull_errors import pull_error
 from .sockets import API_PREFIX, ENABLE_HINT, UnixHTTP, resolve_socket
@@ -45,7 +45,10 @@ def run_bounded(operation: Callable[[], T], seconds: float, what: str, progress:
             "container.pull_timeout if the image is large or the link slow."
         )
 
-    return call_with_deadline(operation, seconds, what, timeout, progress.tick if progress else None)
+    if progress is None:
+        return call_with_deadline(operation, seconds, what, timeout)
+    step = min(1.0, progress.interval) if progress.interval > 0 else 1.0
+    return call_with_deadline(operation, seconds, what, timeout, progress.tick, step)
 
 
 class Engine:
@@ -421,6 +424,28 @@ class Engine:
             return str(json.loads(body).get("Status") or "")
         except (ValueError, AttributeError):
             return ""
+
+    def last_exit_code(self, name: str, since: float) -> int | None:
+        """The code of the last exit of container `name` since `since` (unix time), from its events.
+
+        Inspect data cannot tell: once the engine restarts a container it says exit code 0.
+        """
+        from urllib.parse import quote
+
+        filters = quote(json.dumps({"container": [name], "event": ["died"]}))
+        target = f"{API_PREFIX}/events?stream=false&since={int(since)}&filters={filters}"
+        try:
+            status, body = self._raw_request(target, self.config.get("container.api_timeout"))
+        except PluginError:
+            return None
+        code = None
+        for line in body.splitlines() if status < 400 else ():
+            try:
+                attributes = (json.loads(line).get("Actor") or {}).get("Attributes") or {}
+                code = int(attributes["containerExitCode"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+        return code
 
     def log_tail(self, name: str, lines: int, timeout: float) -> str:
         """The last `lines` lines the container wrote (stdout and stderr), as text; '' when none."""

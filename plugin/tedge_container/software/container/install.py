@@ -71,9 +71,17 @@ def prove_ready(engine: Engine, config: Config, name: str) -> readiness.Verdict:
     def run_healthcheck() -> str:
         return engine.run_healthcheck(name, timeout=min(api_timeout, health_timeout + 5.0))
 
-    started = time.monotonic()
+    started, since = time.monotonic(), time.time() - 1
+
+    def last_exit() -> int | None:
+        return engine.last_exit_code(name, since)
+
     verdict = readiness.prove(
-        inspect, run_healthcheck, float(config.get("container.min_ready")), health_timeout
+        inspect,
+        run_healthcheck,
+        float(config.get("container.min_ready")),
+        health_timeout,
+        last_exit=last_exit,
     )
     log.debug(f"readiness of {name}: {verdict.detail} ({time.monotonic() - started:.2f} s)")
     return verdict

@@ -54,8 +54,12 @@ def _restarts(data: Mapping[str, Any]) -> int:
         return 0
 
 
-def failure_of(data: Mapping[str, Any] | None) -> str:
-    """Why the container is not running steadily, '' when it is."""
+def failure_of(data: Mapping[str, Any] | None, last_exit: Callable[[], int | None] | None = None) -> str:
+    """Why the container is not running steadily, '' when it is.
+
+    `last_exit` asks the engine for the code of the last exit: once the engine
+    has restarted a container, its inspect data says exit code 0.
+    """
     if not data:
         return "it disappeared"
     state = data.get("State") or {}
@@ -66,9 +70,9 @@ def failure_of(data: Mapping[str, Any] | None) -> str:
         return f"it was killed for lack of memory{restarted}"
     if status != "running" or state.get("Restarting"):
         return f"it exited with code {state.get('ExitCode', '?')}{restarted}"
-    if restarts:  # running again after the engine restarted it: the last exit code is still there
-        code = f" with code {state['ExitCode']}" if state.get("ExitCode") is not None else ""
-        return f"it exited{code}{restarted}"
+    if restarts:  # running again after the engine restarted it
+        code = last_exit() if last_exit is not None else None
+        return f"it exited{f' with code {code}' if code is not None else ''}{restarted}"
     return ""
 
 
@@ -86,6 +90,7 @@ def prove(
     health_timeout: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    last_exit: Callable[[], int | None] | None = None,
 ) -> Verdict:
     """Watch a freshly started container until it proves itself or fails; never longer than the bounds."""
     if min_ready <= 0:
@@ -93,10 +98,10 @@ def prove(
     started = clock()
     data = inspect()
     if data and has_healthcheck(data):
-        return _until_healthy(inspect, run_healthcheck, health_timeout, started, clock, sleep)
+        return _until_healthy(inspect, run_healthcheck, health_timeout, started, clock, sleep, last_exit)
     deadline = started + min_ready
     while True:
-        problem = failure_of(data)
+        problem = failure_of(data, last_exit)
         if problem:
             return Verdict(False, f"{problem} ({clock() - started:.1f} s after it started)")
         remaining = deadline - clock()
@@ -113,11 +118,12 @@ def _until_healthy(
     started: float,
     clock: Callable[[], float],
     sleep: Callable[[float], None],
+    last_exit: Callable[[], int | None] | None,
 ) -> Verdict:
     deadline = started + health_timeout
     while True:
         data = inspect()
-        problem = failure_of(data)
+        problem = failure_of(data, last_exit)
         if problem:
             return Verdict(False, f"{problem} ({clock() - started:.1f} s after it started)")
         # The engine's own record when the check could not be run on demand.
