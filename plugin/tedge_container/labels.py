@@ -19,15 +19,21 @@ NEW_SUFFIX = ".tedge-new"
 OLD_SUFFIX = ".tedge-old"
 TRANSIENT_SUFFIXES = (NEW_SUFFIX, OLD_SUFFIX)
 
-_CONTAINER_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
+
+
+def check_name(name: str, what: str, limit: int) -> str:
+    """A container's or group's name as podman and the file system take it."""
+    if not NAME_RE.match(name) or len(name) > limit:
+        raise PluginError(
+            f"{name!r} cannot be a {what} name: use letters, digits, '_', '.' and '-', "
+            f"starting with a letter or digit (at most {limit} characters)."
+        )
+    return name
 
 
 def check_container_name(name: str) -> str:
-    if not _CONTAINER_NAME_RE.match(name) or len(name) > 200:
-        raise PluginError(
-            f"{name!r} cannot be a container name: use letters, digits, '_', '.' and '-', "
-            "starting with a letter or digit."
-        )
+    check_name(name, "container", 200)
     if name.endswith(TRANSIENT_SUFFIXES):
         raise PluginError(f"{name!r} ends with a suffix the plugin reserves for replacements.")
     return name

@@ -152,14 +152,8 @@ def test_concurrent_installs_end_in_exactly_one_container(plugin, podman_service
 def test_a_waiting_operation_gives_up_naming_the_holder(plugin, podman_service, gate_images) -> None:
     plugin.set_config("container", "health_timeout", 30)
     install_v1(plugin, podman_service)
-    slow = subprocess.Popen(
-        plugin.run_argv("install", "web", "--module-version", NEVER_HEALTHY),
-        env=plugin.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    slow = start_slow_upgrade(plugin, podman_service)
     try:
-        wait_for_container(podman_service, "web.tedge-new")
         plugin.set_config("container", "lock_timeout", 0.5)
         result = plugin.run("remove", "web")
         assert result.returncode == 3
@@ -175,13 +169,7 @@ def test_a_killed_install_is_repaired_by_the_next(plugin, podman_service, gate_i
     """Killed mid-gate (the new container exists under its temporary name): the next install cleans up."""
     plugin.set_config("container", "health_timeout", 30)
     install_v1(plugin, podman_service)
-    slow = subprocess.Popen(
-        plugin.run_argv("install", "web", "--module-version", NEVER_HEALTHY),
-        env=plugin.env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for_container(podman_service, "web.tedge-new")
+    slow = start_slow_upgrade(plugin, podman_service)
     os.kill(slow.pid, signal.SIGKILL)
     slow.wait()
     assert names(podman_service) == ["web", "web.tedge-new"]
@@ -189,6 +177,18 @@ def test_a_killed_install_is_repaired_by_the_next(plugin, podman_service, gate_i
     assert result.returncode == 0, result.stderr
     assert names(podman_service) == ["web"]
     assert plugin.run("list").stdout == f"web\t{APP2}\n"
+
+
+def start_slow_upgrade(plugin, podman_service) -> subprocess.Popen:
+    """An upgrade of `web` in the background, held in the readiness gate (its check never passes)."""
+    slow = subprocess.Popen(
+        plugin.run_argv("install", "web", "--module-version", NEVER_HEALTHY),
+        env=plugin.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_container(podman_service, "web.tedge-new")
+    return slow
 
 
 def wait_for_container(podman_service, name: str, timeout: float = 30) -> None:

@@ -12,11 +12,11 @@ either plugin installed look the same to both.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 
 from ...config import resolve_data_dir
 from ...errors import PluginError
+from ...labels import NAME_RE, check_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,16 +25,10 @@ if TYPE_CHECKING:
 VERSION_FILE = "version"
 _STAGING_SUFFIX = ".tedge-staging"
 _PREVIOUS_SUFFIX = ".tedge-previous"
-_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")
 
 
 def check_module_name(name: str) -> str:
-    if not _NAME_RE.match(name) or len(name) > 128:
-        raise PluginError(
-            f"{name!r} cannot be a group name: use letters, digits, '_', '.' and '-', "
-            "starting with a letter or digit (at most 128 characters)."
-        )
-    return name
+    return check_name(name, "group", 128)
 
 
 def compose_root(config: Config, create: bool = True) -> str:
@@ -132,7 +126,7 @@ def installed(root: str) -> list[tuple[str, str]]:
     for entry in entries:
         if entry.startswith(".") and entry.endswith(_PREVIOUS_SUFFIX):  # interrupted mid-swap
             entry = entry[1 : -len(_PREVIOUS_SUFFIX)]
-        if _NAME_RE.match(entry):
+        if NAME_RE.match(entry):
             names.add(entry)
     modules = []
     for entry in sorted(names):
