@@ -9,7 +9,7 @@ always with `container.alwayspull`.
 
 from __future__ import annotations
 
-from . import archive, pulling, references, shortnames
+from . import pulling, references, shortnames
 from .errors import PluginError
 
 TYPE_CHECKING = False
@@ -24,6 +24,8 @@ def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str
     Short names (`accept-app:1.0`) are resolved as podman resolves them (shortnames.py).
     """
     if file:
+        from . import archive  # tarfile and gzip: only an install with an archive pays for them
+
         wanted = None
         if version:
             reference = references.parse(version)

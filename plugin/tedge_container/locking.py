@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import os
 import re
 import time
@@ -49,7 +48,12 @@ def runtime_dir() -> str:
 
 def lock_path(software_type: str, name: str) -> str:
     """The lock file of one module; names that are not plain file names are hashed."""
-    leaf = name if _SAFE_NAME.match(name) else "sha256-" + hashlib.sha256(name.encode()).hexdigest()
+    if _SAFE_NAME.match(name):
+        leaf = name
+    else:
+        import hashlib  # only for names that cannot be file names
+
+        leaf = "sha256-" + hashlib.sha256(name.encode()).hexdigest()
     return os.path.join(runtime_dir(), "locks", software_type, leaf + ".lock")
 
 
