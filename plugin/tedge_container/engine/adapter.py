@@ -17,10 +17,18 @@ from __future__ import annotations
 import json
 import socket
 
-from ..errors import EngineError, EngineTimeout, EngineUnavailable
+from ..errors import EngineError, EngineTimeout, EngineUnavailable, PluginError, PullError
 from .model import Container
 from .pull_errors import pull_error
-from .sockets import API_PREFIX, ENABLE_HINT, UnixHTTP, resolve_socket
+from .sockets import (
+    API_PREFIX,
+    ENABLE_HINT,
+    UnixHTTP,
+    answer_text,
+    not_podman,
+    permission_denied,
+    resolve_socket,
+)
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
@@ -78,13 +86,15 @@ class Engine:
             raise self._unavailable("connection refused: the service is not running") from None
         except socket.timeout:
             raise self._unavailable("no answer in time") from None
+        except PermissionError:  # the socket is there: the user lacks access, retrying will not help
+            raise EngineError(permission_denied(self.socket_path)) from None
         except OSError as error:
             raise self._unavailable(error.strerror or str(error)) from None
 
     def _raw_get(self, target: str, timeout: float | None = None) -> bytes:
         status, body = self._raw_request(target, timeout)
         if status >= 400:
-            raise EngineError(f"podman answered {status} to {target}: {body[:300]!r}")
+            raise EngineError(f"podman answered {status} to {target}: {answer_text(body)}")
         return body
 
     def ping(self) -> None:
@@ -95,10 +105,12 @@ class Engine:
         if self._unreachable is not None:
             raise self._unreachable
         try:
-            self._raw_get(f"{API_PREFIX}/_ping")
+            status, body = self._raw_request(f"{API_PREFIX}/_ping")
         except EngineUnavailable as error:
             self._unreachable = error
             raise
+        if status >= 400:  # HTTP, but not podman's API: Docker's socket, say
+            raise EngineError(not_podman(self.socket_path, status, body))
 
     def list_containers(self) -> list[Container]:
         """All containers, stopped ones included (no sizes: they are slow to compute)."""
@@ -130,7 +142,7 @@ class Engine:
     def _raw_exists(self, target: str) -> bool:
         status, body = self._raw_request(target, self.config.get("container.api_timeout"))
         if status >= 400 and status != 404:
-            raise EngineError(f"podman answered {status} to {target}: {body[:300]!r}")
+            raise EngineError(f"podman answered {status} to {target}: {answer_text(body)}")
         return status == 204
 
     def has_image(self, reference: str) -> bool:
@@ -246,7 +258,7 @@ class Engine:
                     message = body.get("message") or body.get("cause") or response.text
                 except ValueError:
                     message = response.text
-                raise pull_error(reference, registry, message)
+                raise self._pull_error(reference, registry, message)
             error, image_id = "", ""
             for line in response.iter_lines():
                 if not line:
@@ -260,13 +272,27 @@ class Engine:
                 if str(item.get("stream") or "").startswith("Copying blob"):
                     progress.layers += 1
             if error or not image_id:
-                raise pull_error(reference, registry, error or "the engine reported no image")
+                raise self._pull_error(reference, registry, error or "the engine reported no image")
             return image_id
 
         timeout = self.config.get("container.pull_timeout")
         return self._call(
             f"pull {reference}", lambda: run_bounded(work, timeout, f"Pulling {reference}", progress)
         )
+
+    def _pull_error(self, reference: str, registry: str, message: str) -> PullError:
+        error = pull_error(reference, registry, message)
+        if error.kind == "no_space":  # name the full filesystem: podman's storage
+            error = pull_error(reference, registry, message, storage=self.storage_root())
+        return error
+
+    def storage_root(self) -> str:
+        """podman's image storage (`store.graphRoot` of its info), or "" when it cannot tell."""
+        try:
+            body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.connect_timeout"))
+            return str(json.loads(body)["store"]["graphRoot"])
+        except (PluginError, ValueError, KeyError, TypeError):
+            return ""
 
     def progress(self, what: str) -> Progress:
         """A progress line for a long pull or load (container.progress_interval)."""
@@ -396,7 +422,7 @@ class Engine:
         if status == 404:
             return None
         if status >= 400:
-            raise EngineError(f"podman answered {status} to inspect {what}: {body[:300]!r}")
+            raise EngineError(f"podman answered {status} to inspect {what}: {answer_text(body)}")
         try:
             return json.loads(body)
         except ValueError:
