@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import socket
 
+from .. import log
 from ..errors import EngineError, EngineTimeout, EngineUnavailable, PluginError, PullError
 from .model import Container
 from .pull_errors import pull_error
@@ -25,6 +26,7 @@ from .sockets import (
     ENABLE_HINT,
     UnixHTTP,
     answer_text,
+    describe_choice,
     not_podman,
     permission_denied,
     resolve_socket,
@@ -60,6 +62,7 @@ class Engine:
     def __init__(self, config: Config, environ: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.socket_path, self.tried = resolve_socket(config, environ)
+        log.debug(describe_choice(self.socket_path, self.tried))
         self._client: Any = None
         self._unreachable: EngineUnavailable | None = None
         self._search_registries: list[str] | None = None
@@ -105,7 +108,8 @@ class Engine:
         if self._unreachable is not None:
             raise self._unreachable
         try:
-            status, body = self._raw_request(f"{API_PREFIX}/_ping")
+            with log.Step(f"podman: ping {self.socket_path}"):
+                status, body = self._raw_request(f"{API_PREFIX}/_ping")
         except EngineUnavailable as error:
             self._unreachable = error
             raise
@@ -169,12 +173,19 @@ class Engine:
             )
         return self._client
 
-    def _call(self, what: str, operation: Callable[[], T]) -> T:
-        """Run a podman-py call, turning its exceptions (404s included) into the plugin's."""
+    def _call(self, what: str, operation: Callable[[], T], result: Callable[[T], str] | None = None) -> T:
+        """Run a podman-py call, turning its exceptions (404s included) into the plugin's.
+
+        At log_level debug, one line: what was done, `result` of the answer, how long it took.
+        """
         from podman import errors
 
         try:
-            return operation()
+            with log.Step(f"podman: {what}") as step:
+                answer = operation()
+                if result is not None and log.enabled("debug"):
+                    step.result = result(answer)
+            return answer
         except errors.APIError as error:
             if error.status_code is None:
                 cause = error.__cause__
@@ -196,6 +207,7 @@ class Engine:
         response = self._call(
             f"look up image {reference}",
             lambda: self.client.api.get(f"/images/{reference}/exists"),
+            lambda answer: "present" if answer.status_code == 204 else "absent",
         )
         return response.status_code == 204
 
@@ -277,8 +289,23 @@ class Engine:
 
         timeout = self.config.get("container.pull_timeout")
         return self._call(
-            f"pull {reference}", lambda: run_bounded(work, timeout, f"Pulling {reference}", progress)
+            f"pull {reference}",
+            lambda: run_bounded(work, timeout, f"Pulling {reference}", progress),
+            self.describe_image,
         )
+
+    def describe_image(self, image_id: str) -> str:
+        """`image ID (12.3 MB)` for debug lines; the size costs one inspect over the raw path."""
+        size = ""
+        try:
+            data = self._raw_inspect(
+                f"{API_PREFIX}/images/{image_id}/json", self.config.get("container.api_timeout"), image_id
+            )
+            if data and data.get("Size") is not None:
+                size = f" ({int(data['Size']) / 1e6:.1f} MB)"
+        except (PluginError, ValueError, TypeError):
+            pass
+        return f"image {image_id}{size}"
 
     def _pull_error(self, reference: str, registry: str, message: str) -> PullError:
         error = pull_error(reference, registry, message)
@@ -316,7 +343,9 @@ class Engine:
 
         timeout = self.config.get("container.pull_timeout")
         return self._call(
-            "load the image archive", lambda: run_bounded(work, timeout, "Loading the archive", progress)
+            "load the image archive",
+            lambda: run_bounded(work, timeout, "Loading the archive", progress),
+            lambda names: "loaded " + (", ".join(names) or "no named image"),
         )
 
     def remove_image(self, image: str) -> bool:
@@ -324,7 +353,8 @@ class Engine:
         from podman import errors
 
         try:
-            self.client.images.remove(image)
+            with log.Step(f"podman: remove image {image}"):
+                self.client.images.remove(image)
         except errors.APIError:
             return False
         return True
@@ -393,7 +423,7 @@ class Engine:
             )
             return container.id
 
-        return self._call(f"create container {name} from {image}", create)
+        return self._call(f"create container {name} from {image}", create, lambda cid: f"id {cid}")
 
     def start_container(self, name: str) -> None:
         def start() -> None:

@@ -125,6 +125,17 @@ def resolve_socket(config: Config, environ: Mapping[str, str] | None = None) -> 
     return "", candidates
 
 
+def describe_choice(path: str, tried: list[str]) -> str:
+    """The debug line of `resolve_socket`'s choice: which socket, and why that one."""
+    if len(tried) == 1:
+        how = "configured: container.host or CONTAINER_HOST"
+    elif path:
+        how = f"the first that exists of {', '.join(tried)}"
+    else:
+        how = f"none of {', '.join(tried)} exists"
+    return f"podman socket: {path or '-'} ({how})"
+
+
 class UnixHTTP:
     """Just enough HTTP/1.0 over a unix socket for small GET requests."""
 
