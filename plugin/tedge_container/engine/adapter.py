@@ -62,7 +62,8 @@ class Engine:
     def __init__(self, config: Config, environ: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.socket_path, self.tried = resolve_socket(config, environ)
-        log.debug(describe_choice(self.socket_path, self.tried))
+        if log.enabled("debug"):
+            log.debug(describe_choice(self.socket_path, self.tried))
         self._client: Any = None
         self._unreachable: EngineUnavailable | None = None
         self._search_registries: list[str] | None = None
