@@ -61,7 +61,8 @@ class ArchiveError(PluginError):
 class PullError(PluginError):
     """Pulling an image failed; `kind` tells why, and decides the exit code.
 
-    Kinds: auth, not_found, network, tls, reference, rate_limit, timeout, unknown.
+    Kinds: auth, not_found, network, tls, insecure, no_space, reference, rate_limit, timeout,
+    unknown.
     """
 
     RETRYABLE_KINDS = frozenset({"network", "rate_limit", "timeout"})

@@ -81,6 +81,14 @@ def auth_failure(
             kind="auth",
             registry=registry,
         )
+    broken = (second or first).broken  # the latest attempt's: the refreshed one when there was one
+    if broken:  # the entry may well be there: the source holding it is what is broken
+        return PullError(
+            f"Pulling {reference.full} failed: {registry} requires authentication and a credential "
+            f"source is broken: {' '.join(broken)} Then {check}.",
+            kind="auth",
+            registry=registry,
+        )
     return PullError(
         f"Pulling {reference.full} failed: {registry} requires authentication and no credentials "
         f"were found for it{problems}; add an entry for {registry} to "

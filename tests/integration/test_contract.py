@@ -261,9 +261,19 @@ def test_update_list_attempts_every_line(plugin, podman_service, test_images, op
     result = plugin.run("update-list", stdin=stdin)
     assert result.returncode == 2
     failures = result.stderr.strip().splitlines()
-    assert any(line.startswith("install broken:") for line in failures), failures
+    assert any(line.startswith("install broken: Pulling") for line in failures), failures
     assert any(line.startswith("line 3:") for line in failures), failures
     assert names(podman_service) == ["first", "last"]
+
+
+def test_update_list_names_each_module_once(plugin) -> None:
+    """A module that fails inside install and a line without a name: one plain line each."""
+    result = plugin.run("update-list", stdin="install\tb1\t\t\ninstall\t\tnginx:1\t\n")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-2:] == [
+        "install b1: give --module-version IMAGE, --file ARCHIVE, or both.",
+        "line 2: install without a module name (the second field is empty)",
+    ]
 
 
 def test_update_list_success(plugin, podman_service, test_images) -> None:

@@ -463,7 +463,9 @@ def test_broken_credentials_file_names_file_and_line(device: Device, images: Ima
     result = device.install("cred-broken", images.b_cred)
     assert result.returncode == 2
     assert f"{device.credentials_toml} is not valid TOML" in result.stderr and "line 3" in result.stderr
-    assert "1 credential source(s) failed" in last_line(result)
+    # The file is named as what is broken (issue 11), not "add an entry".
+    assert f"a credential source is broken: {device.credentials_toml} is not valid TOML" in last_line(result)
+    assert "add an entry" not in last_line(result)
 
 
 def test_group_readable_file_is_used_with_a_warning(device: Device, images: Images) -> None:

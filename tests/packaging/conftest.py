@@ -8,12 +8,17 @@ machine, and fail it under CI=true.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from pkg_support import BUILD_SCRIPT, REPO, plugin_version
+from chroot_support import ROOT_NAME, SOCKET_MOUNT
+from pkg_support import BUILD_SCRIPT, REPO, need_root, need_tool, plugin_version
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.support.debian_root import cached_root
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,20 +36,40 @@ def version() -> str:
 
 @pytest.fixture(scope="session")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The .deb, .rpm and .apk made by scripts/build-packages (once per session)."""
-    output = tmp_path_factory.mktemp("dist")
-    result = subprocess.run(
-        [sys.executable, str(BUILD_SCRIPT), "--output", str(output)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=str(REPO),
-    )
-    if result.returncode != 0:
-        pytest.fail(f"scripts/build-packages failed:\n{result.stdout}\n{result.stderr}")
+    """The .deb, .rpm and .apk made by scripts/build-packages (once per session).
+
+    TEDGE_TEST_PACKAGES=DIR takes them from DIR instead, built there beforehand
+    by `scripts/build-packages --output DIR`: the build needs the package
+    registry, tests in a network namespace cannot reach it.
+    """
+    prebuilt = os.environ.get("TEDGE_TEST_PACKAGES")
+    output = Path(prebuilt) if prebuilt else tmp_path_factory.mktemp("dist")
+    if not prebuilt:
+        result = subprocess.run(
+            [sys.executable, str(BUILD_SCRIPT), "--output", str(output)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            cwd=str(REPO),
+        )
+        if result.returncode != 0:
+            pytest.fail(f"scripts/build-packages failed:\n{result.stdout}\n{result.stderr}")
     built = {}
     for fmt in ("deb", "rpm", "apk"):
         files = sorted(output.glob(f"*.{fmt}"))
         assert len(files) == 1, f"expected one .{fmt} in {output}: {files}"
         built[fmt] = files[0]
     return built
+
+
+@pytest.fixture(scope="session")
+def bullseye_root(pytestconfig: pytest.Config) -> Path:
+    need_root()
+    debootstrap = need_tool("debootstrap")
+    need_tool("unshare")
+    root, note = cached_root(ROOT_NAME, "bullseye", ["python3"], debootstrap)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if note and reporter is not None:
+        reporter.write_line(f"\n{note}; cached in {root}")
+    (root / SOCKET_MOUNT.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    return root

@@ -11,8 +11,22 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGE = "tedge-container-plugin"
+NFPM_CONFIG = REPO / "packaging" / "nfpm.yaml"
 BUILD_SCRIPT = REPO / "scripts" / "build-packages"
+
+
+def _nfpm_field(name: str) -> str:
+    """A top-level `name: value` of packaging/nfpm.yaml, where the package's identity is written."""
+    match = re.search(rf"^{name}:\s*\"?([^\"\s]+)\"?\s*$", NFPM_CONFIG.read_text("utf-8"), re.M)
+    assert match, f"no `{name}:` line in {NFPM_CONFIG}"
+    return match.group(1)
+
+
+PACKAGE = _nfpm_field("name")  # the package's name, as scripts/build-packages reads it
+EPOCH = _nfpm_field("epoch")
+# The Go project's packages this one replaces (see packaging/nfpm.yaml).
+LEGACY_PACKAGE = "tedge-container-plugin"
+NG_PACKAGE = "tedge-container-plugin-ng"
 
 # What the packaged plugin is run with: the system's tools and nothing of the
 # project's virtualenv, like tedge-agent through sudo.

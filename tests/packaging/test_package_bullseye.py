@@ -15,58 +15,21 @@ with the command, so no mount ever outlives a test.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from chroot_support import SOCKET_MOUNT, in_root
 from pkg_support import (
     PACKAGE,
-    need_root,
-    need_tool,
     optional_fixture,
     plugin_test_config,
     run,
 )
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.support.debian_root import cached_root
-
 pytestmark = pytest.mark.packaging
 
-ROOT_NAME = "bullseye-root"
-SOCKET_MOUNT = "/run/tedge-test-podman"  # where the podman socket's directory appears
 CONFIG = "etc/tedge/plugins/tedge-container-plugin.toml"
 LEFTOVERS = ("etc/tedge", "usr/lib/tedge-container-plugin", "usr/bin/tedge-container-plugin")
-
-
-@pytest.fixture(scope="session")
-def bullseye_root(pytestconfig: pytest.Config) -> Path:
-    need_root()
-    debootstrap = need_tool("debootstrap")
-    need_tool("unshare")
-    root, note = cached_root(ROOT_NAME, "bullseye", ["python3"], debootstrap)
-    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if note and reporter is not None:
-        reporter.write_line(f"\n{note}; cached in {root}")
-    (root / SOCKET_MOUNT.lstrip("/")).mkdir(parents=True, exist_ok=True)
-    return root
-
-
-def in_root(
-    root: Path, *argv: str, socket_dir: Path | None = None, check: bool = True, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run ARGV in the chroot with a clean environment, the socket's directory bind-mounted."""
-    script = (
-        'set -e; if [ -n "$2" ]; then mount --bind "$2" "$1$3"; fi; root=$1; shift 3; '
-        'exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 chroot "$root" "$@"'
-    )
-    return run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-         str(root), str(socket_dir or ""), SOCKET_MOUNT, *argv],
-        check=check,
-        timeout=timeout,
-    )  # fmt: skip
 
 
 def dpkg_status(root: Path) -> str:

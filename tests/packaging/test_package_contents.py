@@ -12,7 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from pkg_support import PACKAGE, REPO, need_tool, run
+from pkg_support import EPOCH, LEGACY_PACKAGE, NG_PACKAGE, PACKAGE, REPO, need_tool, run
 
 pytestmark = pytest.mark.packaging
 
@@ -148,16 +148,21 @@ def test_deb_metadata(packages: dict[str, Path], version: str) -> None:
     deb = packages["deb"]
     fields = {
         name: run(["dpkg-deb", "-f", deb, name]).stdout.strip()
-        for name in ("Package", "Version", "Architecture", "Depends", "Recommends", "Conflicts")
-    }
+        for name in (*("Package", "Version", "Architecture", "Depends", "Recommends"),
+                     *("Conflicts", "Replaces", "Provides"))
+    }  # fmt: skip
     assert fields == {
         "Package": PACKAGE,
-        "Version": f"{version}-1",
+        # The epoch sorts it above every version of the Go project's packages.
+        "Version": f"{EPOCH}:{version}-1",
         "Architecture": "all",
         "Depends": "python3 (>= 3.9)",
         "Recommends": "podman",
-        "Conflicts": "tedge-container-plugin-ng",
+        "Conflicts": f"{LEGACY_PACKAGE}, {NG_PACKAGE}",
+        "Replaces": f"{LEGACY_PACKAGE}, {NG_PACKAGE}",
+        "Provides": "",  # -ng conflicts with the name: dpkg would refuse to swap
     }
+    assert run(["dpkg", "--compare-versions", fields["Version"], "gt", "99999.0.0-1"]).returncode == 0
     assert deb.name == f"{PACKAGE}_{version}-1_all.deb"
 
     info = run(["dpkg-deb", "-I", deb]).stdout
@@ -211,8 +216,13 @@ def test_rpm_metadata_and_contents(packages: dict[str, Path], version: str) -> N
     # Debian's `rpm` package; scripts/test does not install it yet: a skip, not a failure.
     need_tool("rpm", required_in_ci=False)
     rpm = packages["rpm"]
-    query = run(["rpm", "-qp", "--qf", "%{NAME} %{VERSION} %{RELEASE} %{ARCH} %{LICENSE}", rpm])
-    assert query.stdout == f"{PACKAGE} {version} 1 noarch Apache-2.0"
+    query = run(["rpm", "-qp", "--qf", "%{NAME} %{EPOCH} %{VERSION} %{RELEASE} %{ARCH} %{LICENSE}", rpm])
+    assert query.stdout == f"{PACKAGE} {EPOCH} {version} 1 noarch Apache-2.0"
+    # Replacing the Go project's packages: Obsoletes (rpm's Replaces) and Conflicts.
+    assert run(["rpm", "-qp", "--obsoletes", rpm]).stdout.split() == [LEGACY_PACKAGE, NG_PACKAGE]
+    assert run(["rpm", "-qp", "--conflicts", rpm]).stdout.split() == [LEGACY_PACKAGE, NG_PACKAGE]
+    provides = run(["rpm", "-qp", "--provides", rpm]).stdout.splitlines()
+    assert provides == [f"{PACKAGE} = {EPOCH}:{version}-1"]
     assert rpm.name == f"{PACKAGE}-{version}-1.noarch.rpm"
     requires = run(["rpm", "-qp", "--requires", rpm]).stdout.splitlines()
     assert "python3 >= 3.9" in requires
@@ -243,7 +253,9 @@ def test_apk_metadata_and_contents(packages: dict[str, Path], version: str) -> N
     assert info["pkgname"] == [PACKAGE]
     assert info["pkgver"] == [f"{version}-r1"]
     assert info["arch"] == ["noarch"]
-    assert info["depend"] == ["python3>=3.9"]
+    # apk's conflicts are "!NAME" dependencies; replaces lets it take over their files.
+    assert info["depend"] == ["python3>=3.9", f"!{LEGACY_PACKAGE}", f"!{NG_PACKAGE}"]
+    assert info["replaces"] == [LEGACY_PACKAGE, NG_PACKAGE]
     assert info["license"] == ["Apache-2.0"]
     assert apk.name == f"{PACKAGE}_{version}-r1_noarch.apk"
     for script in (".post-install", ".post-upgrade", ".pre-deinstall", ".post-deinstall"):

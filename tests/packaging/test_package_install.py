@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from pkg_support import (
+    EPOCH,
     PACKAGE,
     SYSTEM_ENV,
     need_root,
@@ -83,7 +84,7 @@ def test_install_reinstall_remove_purge(
     (decoy / "__init__.py").write_text("raise SystemExit('the decoy on PYTHONPATH was imported')\n")
     result = run([LAUNCHER, "--version"], env={**SYSTEM_ENV, "PYTHONPATH": str(tmp_path)})
     assert result.stdout.strip() == f"tedge-container-plugin {version}"
-    assert run(["dpkg-query", "-W", "-f", "${Version}", PACKAGE]).stdout == f"{version}-1"
+    assert run(["dpkg-query", "-W", "-f", "${Version}", PACKAGE]).stdout == f"{EPOCH}:{version}-1"
     # The Go plugin's program name, for scripts: `tedge-container container ...`.
     go_program = run(["/usr/bin/tedge-container", "container", "prepare", "-v"], check=False)
     assert go_program.returncode == 0, go_program

@@ -179,7 +179,11 @@ def test_provider_failures_are_named_in_the_final_error(
     engine = FakeEngine(good_password=FRESH)
     with pytest.raises(PullError) as caught:
         pulling.pull(engine, parse("private.example.com/app:1"), Config.defaults(), chain)  # type: ignore[arg-type]
-    assert "(1 credential source(s) failed, see the warnings above)" in str(caught.value)
+    # The source is named as what is broken, not "add an entry".
+    message = str(caught.value)
+    helper_path = tmp_path / "registry-credentials"
+    assert f"a credential source is broken: The credentials helper {helper_path} answered" in message
+    assert "add an entry" not in message
     err = capfd.readouterr().err
     helper = tmp_path / "registry-credentials"
     assert f"warning: The credentials helper {helper} answered `get private.example.com/app:1` with" in err

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tedge_container.errors import UsageError
-from tedge_container.software.update_list import Action, parse_line
+from tedge_container.software.update_list import Action, parse_line, with_module
 
 
 def test_lines_as_the_agent_writes_them() -> None:
@@ -17,3 +17,25 @@ def test_lines_as_the_agent_writes_them() -> None:
 def test_malformed_lines(line: str) -> None:
     with pytest.raises(UsageError):
         parse_line(line)
+
+
+def test_an_empty_name_is_called_so() -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_line("install\t\tnginx:1\t\n")
+    assert str(caught.value) == "install without a module name (the second field is empty)"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("install b1: give --module-version IMAGE.", "install b1: give --module-version IMAGE."),
+        ("Installing b1 failed: Pulling x failed: no.", "install b1: Pulling x failed: no."),
+        (
+            "Cannot reach podman at /s (refused); start it.",
+            "install b1: Cannot reach podman at /s (refused); start it.",
+        ),
+        ("Installing b10 failed: no.", "install b1: Installing b10 failed: no."),
+    ],
+)
+def test_failure_lines_name_the_module_once(message: str, expected: str) -> None:
+    assert with_module("install", "b1", message) == expected

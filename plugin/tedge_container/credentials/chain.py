@@ -43,6 +43,7 @@ class Chain:
                 found = provider.lookup(reference, refresh)
             except ProviderError as error:
                 resolution.warnings.append(str(error))
+                resolution.broken.append(str(error))
                 resolution.notes.append(f"{provider.name}: error")
                 continue
             finally:

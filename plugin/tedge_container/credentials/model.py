@@ -91,7 +91,7 @@ class ProviderError(Exception):
 class Resolution:
     """The chain's verdict for one image: who answered (if anyone), and what went wrong on the way."""
 
-    __slots__ = ("credentials", "entry", "notes", "provider", "registry", "warnings")
+    __slots__ = ("broken", "credentials", "entry", "notes", "provider", "registry", "warnings")
 
     def __init__(self, registry: str) -> None:
         self.registry = registry
@@ -100,6 +100,7 @@ class Resolution:
         self.entry = ""
         self.warnings: list[str] = []  # provider errors: shown to the operator
         self.notes: list[str] = []  # what each provider said: for `credentials IMAGE` and debug logs
+        self.broken: list[str] = []  # why a provider could not answer at all (broken file, failing helper)
 
     @property
     def found(self) -> bool:

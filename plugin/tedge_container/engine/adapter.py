@@ -17,10 +17,20 @@ from __future__ import annotations
 import json
 import socket
 
-from ..errors import EngineError, EngineTimeout, EngineUnavailable, PluginError
+from .. import log
+from ..errors import EngineError, EngineTimeout, EngineUnavailable, PluginError, PullError
 from .model import Container
 from .pull_errors import pull_error
-from .sockets import API_PREFIX, ENABLE_HINT, UnixHTTP, resolve_socket
+from .sockets import (
+    API_PREFIX,
+    ENABLE_HINT,
+    UnixHTTP,
+    answer_text,
+    describe_choice,
+    not_podman,
+    permission_denied,
+    resolve_socket,
+)
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
@@ -57,6 +67,8 @@ class Engine:
     def __init__(self, config: Config, environ: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.socket_path, self.tried = resolve_socket(config, environ)
+        if log.enabled("debug"):
+            log.debug(describe_choice(self.socket_path, self.tried))
         self._client: Any = None
         self._unreachable: EngineUnavailable | None = None
         self._answered = False  # one ping per process is enough once the engine answered
@@ -89,6 +101,8 @@ class Engine:
             raise self._unavailable("connection refused: the service is not running") from None
         except socket.timeout:
             raise self._unavailable("no answer in time") from None
+        except PermissionError:  # the socket is there: the user lacks access, retrying will not help
+            raise EngineError(permission_denied(self.socket_path)) from None
         except OSError as error:
             raise self._unavailable(error.strerror or str(error)) from None
 
@@ -108,17 +122,19 @@ class Engine:
         Changes go over the raw path too: an install of a local image then never
         imports podman-py (~0.15 s here), which only pulls and loads need.
         """
-        status, body = self._raw_request(
-            target, timeout or self.config.get("container.api_timeout"), method, payload
-        )
+        with log.Step(f"podman: {what}") as step:
+            status, body = self._raw_request(
+                target, timeout or self.config.get("container.api_timeout"), method, payload
+            )
+            step.result = "absent" if status == 404 else "done" if status < 400 else f"HTTP {status}"
         if status >= 400 and not (missing_ok and status == 404):
-            raise EngineError(f"podman could not {what}: {_reason(body, status)}")
+            raise EngineError(f"podman could not {what}: {answer_text(body)}")
         return status, body
 
     def _raw_get(self, target: str, timeout: float | None = None) -> bytes:
         status, body = self._raw_request(target, timeout)
         if status >= 400:
-            raise EngineError(f"podman answered {status} to {target}: {body[:300]!r}")
+            raise EngineError(f"podman answered {status} to {target}: {answer_text(body)}")
         return body
 
     def ping(self) -> None:
@@ -131,10 +147,13 @@ class Engine:
         if self._answered:
             return
         try:
-            self._raw_get(_PING)
+            with log.Step(f"podman: ping {self.socket_path}"):
+                status, body = self._raw_request(_PING)
         except EngineUnavailable as error:
             self._unreachable = error
             raise
+        if status >= 400:  # HTTP, but not podman's API: Docker's socket, say
+            raise EngineError(not_podman(self.socket_path, status, body))
         self._answered = True
 
     def list_containers(self) -> list[Container]:
@@ -166,7 +185,7 @@ class Engine:
     def _raw_exists(self, target: str) -> bool:
         status, body = self._raw_request(target, self.config.get("container.api_timeout"))
         if status >= 400 and status != 404:
-            raise EngineError(f"podman answered {status} to {target}: {body[:300]!r}")
+            raise EngineError(f"podman answered {status} to {target}: {answer_text(body)}")
         return status == 204
 
     def image_exists(self, reference: str) -> bool:
@@ -188,12 +207,19 @@ class Engine:
             )
         return self._client
 
-    def _call(self, what: str, operation: Callable[[], T]) -> T:
-        """Run a podman-py call, turning its exceptions (404s included) into the plugin's."""
+    def _call(self, what: str, operation: Callable[[], T], result: Callable[[T], str] | None = None) -> T:
+        """Run a podman-py call, turning its exceptions (404s included) into the plugin's.
+
+        At log_level debug, one line: what was done, `result` of the answer, how long it took.
+        """
         from podman import errors
 
         try:
-            return operation()
+            with log.Step(f"podman: {what}") as step:
+                answer = operation()
+                if result is not None and log.enabled("debug"):
+                    step.result = result(answer)
+            return answer
         except errors.APIError as error:
             if error.status_code is None:
                 cause = error.__cause__
@@ -270,7 +296,7 @@ class Engine:
                     message = body.get("message") or body.get("cause") or response.text
                 except ValueError:
                     message = response.text
-                raise pull_error(reference, registry, message)
+                raise self._pull_error(reference, registry, message)
             error, image_id = "", ""
             for line in response.iter_lines():
                 if not line:
@@ -284,13 +310,42 @@ class Engine:
                 if str(item.get("stream") or "").startswith("Copying blob"):
                     progress.layers += 1
             if error or not image_id:
-                raise pull_error(reference, registry, error or "the engine reported no image")
+                raise self._pull_error(reference, registry, error or "the engine reported no image")
             return image_id
 
         timeout = self.config.get("container.pull_timeout")
         return self._call(
-            f"pull {reference}", lambda: run_bounded(work, timeout, f"Pulling {reference}", progress)
+            f"pull {reference}",
+            lambda: run_bounded(work, timeout, f"Pulling {reference}", progress),
+            self.describe_image,
         )
+
+    def describe_image(self, image_id: str) -> str:
+        """`image ID (12.3 MB)` for debug lines; the size costs one inspect over the raw path."""
+        size = ""
+        try:
+            data = self._raw_inspect(
+                f"{API_PREFIX}/images/{image_id}/json", self.config.get("container.api_timeout"), image_id
+            )
+            if data and data.get("Size") is not None:
+                size = f" ({int(data['Size']) / 1e6:.1f} MB)"
+        except (PluginError, ValueError, TypeError):
+            pass
+        return f"image {image_id}{size}"
+
+    def _pull_error(self, reference: str, registry: str, message: str) -> PullError:
+        error = pull_error(reference, registry, message)
+        if error.kind == "no_space":  # name the full filesystem: podman's storage
+            error = pull_error(reference, registry, message, storage=self.storage_root())
+        return error
+
+    def storage_root(self) -> str:
+        """podman's image storage (`store.graphRoot` of its info), or "" when it cannot tell."""
+        try:
+            body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.connect_timeout"))
+            return str(json.loads(body)["store"]["graphRoot"])
+        except (PluginError, ValueError, KeyError, TypeError):
+            return ""
 
     def progress(self, what: str) -> Progress:
         """A progress line for a long pull or load (container.progress_interval)."""
@@ -314,14 +369,18 @@ class Engine:
 
         timeout = self.config.get("container.pull_timeout")
         return self._call(
-            "load the image archive", lambda: run_bounded(work, timeout, "Loading the archive", progress)
+            "load the image archive",
+            lambda: run_bounded(work, timeout, "Loading the archive", progress),
+            lambda names: "loaded " + (", ".join(names) or "no named image"),
         )
 
     def remove_image(self, image: str) -> bool:
         """Remove an image name (the image itself with its last name); False when podman refuses."""
-        status, _ = self._raw_request(
-            f"{API_PREFIX}/images/{_quoted(image)}", self.config.get("container.api_timeout"), "DELETE"
-        )
+        with log.Step(f"podman: remove image {image}") as step:
+            status, _ = self._raw_request(
+                f"{API_PREFIX}/images/{_quoted(image)}", self.config.get("container.api_timeout"), "DELETE"
+            )
+            step.result = "removed" if status < 400 else f"refused (HTTP {status})"
         return status < 400
 
     def containers_using_image(self, image_id: str) -> list[Container]:
@@ -350,7 +409,7 @@ class Engine:
             f"{API_PREFIX}/networks/create", self.config.get("container.api_timeout"), "POST", payload
         )
         if status >= 400 and status != 409:  # 409: created meanwhile by someone else
-            raise EngineError(f"podman could not create network {name}: {_reason(body, status)}")
+            raise EngineError(f"podman could not create network {name}: {answer_text(body)}")
 
     def create_container(
         self,
@@ -381,9 +440,11 @@ class Engine:
             spec["networks"] = {network: {"aliases": aliases}}
         _, body = self._raw_change(what, "POST", f"{API_PREFIX}/containers/create", spec)
         try:
-            return str(json.loads(body)["Id"])
+            container_id = str(json.loads(body)["Id"])
         except (ValueError, KeyError, TypeError):
             raise EngineError(f"podman sent an unreadable answer while trying to {what}.") from None
+        log.debug(f"container {name} has id {container_id}")
+        return container_id
 
     def start_container(self, name: str) -> None:
         self._raw_change(f"start container {name}", "POST", f"{API_PREFIX}/containers/{_quoted(name)}/start")
@@ -409,7 +470,7 @@ class Engine:
         if status == 404:
             return None
         if status >= 400:
-            raise EngineError(f"podman answered {status} to inspect {what}: {body[:300]!r}")
+            raise EngineError(f"podman answered {status} to inspect {what}: {answer_text(body)}")
         try:
             return json.loads(body)
         except ValueError:
@@ -489,16 +550,6 @@ def _quoted(name: str) -> str:
     from urllib.parse import quote
 
     return quote(name, safe="/:@")
-
-
-def _reason(body: bytes, status: int) -> str:
-    """The engine's own explanation of a refusal, from its JSON error body."""
-    try:
-        data = json.loads(body)
-        reason = data.get("message") or data.get("cause") if isinstance(data, dict) else None
-    except ValueError:
-        reason = None
-    return " ".join(str(reason or body[:300].decode("utf-8", "replace") or f"HTTP {status}").split())
 
 
 def demultiplex(data: bytes) -> bytes:

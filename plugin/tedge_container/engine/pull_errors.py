@@ -6,8 +6,12 @@ from ..errors import PullError
 
 # What the engine's error texts say, in the order they are checked (see shared notes on podman).
 _PULL_ERROR_KINDS = (
+    # A full disk first: its message may also name the layer's blob or a network read.
+    ("no_space", ("no space left on device", "disk quota exceeded")),
     ("rate_limit", ("toomanyrequests", "too many requests")),
-    ("tls", ("x509:", "server gave http response to https client", "tls:", "certificate")),
+    # A plain-HTTP registry that registries.conf does not mark insecure: not a certificate problem.
+    ("insecure", ("server gave http response to https client",)),
+    ("tls", ("x509:", "tls:", "certificate")),
     (
         "auth",
         (
@@ -45,9 +49,18 @@ _PULL_ADVICE = {
     "not_found": "check that the image name and tag exist on {registry}",
     "network": "check the device's network, DNS and proxy settings towards {registry}, then retry",
     "tls": "check the registry's certificate, or put its CA in /etc/containers/certs.d/{registry}/ca.crt",
+    "insecure": (
+        "{registry} answers plain HTTP, not HTTPS: if that is intended, mark it in registries.conf "
+        '(a file in /etc/containers/registries.conf.d/ with [[registry]] location = "{registry}" '
+        "and insecure = true), restart podman's service (it reads the file once), then retry"
+    ),
+    "no_space": (
+        "podman's storage{storage} is full: free space there or remove unused images "
+        "(`podman image prune`), then retry"
+    ),
     "reference": "fix the image reference",
     "rate_limit": "the registry limits pulls; retry later or use credentials with a higher limit",
-    "unknown": "see the engine's message above",
+    "unknown": "the engine's message says why",
 }
 
 
@@ -59,8 +72,10 @@ def classify_pull_error(message: str) -> str:
     return "unknown"
 
 
-def pull_error(image: str, registry: str, message: str) -> PullError:
+def pull_error(image: str, registry: str, message: str, storage: str = "") -> PullError:
+    """The PullError of an engine's message; `storage` is podman's storage path, for a full disk."""
     kind = classify_pull_error(message)
-    advice = _PULL_ADVICE[kind].format(registry=registry, image=image)
+    where = f" ({storage})" if storage else ""
+    advice = _PULL_ADVICE[kind].format(registry=registry, image=image, storage=where)
     detail = " ".join(message.split())[:500]
     return PullError(f"Pulling {image} failed: {detail}; {advice}.", kind=kind, registry=registry)

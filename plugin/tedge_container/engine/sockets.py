@@ -20,6 +20,60 @@ if TYPE_CHECKING:
 
 API_PREFIX = "/v4.0.0/libpod"
 ENABLE_HINT = "start podman's API socket (as root: systemctl enable --now podman.socket)"
+# tedge-agent runs sm-plugins as root through `sudo -n`; its sudoers entry
+# (thin-edge's package installs /etc/sudoers.d/tedge) covers the names in
+# /etc/tedge/sm-plugins/ that start with a letter or digit.
+ROOT_HINT = (
+    "run it as root (`sudo`), as tedge-agent does through its sudoers entry in /etc/sudoers.d/ "
+    "for /etc/tedge/sm-plugins/*; if tedge-agent itself gets this, check that entry"
+)
+# What Docker's API answers to a path it does not know (podman's /libpod/ paths).
+DOCKER_404 = b"page not found"
+
+
+def permission_denied(path: str) -> str:
+    """The advice for a socket the user may not open: sudo, not "start the socket"."""
+    user = _user_name()
+    return f"Permission denied on podman's socket {path} for user {user}; {ROOT_HINT}."
+
+
+def not_podman(path: str, status: int, body: bytes) -> str:
+    """A socket that answers HTTP but not podman's API (`_ping` under /libpod/)."""
+    if status == 404 and DOCKER_404 in body:
+        return (
+            f"The socket {path} is Docker's, not podman's (it answered {status} "
+            f'"{answer_text(body)}" to podman\'s API); this plugin needs podman: set container.host '
+            "to podman's socket (unix:///run/podman/podman.sock) and start it "
+            "(systemctl enable --now podman.socket)."
+        )
+    return (
+        f"The socket {path} does not answer podman's API (HTTP {status}: {answer_text(body)}); "
+        "this plugin needs podman: set container.host to podman's socket (unix:///run/podman/podman.sock)."
+    )
+
+
+def answer_text(body: bytes, limit: int = 300) -> str:
+    """An engine's error body as one line of text: its JSON `message`/`cause`, never raw bytes."""
+    import json
+
+    text = body.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        text = str(data.get("message") or data.get("cause") or text)
+    return " ".join(text.split())[:limit] or "an empty answer"
+
+
+def _user_name() -> str:
+    uid = os.geteuid()
+    try:
+        import pwd
+
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
 
 
 def candidate_sockets(environ: Mapping[str, str], euid: int) -> list[str]:
@@ -69,6 +123,17 @@ def resolve_socket(config: Config, environ: Mapping[str, str] | None = None) -> 
         if os.path.exists(path):
             return path, candidates
     return "", candidates
+
+
+def describe_choice(path: str, tried: list[str]) -> str:
+    """The debug line of `resolve_socket`'s choice: which socket, and why that one."""
+    if len(tried) == 1:
+        how = "configured: container.host or CONTAINER_HOST"
+    elif path:
+        how = f"the first that exists of {', '.join(tried)}"
+    else:
+        how = f"none of {', '.join(tried)} exists"
+    return f"podman socket: {path or '-'} ({how})"
 
 
 class UnixHTTP:

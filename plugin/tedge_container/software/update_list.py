@@ -33,10 +33,25 @@ def parse_line(line: str) -> Action:
     verb = fields[0]
     if verb not in ("install", "remove"):
         raise UsageError(f"unknown action {verb!r}; expected install or remove")
-    if not 2 <= len(fields) <= 4 or not fields[1]:
+    if not 2 <= len(fields) <= 4:
         raise UsageError(f"expected {verb}<TAB>NAME<TAB>VERSION<TAB>FILE, got {len(fields)} fields")
+    if not fields[1].strip():
+        raise UsageError(f"{verb} without a module name (the second field is empty)")
     fields += [""] * (4 - len(fields))
     return Action(verb, fields[1], fields[2], fields[3])
+
+
+def with_module(verb: str, name: str, message: str) -> str:
+    """`VERB NAME: message`, without the message's own head when that already names the module.
+
+    "install b1: give --module-version ..." and "Installing b1 failed: Pulling ..." become
+    "install b1: give --module-version ..." and "install b1: Pulling ...", never
+    "install b1: install b1: ...".
+    """
+    head, colon, rest = message.partition(": ")
+    if colon and name in head.split():
+        message = rest
+    return f"{verb} {name}: {message}"
 
 
 def run(software: SoftwareType, config: Config, text: str, reporter: Reporter | None = None) -> list[str]:
@@ -63,7 +78,7 @@ def run(software: SoftwareType, config: Config, text: str, reporter: Reporter | 
             if reporter is not None:
                 report(reporter, outcome)
         except PluginError as error:
-            failures.append(f"{action.verb} {action.name}: {error}")
+            failures.append(with_module(action.verb, action.name, str(error)))
             if reporter is not None:
                 reporter.failed(action.verb, action.name, error, action.version)
     return failures

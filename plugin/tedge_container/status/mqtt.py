@@ -10,6 +10,7 @@ import json
 import os
 import time
 
+from .. import log
 from .health import POLL_INTERVAL
 from .topics import ReportError
 
@@ -113,6 +114,7 @@ class Session:
 
         client.on_connect = on_connect
         keepalive = max(5, int(self._remaining()) + 1)  # paho 1.6 bounds the TLS handshake with it
+        connecting = log.Step(f"MQTT: connect to {settings.address}").start()
         try:
             client.connect(settings.host, settings.port, keepalive=keepalive)
         except ssl.SSLError as error:
@@ -130,11 +132,14 @@ class Session:
                 raise ReportError(f"no answer from the broker at {settings.address} in time")
             if _is_failure(answer[0]):
                 raise ReportError(f"the broker at {settings.address} refused the connection ({answer[0]})")
+            connecting.done()
             self.stage = "publishing"
             infos = []
+            acknowledging = log.Step("MQTT: acknowledgements").start()
             for topic, payload, retain in messages:
                 data = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
                 infos.append(client.publish(topic, data, qos=1, retain=retain))
+                log.debug(f"MQTT: publish {topic} ({len(data)} bytes{', retained' if retain else ''})")
                 self.sent += 1
                 self._loop(client, 0)
             while self._remaining() > 0:
@@ -144,6 +149,7 @@ class Session:
                 self._loop(client)
             if self.acked < len(infos):
                 raise ReportError(self._late())
+            acknowledging.done(f"{self.acked} of {self.sent}")
         finally:
             self._disconnect(client)
 
