@@ -114,10 +114,12 @@ class Engine:
         payload: Any = None,
         timeout: float | None = None,
         missing_ok: bool = False,
+        describe: Callable[[bytes], str] | None = None,
     ) -> tuple[int, bytes]:
         """A request that changes the engine; a refusal is an EngineError saying why.
 
         `missing_ok`: a 404 (no such container, pod, ...) is an answer, not a refusal.
+        `describe`: what the answer says, for the step's debug line (`id ...`).
 
         Changes go over the raw path too: an install of a local image then never
         imports podman-py (~0.15 s here), which only pulls and loads need.
@@ -127,6 +129,8 @@ class Engine:
                 target, timeout or self.config.get("container.api_timeout"), method, payload
             )
             step.result = "absent" if status == 404 else "done" if status < 400 else f"HTTP {status}"
+            if describe is not None and status < 400 and log.enabled("debug"):
+                step.result = describe(body)
         if status >= 400 and not (missing_ok and status == 404):
             raise EngineError(f"podman could not {what}: {answer_text(body)}")
         return status, body
@@ -182,17 +186,19 @@ class Engine:
         except ValueError:
             raise EngineError(f"podman at {self.socket_path} sent an unreadable container list.") from None
 
-    def _raw_exists(self, target: str) -> bool:
-        status, body = self._raw_request(target, self.config.get("container.api_timeout"))
+    def _raw_exists(self, target: str, what: str) -> bool:
+        with log.Step(f"podman: look up {what}") as step:
+            status, body = self._raw_request(target, self.config.get("container.api_timeout"))
+            step.result = "present" if status == 204 else "absent"
         if status >= 400 and status != 404:
             raise EngineError(f"podman answered {status} to {target}: {answer_text(body)}")
         return status == 204
 
     def image_exists(self, reference: str) -> bool:
-        return self._raw_exists(f"{API_PREFIX}/images/{_quoted(reference)}/exists")
+        return self._raw_exists(f"{API_PREFIX}/images/{_quoted(reference)}/exists", f"image {reference}")
 
     def has_network(self, name: str) -> bool:
-        return self._raw_exists(f"{API_PREFIX}/networks/{_quoted(name)}/exists")
+        return self._raw_exists(f"{API_PREFIX}/networks/{_quoted(name)}/exists", f"network {name}")
 
     @property
     def client(self) -> Any:
@@ -438,12 +444,12 @@ class Engine:
             spec["hostname"] = hostname
         if network:
             spec["networks"] = {network: {"aliases": aliases}}
-        _, body = self._raw_change(what, "POST", f"{API_PREFIX}/containers/create", spec)
-        try:
-            container_id = str(json.loads(body)["Id"])
-        except (ValueError, KeyError, TypeError):
-            raise EngineError(f"podman sent an unreadable answer while trying to {what}.") from None
-        log.debug(f"container {name} has id {container_id}")
+        _, body = self._raw_change(
+            what, "POST", f"{API_PREFIX}/containers/create", spec, describe=lambda answer: f"id {_id(answer)}"
+        )
+        container_id = _id(body)
+        if not container_id:
+            raise EngineError(f"podman sent an unreadable answer while trying to {what}.")
         return container_id
 
     def start_container(self, name: str) -> None:
@@ -520,7 +526,7 @@ class Engine:
     def remove_pod(self, name: str) -> None:
         """Remove a pod (its containers with it); a missing pod is fine."""
         target = f"{API_PREFIX}/pods/{_quoted(name)}"
-        if self._raw_exists(f"{target}/exists"):
+        if self._raw_exists(f"{target}/exists", f"pod {name}"):
             self._raw_change(f"remove pod {name}", "DELETE", f"{target}?force=true", missing_ok=True)
 
     def rename_container(self, current: str, new: str) -> None:
@@ -550,6 +556,14 @@ def _quoted(name: str) -> str:
     from urllib.parse import quote
 
     return quote(name, safe="/:@")
+
+
+def _id(body: bytes) -> str:
+    """The `Id` of a create's answer, '' when it has none."""
+    try:
+        return str(json.loads(body)["Id"])
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 def demultiplex(data: bytes) -> bytes:
