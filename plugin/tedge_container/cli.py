@@ -25,6 +25,7 @@ OPERATOR_PROGRAMS = (PROGRAM, "tedge-container", "__main__.py", "-m")
 OPERATOR_USAGE = """\
 usage: {prog} --version
        {prog} credentials IMAGE     which registry credentials an install of IMAGE would use
+       {prog} monitor               run the container monitor (the tedge-container-plugin service)
        {prog} TYPE COMMAND ...      an sm-plugin command of a software type ({types})
        {prog} COMMAND ...           any sm-plugin command, as /etc/tedge/sm-plugins/container"""
 DEFAULT_TYPE = "container"
@@ -68,6 +69,11 @@ def run_operator_command(prog: str, args: list[str]) -> int:
         from .config import Config
 
         return credentials.run(Config.load(), args[1:])
+    if args[0] == "monitor":
+        from .config import Config
+        from .monitor import command as monitor
+
+        return monitor.run(Config.load(), args[1:])
     if args[0] in TYPES:
         return run_typed_command(prog, args[0], args[1:])
     from .go_cli import not_offered
