@@ -245,3 +245,23 @@ def test_engine_unreachable_raises_then_clears_the_alarm(plugin, broker, watch, 
     finally:
         assert monitor.stop() == 0
         print(monitor.output())
+
+
+def test_metrics_arrive_every_interval_for_running_containers(
+    plugin, test_images, broker, watch, tmp_path
+) -> None:
+    plugin.set_config("metrics", "interval", "1s")  # a Go duration, as the Go plugin's file has it
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    name = unique("app")
+    try:
+        podman(plugin, "run", "-d", "--name", name, test_images.app1)
+        topic = f"{service_topic(name)}/m/resource_usage"
+        wait_until(
+            "two resource_usage measurements", lambda: [t for t, _ in watch.live if t == topic][1:], 20
+        )
+        measured = json.loads(next(payload for t, payload in watch.live if t == topic))["container"]
+        assert set(measured) == {"cpu", "memory", "netio"}
+        assert measured["memory"] > 0 and isinstance(measured["netio"], int)
+    finally:
+        assert monitor.stop() == 0
+        print(monitor.output())

@@ -152,7 +152,7 @@ def test_metrics_count_bytes_received_and_sent() -> None:
     entry = RECORDED["stats"]["Stats"][0]
     measured = usage(entry)["container"]
     assert measured["netio"] == entry["NetInput"] + entry["NetOutput"]
-    assert measured["memory"] == round(entry["MemPerc"], 2)
+    assert measured["memory"] == round(entry["MemPerc"], 4) > 0
 
 
 def test_a_chunked_stream_is_decoded_across_reads() -> None:

@@ -29,8 +29,8 @@ def usage(entry: Mapping[str, Any]) -> dict[str, Any]:
     """podman's stats entry → `{"container": {"cpu": %, "memory": %, "netio": bytes}}`."""
     return {
         "container": {
-            "cpu": round(float(entry.get("CPU") or 0.0), 2),
-            "memory": round(float(entry.get("MemPerc") or 0.0), 2),
+            "cpu": round(float(entry.get("CPU") or 0.0), 4),
+            "memory": round(float(entry.get("MemPerc") or 0.0), 4),
             "netio": int(entry.get("NetInput") or 0) + int(entry.get("NetOutput") or 0),
         }
     }
