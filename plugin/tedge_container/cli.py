@@ -29,6 +29,8 @@ usage: {prog} --version
        {prog} TYPE COMMAND ...      an sm-plugin command of a software type ({types})
        {prog} COMMAND ...           any sm-plugin command, as /etc/tedge/sm-plugins/container"""
 DEFAULT_TYPE = "container"
+# Run from a link in this directory (/usr/share/tedge/log-plugins), the program is the log plugin.
+LOG_PLUGINS_DIR = "log-plugins"
 
 
 def sm_usage(prog: str, type_name: str) -> str:
@@ -102,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             log.set_level(options.effective_log_level)
         if is_operator:
             return run_operator_command(prog, args)
+        if os.path.basename(os.path.dirname(argv[0])) == LOG_PLUGINS_DIR:
+            from .config import Config
+            from .logplugin import run as run_log_plugin
+
+            return run_log_plugin(Config.load(), args)
         if not args or args[0] in ("-h", "--help"):
             print(sm_usage(prog, prog), file=sys.stderr)
             return 0 if args else 1
