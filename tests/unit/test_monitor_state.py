@@ -127,7 +127,7 @@ def test_a_resync_deregisters_what_vanished_meanwhile(accepts) -> None:
 
 def test_a_crash_loop_raises_at_the_threshold_and_clears_after_a_steady_run() -> None:
     loops = CrashLoops(threshold=3, clear_after=60)
-    assert loops.observe("web", 5, True, now=0) is None  # restarts before the monitor saw it: history
+    assert loops.observe("web", 5, True, now=0, history=True) is None  # before the monitor looked
     assert loops.observe("web", 7, True, now=1) is None
     verdict = loops.observe("web", 8, True, now=2)
     assert verdict is not None and (verdict.action, verdict.restarts) == ("raise", 3)
@@ -137,6 +137,13 @@ def test_a_crash_loop_raises_at_the_threshold_and_clears_after_a_steady_run() ->
     assert loops.tick(now=63) == []  # not yet 60 s without a restart
     assert [(name, v.action) for name, v in loops.tick(now=64)] == [("web", "clear")]
     assert loops.observe("web", 10, True, now=65) is None  # counted from the new baseline
+
+
+def test_a_container_that_appears_later_counts_from_zero() -> None:
+    loops = CrashLoops(threshold=3, clear_after=60)
+    assert loops.observe("new", 2, False, now=0) is None  # restarted twice before its first event
+    verdict = loops.observe("new", 3, True, now=1)
+    assert verdict is not None and verdict.restarts == 3
 
 
 def test_a_stopped_container_does_not_clear_and_removal_does() -> None:

@@ -41,11 +41,19 @@ class CrashLoops:
         self.clear_after = clear_after
         self._tracks: dict[str, _Track] = {}
 
-    def observe(self, name: str, restarts: int, running: bool, now: float) -> Verdict | None:
-        """The container was looked at (after an event): a verdict when the alarm must change."""
+    def observe(
+        self, name: str, restarts: int, running: bool, now: float, history: bool = False
+    ) -> Verdict | None:
+        """The container was looked at: a verdict when the alarm must change.
+
+        `history`: the container was found by a full sync, so restarts it
+        already has happened before the monitor looked (they do not count);
+        one that appears later counts from zero (it may have restarted a few
+        times before its first event was handled).
+        """
         track = self._tracks.get(name)
         if track is None:
-            track = self._tracks[name] = _Track(restarts)
+            track = self._tracks[name] = _Track(restarts if history else 0)
         if restarts < track.baseline:  # a new container under the same name counts from zero
             track.baseline = restarts
         restarted = restarts != track.restarts

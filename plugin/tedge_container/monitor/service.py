@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..engine import Engine
     from ..status.settings import MqttSettings
     from ..status.topics import Topics
-    from .state import Change
+    from .state import Change, Observed
 
 ENGINE_ALARM = "container_engine_unreachable"
 TICK = 1.0
@@ -164,6 +164,8 @@ class Monitor:
             return False
         self._engine_up()
         self._apply(self.picture.sync(seen))
+        for observed in seen:
+            self._watch_restarts(observed, history=True)
         self.synced = True
         stale, self.stale = self.stale, set()
         for name in stale:
@@ -192,6 +194,9 @@ class Monitor:
                     continue
             self.retry.pop(container_id, None)
             self._apply(self.picture.refresh(container_id, data, self.accepts))
+            name = self.picture.name_of(container_id) if data is not None else ""
+            if name:  # every look counts: a quick restart may leave the twin as it was
+                self._watch_restarts(self.picture.services[name], history=False)
 
     def _engine_down(self, message: str) -> None:
         if message != self.engine_problem:
@@ -210,7 +215,6 @@ class Monitor:
 
     def _apply(self, changes: list[Change]) -> None:
         came_or_went = False
-        now = time.monotonic()
         for change in changes:
             if change.kind == "deregister":
                 self._deregister(change.name)
@@ -223,15 +227,15 @@ class Monitor:
                 came_or_went = came_or_went or self.topics.service(observed.name) not in self.link.retained
                 self.link.retain(self.topics.service(observed.name), payload)
             self.link.retain(self.topics.health(observed.name), health_payload(observed.health))
-        for change in changes:
-            if change.observed is not None:
-                verdict = self.crash_loops.observe(
-                    change.name, change.observed.restarts, change.observed.running, now
-                )
-                if verdict is not None:
-                    self._crash_loop_alarm(change.name, verdict.restarts)
         if came_or_went:
             self.link.send(self.topics.agent_signal("sync_log_upload"), {})
+
+    def _watch_restarts(self, observed: Observed, history: bool) -> None:
+        verdict = self.crash_loops.observe(
+            observed.name, observed.restarts, observed.running, time.monotonic(), history=history
+        )
+        if verdict is not None:
+            self._crash_loop_alarm(observed.name, verdict.restarts)
 
     def _deregister(self, name: str) -> None:
         if self.crash_loops.forget(name):
