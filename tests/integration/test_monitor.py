@@ -10,11 +10,14 @@ so the session broker's retained messages of other tests do not interfere.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -265,3 +268,92 @@ def test_metrics_arrive_every_interval_for_running_containers(
     finally:
         assert monitor.stop() == 0
         print(monitor.output())
+
+
+class EngineDoor:
+    """A unix-socket relay in front of the session's podman that the test can shut and reopen.
+
+    Shutting it closes the event stream and refuses connections, exactly what
+    the monitor sees when podman's service restarts; the real service is
+    shared by the whole session, so restarting it here would disturb other
+    tests. Containers keep running behind it, and change meanwhile.
+    """
+
+    def __init__(self, path: Path, target: str) -> None:
+        self.path = path
+        self.target = target
+        self.server: socket.socket | None = None
+        self.connections: list[socket.socket] = []
+
+    def open(self) -> None:
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(self.path))
+        self.server.listen(16)
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def shut(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        self.path.unlink(missing_ok=True)
+        for connection in self.connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self.connections.clear()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            self.connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def test_an_engine_restart_mid_stream_resynchronises(plugin, test_images, broker, watch, tmp_path) -> None:
+    door = EngineDoor(tmp_path / "engine.sock", str(plugin.podman.socket_path))
+    door.open()
+    plugin.set_config("container", "host", f"unix://{door.path}")
+    kept, removed = unique("kept"), unique("gone")
+    podman(plugin, "run", "-d", "--name", kept, test_images.app1)
+    podman(plugin, "run", "-d", "--name", removed, test_images.app1)
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    try:
+        wait_until("both services up", lambda: watch.health(kept) == watch.health(removed) == "up")
+        door.shut()  # the engine goes away mid-stream...
+        wait_until("the engine alarm", lambda: watch.json(ENGINE_ALARM))
+        podman(plugin, "rm", "-f", "-t", "0", removed)  # ...and things change meanwhile
+        podman(plugin, "stop", "-t", "0", kept)
+        door.open()
+        wait_until("the engine alarm cleared", lambda: watch.state.get(ENGINE_ALARM) == "", timeout=40)
+        wait_until(f"{removed} deregistered", lambda: watch.state.get(service_topic(removed)) == "")
+        wait_until(f"{kept} down", lambda: watch.health(kept) == "down")
+    finally:
+        door.shut()
+        assert monitor.stop() == 0
+        print(monitor.output())
+
+
+def test_a_health_check_is_answered(plugin, test_images, broker, monitor, watch) -> None:
+    name = unique("app")
+    podman(plugin, "run", "-d", "--name", name, test_images.app1)
+    wait_until(f"{name} up", lambda: watch.health(name) == "up")
+    health = f"{service_topic(name)}/status/health"
+    before = len([t for t, _ in watch.live if t == health])
+    broker.publish(f"{service_topic(name)}/cmd/health/check", "{}")
+    broker.publish(f"{service_topic('tedge-container-plugin')}/cmd/health/check", "{}")
+    wait_until("the service's health again", lambda: len([t for t, _ in watch.live if t == health]) > before)
+    wait_until("the monitor's own health again", lambda: [t for t, _ in watch.live if t == OWN_HEALTH][1:])
