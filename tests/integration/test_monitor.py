@@ -163,6 +163,16 @@ def monitor(plugin: Any, broker: Broker, watch: Watch, tmp_path: Path) -> Iterat
         print(monitor.output())
 
 
+def restart_on_its_port(broker: Broker) -> None:
+    """Start a stopped broker again on the same port (Broker.start would pick a new one)."""
+    broker.process = Process(
+        "mosquitto monitor",
+        ["mosquitto", "-c", str(broker.workdir / "mosquitto.conf")],
+        log_path=broker.workdir / "mosquitto.log",
+    ).start()
+    wait_until("the broker back on its port", lambda: port_open(broker.port))
+
+
 def own_health(watch: Watch) -> str:
     return (watch.json(OWN_HEALTH) or {}).get("status", "")
 
@@ -204,13 +214,8 @@ def test_broker_restart_republishes_everything(plugin, test_images, broker, moni
     port = broker.port
     broker.stop()  # persistence is off: every retained message is lost
     watch.state.clear()
-    process = Process(
-        "mosquitto monitor",
-        ["mosquitto", "-c", str(broker.workdir / "mosquitto.conf")],
-        log_path=broker.workdir / "mosquitto.log",
-    )
-    broker.process = process.start()
-    wait_until("the broker back on its port", lambda: port_open(port))
+    restart_on_its_port(broker)
+    assert broker.port == port
     wait_until(f"{name} registered again", lambda: watch.json(service_topic(name)) is not None, timeout=40)
     wait_until(f"{name} health again", lambda: watch.health(name) == "up")
     wait_until("the monitor's own health up again", lambda: own_health(watch) == "up")
@@ -357,3 +362,23 @@ def test_a_health_check_is_answered(plugin, test_images, broker, monitor, watch)
     broker.publish(f"{service_topic('tedge-container-plugin')}/cmd/health/check", "{}")
     wait_until("the service's health again", lambda: len([t for t, _ in watch.live if t == health]) > before)
     wait_until("the monitor's own health again", lambda: [t for t, _ in watch.live if t == OWN_HEALTH][1:])
+
+
+def test_a_broker_that_is_down_at_start_is_waited_for(plugin, test_images, broker, tmp_path) -> None:
+    name = unique("app")
+    podman(plugin, "run", "-d", "--name", name, test_images.app1)
+    broker.stop()  # the monitor starts with no broker at all...
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    try:
+        time.sleep(1.5)
+        assert monitor.proc is not None and monitor.proc.poll() is None, "the monitor gave up"
+        restart_on_its_port(broker)  # ...which comes later
+        watch = Watch(broker)
+        try:
+            wait_until(f"{name} registered", lambda: watch.health(name) == "up", timeout=40)
+            assert own_health(watch) == "up"
+        finally:
+            watch.close()
+    finally:
+        assert monitor.stop() == 0
+        print(monitor.output())

@@ -55,7 +55,7 @@ class Link:
         self._on_connected = on_connected
         self._on_message = on_message
         self._subscriptions = subscriptions
-        self.client = new_client(settings, connect_timeout=10.0)
+        self.client = new_client(settings, connect_timeout=5.0)  # bounds a stop during a connect
         self.client.max_queued_messages_set(1000)  # bounded, whatever happens to the broker
         self.client.reconnect_delay_set(RECONNECT_MIN, RECONNECT_MAX)
         self.client.will_set(self.own_health, encode({"status": "down"}), qos=1, retain=True)
