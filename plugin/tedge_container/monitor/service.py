@@ -163,6 +163,7 @@ class Monitor:
             log.warning(f"monitor: cannot read the containers: {error}")
             return False
         self._engine_up()
+        self.retry.clear()  # every container was just looked at
         self._apply(self.picture.sync(seen))
         for observed in seen:
             self._watch_restarts(observed, history=True)
@@ -191,6 +192,8 @@ class Monitor:
                     log.debug(f"monitor: inspect {container_id[:12]} failed ({attempts}): {error}")
                     if attempts <= MAX_RETRIES and len(self.retry) < QUEUE_SIZE:
                         self.retry[container_id] = attempts  # looked at again next round
+                    else:  # given up: the next event or resync looks again
+                        self.retry.pop(container_id, None)
                     continue
             self.retry.pop(container_id, None)
             self._apply(self.picture.refresh(container_id, data, self.accepts))
