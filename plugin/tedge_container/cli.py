@@ -25,9 +25,12 @@ OPERATOR_PROGRAMS = (PROGRAM, "tedge-container", "__main__.py", "-m")
 OPERATOR_USAGE = """\
 usage: {prog} --version
        {prog} credentials IMAGE     which registry credentials an install of IMAGE would use
+       {prog} monitor               run the container monitor (the tedge-container-plugin service)
        {prog} TYPE COMMAND ...      an sm-plugin command of a software type ({types})
        {prog} COMMAND ...           any sm-plugin command, as /etc/tedge/sm-plugins/container"""
 DEFAULT_TYPE = "container"
+# Run from a link in this directory (/usr/share/tedge/log-plugins), the program is the log plugin.
+LOG_PLUGINS_DIR = "log-plugins"
 
 
 def sm_usage(prog: str, type_name: str) -> str:
@@ -68,6 +71,11 @@ def run_operator_command(prog: str, args: list[str]) -> int:
         from .config import Config
 
         return credentials.run(Config.load(), args[1:])
+    if args[0] == "monitor":
+        from .config import Config
+        from .monitor import command as monitor
+
+        return monitor.run(Config.load(), args[1:])
     if args[0] in TYPES:
         return run_typed_command(prog, args[0], args[1:])
     from .go_cli import not_offered
@@ -96,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
             log.set_level(options.effective_log_level)
         if is_operator:
             return run_operator_command(prog, args)
+        if os.path.basename(os.path.dirname(argv[0])) == LOG_PLUGINS_DIR:
+            from .config import Config
+            from .logplugin import run as run_log_plugin
+
+            return run_log_plugin(Config.load(), args)
         if not args or args[0] in ("-h", "--help"):
             print(sm_usage(prog, prog), file=sys.stderr)
             return 0 if args else 1

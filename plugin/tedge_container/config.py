@@ -73,6 +73,11 @@ DEFAULTS: dict[str, Any] = {
     "container_group.compose_timeout": 600.0,
     "container_group.settle_time": 0.25,
     "container_image.enabled": False,
+    # The monitor (`tedge-container-plugin monitor`, docs/monitor.md). The Go service's keys first.
+    "container.crash_loop_threshold": 3,  # restarts since first seen (or the last steady run): alarm
+    "container.crash_loop_clear_after": 300.0,  # running this long without a restart clears it
+    "metrics.enabled": True,
+    "metrics.interval": 300.0,  # resource_usage measurements; 0: off
 }
 
 # String settings with a fixed set of values (compared in lower case).
@@ -91,7 +96,6 @@ GO_ONLY_KEYS = frozenset(
         "client.http.host",
         "client.http.port",
         "client.key",
-        "container.crash_loop_threshold",
         "container_group.use_module_name",
         "delete_from_cloud.enabled",
         "delete_from_cloud.orphans",
@@ -101,8 +105,6 @@ GO_ONLY_KEYS = frozenset(
         "events.enabled",
         "filter.include.ids",
         "filter.include.types",
-        "metrics.enabled",
-        "metrics.interval",
         "reconcile.interval",
         "reconcile.retry_interval",
         "service_name",

@@ -21,7 +21,10 @@ SYMLINK = "/etc/tedge/sm-plugins/container"
 GO_PROGRAM = "/usr/bin/tedge-container"  # the Go plugin's program name, a symlink to the launcher
 GROUP_SYMLINK = "/etc/tedge/sm-plugins/container-group"
 IMAGE_SYMLINK = "/etc/tedge/sm-plugins/container-image"
-LINKS = (SYMLINK, GROUP_SYMLINK, IMAGE_SYMLINK, GO_PROGRAM)  # every symlink: to the launcher
+LOG_PLUGIN = "/usr/share/tedge/log-plugins/container"
+LINKS = (SYMLINK, GROUP_SYMLINK, IMAGE_SYMLINK, GO_PROGRAM, LOG_PLUGIN)  # every symlink: to the launcher
+UNIT = "/usr/lib/systemd/system/tedge-container-plugin.service"  # the Go package's unit name
+INIT_SCRIPT = "/etc/init.d/tedge-container-plugin"  # SysV (deb, rpm) or OpenRC (apk)
 CONFIG = "/etc/tedge/plugins/tedge-container-plugin.toml"
 LIB = "/usr/lib/tedge-container-plugin"
 DOC = "/usr/share/doc/tedge-container-plugin"
@@ -41,7 +44,7 @@ BUNDLED_MODULES = (
     "yaml/__init__.py",
     "dotenv/__init__.py",
 )
-ALLOWED_PREFIXES = (*LINKS, CONFIG, LIB + "/", DOC + "/")
+ALLOWED_PREFIXES = (*LINKS, CONFIG, LIB + "/", DOC + "/", UNIT, INIT_SCRIPT)
 COMPILED_SUFFIXES = (".so", ".pyc", ".pyd", ".dll", ".dylib", ".exe")
 
 
@@ -112,6 +115,16 @@ def apk_entries(apk: Path) -> tuple[dict[str, Entry], dict[str, str]]:
     return entries, control
 
 
+def apk_file(apk: Path, path: str) -> str:
+    """The text of one data file of an .apk."""
+    with tarfile.open(apk, "r:gz") as archive:
+        for member in archive.getmembers():
+            if normalise(member.name) == path:
+                data = archive.extractfile(member)
+                return data.read().decode() if data else ""
+    raise AssertionError(f"{path} not in {apk.name}")
+
+
 def check_entries(entries: dict[str, Entry], fmt: str) -> None:
     """The checks every format shares: files, modes, owners, symlink, bundle."""
     launcher = entries[LAUNCHER]
@@ -121,6 +134,8 @@ def check_entries(entries: dict[str, Entry], fmt: str) -> None:
         assert (link.kind, link.target) == ("l", LAUNCHER), link
     config = entries[CONFIG]
     assert (config.kind, config.mode) == ("-", 0o644), config
+    assert (entries[UNIT].kind, entries[UNIT].mode) == ("-", 0o644), entries[UNIT]
+    assert (entries[INIT_SCRIPT].kind, entries[INIT_SCRIPT].mode) == ("-", 0o755), entries[INIT_SCRIPT]
     # podman-compose is GPL-2.0-only: its licence ships beside it.
     assert "GNU GENERAL PUBLIC LICENSE" in (REPO / "build/packaging/podman-compose.LICENSE").read_text()
     for name in ("LICENSE", "registry-credentials.example", "podman-compose.LICENSE"):
@@ -261,3 +276,4 @@ def test_apk_metadata_and_contents(packages: dict[str, Path], version: str) -> N
     for script in (".post-install", ".post-upgrade", ".pre-deinstall", ".post-deinstall"):
         assert control[script].startswith("#!/bin/sh"), script
     check_entries(entries, "apk")
+    assert "openrc-run" in apk_file(apk, INIT_SCRIPT)

@@ -32,6 +32,9 @@ CONFIG = Path("/etc/tedge/plugins/tedge-container-plugin.toml")
 LIB = Path("/usr/lib/tedge-container-plugin")
 DOC = Path("/usr/share/doc/tedge-container-plugin")
 TEDGE_DIR = Path("/etc/tedge")
+LOG_PLUGIN = Path("/usr/share/tedge/log-plugins/container")
+UNIT = Path("/usr/lib/systemd/system/tedge-container-plugin.service")
+WANTS = Path("/etc/systemd/system/multi-user.target.wants/tedge-container-plugin.service")
 
 
 def dpkg_status() -> str:
@@ -76,6 +79,11 @@ def test_install_reinstall_remove_purge(
     assert CONFIG.is_file()
     # postinst byte-compiled the bundle for this python3.
     assert list(LIB.glob("tedge_container/__pycache__/cli.*.pyc"))
+    # The monitor's unit, enabled (systemctl enables without a running systemd,
+    # as in CI; nothing is started then), and the log plugin.
+    assert UNIT.is_file() and os.readlink(LOG_PLUGIN) == str(LAUNCHER)
+    if Path("/usr/bin/systemctl").exists():
+        assert WANTS.is_symlink(), "postinst did not enable tedge-container-plugin.service"
 
     # The system python3, nothing from the project's virtualenv; -I in the
     # launcher ignores PYTHONPATH even when the environment carries one.
@@ -110,8 +118,9 @@ def test_install_reinstall_remove_purge(
     # docs go; the conffile stays until purge.
     run(["dpkg", "-r", PACKAGE])
     assert dpkg_status() == "rc"
-    for path in (LAUNCHER, LIB, DOC, SYMLINK, Path("/usr/bin/tedge-container")):
+    for path in (LAUNCHER, LIB, DOC, SYMLINK, Path("/usr/bin/tedge-container"), UNIT, LOG_PLUGIN, WANTS):
         assert not path.exists() and not path.is_symlink(), f"{path} left after remove"
+    assert not list(Path("/etc").glob("rc?.d/*tedge-container-plugin")), "runlevel links left after remove"
     assert CONFIG.read_text() == changed
 
     run(["dpkg", "-P", PACKAGE])

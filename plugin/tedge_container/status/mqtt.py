@@ -42,6 +42,39 @@ def tls_context(settings: MqttSettings) -> Any:
     return context
 
 
+def new_client(settings: MqttSettings, connect_timeout: float, clean_session: bool = True) -> Any:
+    """A paho client (1.6 or 2.x) with TLS and login set up from `settings`; not yet connected.
+
+    Shared by the one-shot `Session` and the monitor's long-lived link.
+    """
+    import paho.mqtt.client as mqtt
+
+    kwargs: dict[str, Any] = {"client_id": client_id(), "clean_session": clean_session}
+    if hasattr(mqtt, "CallbackAPIVersion"):  # paho-mqtt 2.x
+        kwargs["callback_api_version"] = mqtt.CallbackAPIVersion.VERSION2
+    client = mqtt.Client(**kwargs)
+    if hasattr(type(client), "connect_timeout"):
+        client.connect_timeout = connect_timeout
+    else:  # paho-mqtt 1.6 has the attribute but no property
+        client._connect_timeout = connect_timeout
+    client.max_inflight_messages_set(100)
+    if settings.tls:
+        client.tls_set_context(tls_context(settings))
+    if settings.username:
+        client.username_pw_set(settings.username, read_password(settings))
+    return client
+
+
+def read_password(settings: MqttSettings) -> str | None:
+    if not settings.password_file:
+        return None
+    try:
+        with open(settings.password_file, encoding="utf-8") as stream:
+            return stream.read().strip()
+    except OSError as error:
+        raise ReportError(f"cannot read mqtt.client.auth.password_file ({error.strerror})") from None
+
+
 class Session:
     """One MQTT connection, run in a worker thread that the caller stops waiting for at `deadline`.
 
@@ -74,32 +107,7 @@ class Session:
         return self.deadline - time.monotonic()
 
     def _client(self) -> Any:
-        import paho.mqtt.client as mqtt
-
-        kwargs: dict[str, Any] = {"client_id": client_id(), "clean_session": True}
-        if hasattr(mqtt, "CallbackAPIVersion"):  # paho-mqtt 2.x
-            kwargs["callback_api_version"] = mqtt.CallbackAPIVersion.VERSION2
-        client = mqtt.Client(**kwargs)
-        timeout = max(0.1, self._remaining())
-        if hasattr(type(client), "connect_timeout"):
-            client.connect_timeout = timeout
-        else:  # paho-mqtt 1.6 has the attribute but no property
-            client._connect_timeout = timeout
-        client.max_inflight_messages_set(100)
-        if self.settings.tls:
-            client.tls_set_context(tls_context(self.settings))
-        if self.settings.username:
-            client.username_pw_set(self.settings.username, self._password())
-        return client
-
-    def _password(self) -> str | None:
-        if not self.settings.password_file:
-            return None
-        try:
-            with open(self.settings.password_file, encoding="utf-8") as stream:
-                return stream.read().strip()
-        except OSError as error:
-            raise ReportError(f"cannot read mqtt.client.auth.password_file ({error.strerror})") from None
+        return new_client(self.settings, connect_timeout=max(0.1, self._remaining()))
 
     def _work(self, messages: Any) -> None:
         import socket
@@ -130,7 +138,7 @@ class Session:
                 self._loop(client)
             if not answer:
                 raise ReportError(f"no answer from the broker at {settings.address} in time")
-            if _is_failure(answer[0]):
+            if is_failure(answer[0]):
                 raise ReportError(f"the broker at {settings.address} refused the connection ({answer[0]})")
             connecting.done()
             self.stage = "publishing"
@@ -180,7 +188,7 @@ class Session:
             pass
 
 
-def _is_failure(reason: Any) -> bool:
+def is_failure(reason: Any) -> bool:
     failure = getattr(reason, "is_failure", None)  # paho 2.x ReasonCode
     if failure is not None:
         return bool(failure)

@@ -51,6 +51,33 @@ class Topics:
     def event(self, event_type: str) -> str:
         return f"{self.root}/{self.device_topic_id}/e/{event_type}"
 
+    def device_alarm(self, alarm_type: str) -> str:
+        """An alarm on the device itself: `te/device/main///a/TYPE`."""
+        return f"{self.root}/{self.device_topic_id}/a/{alarm_type}"
+
+    def service_alarm(self, name: str, alarm_type: str) -> str:
+        return f"{self.service(name)}/a/{alarm_type}"
+
+    def measurement(self, name: str, measurement_type: str) -> str:
+        return f"{self.service(name)}/m/{measurement_type}"
+
+    def health_check_filter(self) -> str:
+        """Health check requests to any service of the device (`+` is the service name)."""
+        return f"{self.root}/{self._service_prefix}+/cmd/health/check"
+
+    def service_filter(self) -> str:
+        """Every service registration of the device (retained)."""
+        return f"{self.root}/{self._service_prefix}+"
+
+    def service_name_of(self, topic: str) -> str:
+        """The service name in a service (or service sub-) topic; '' when `topic` is not one."""
+        prefix = f"{self.root}/{self._service_prefix}"
+        return topic[len(prefix) :].split("/", 1)[0] if topic.startswith(prefix) else ""
+
+    def agent_signal(self, signal: str) -> str:
+        """A signal to tedge-agent (`sync_log_upload`: re-read the log plugins)."""
+        return f"{self.root}/{self._service_prefix}tedge-agent/signal/{signal}"
+
 
 def registration_payload(name: str, service_type: str, twin: Mapping[str, Any]) -> dict[str, Any]:
     """Entity registration; every key besides @type, name and type becomes twin data."""
@@ -59,6 +86,12 @@ def registration_payload(name: str, service_type: str, twin: Mapping[str, Any]) 
 
 def health_payload(status: str, now: float | None = None) -> dict[str, Any]:
     return {"status": status, "time": int(time.time() if now is None else now)}
+
+
+def alarm_payload(text: str, severity: str, now: float | None = None) -> dict[str, Any]:
+    text = " ".join(str(text).split())
+    text = text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+    return {"text": text, "severity": severity, "time": int(time.time() if now is None else now)}
 
 
 def failure_text(verb: str, name: str, message: str) -> str:

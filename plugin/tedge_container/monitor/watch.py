@@ -1,0 +1,109 @@
+"""The engine watcher: a thread that follows podman's event stream and tells the monitor.
+
+It puts on the monitor's queue:
+- ("engine-up", Engine) each time the stream is (re)opened: the monitor then
+  resynchronises everything (events missed while away are not replayed);
+- ("event", dict) for each container event;
+- ("engine-down", message) when podman does not answer (the message names the
+  socket and how to enable it), then retries with bounded backoff.
+
+A silent stream is probed with `_ping` every `probe_interval` seconds, so a
+hung engine is noticed even when no event comes.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from .. import log
+from ..engine import ENABLE_HINT, Engine
+from ..engine.events import EventStream
+from ..errors import EngineError, EngineUnavailable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import queue
+    from typing import Any
+
+    from ..config import Config
+
+BACKOFF_MIN = 0.5
+BACKOFF_MAX = 30.0
+PROBE_INTERVAL = 15.0
+
+
+class EngineWatcher:
+    def __init__(
+        self,
+        config: Config,
+        out: queue.Queue[Any],
+        stop: threading.Event,
+        probe_interval: float = PROBE_INTERVAL,
+    ) -> None:
+        self.config = config
+        self.out = out
+        self.stop = stop
+        self.probe_interval = probe_interval
+        self.thread = threading.Thread(target=self._run, name="engine-events", daemon=True)
+        self._stream: EventStream | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def close(self) -> None:
+        stream = self._stream
+        if stream is not None:
+            stream.close()
+
+    def _run(self) -> None:
+        delay = BACKOFF_MIN
+        while not self.stop.is_set():
+            try:
+                opened_at = time.monotonic()
+                self._follow()
+                if time.monotonic() - opened_at > BACKOFF_MAX:
+                    delay = BACKOFF_MIN  # it ran a good while: a restart of the engine, not a loop
+            except EngineUnavailable as error:
+                self.out.put(("engine-down", str(error)))
+            except (EngineError, OSError) as error:
+                self.out.put(("engine-down", f"podman's event stream failed: {error}"))
+            except Exception as error:  # the watcher must survive anything the engine sends
+                log.warning(f"monitor: event stream: unexpected {type(error).__name__}: {error}")
+            self.stop.wait(delay)
+            delay = min(BACKOFF_MAX, delay * 2)
+
+    def _follow(self) -> None:
+        engine = Engine(self.config)
+        engine.ping()  # bounded by container.connect_timeout; raises EngineUnavailable
+        stream = EventStream(engine.socket_path, float(self.config.get("container.connect_timeout")))
+        try:
+            stream.open()
+        except (OSError, socket.timeout) as error:
+            where = engine.socket_path
+            raise EngineUnavailable(
+                f"podman at {where} refused the event stream ({error}); {ENABLE_HINT}."
+            ) from None
+        self._stream = stream
+        try:
+            self.out.put(("engine-up", engine))
+            last_probe = time.monotonic()
+
+            def on_idle() -> bool:
+                nonlocal last_probe
+                if self.stop.is_set():
+                    return False
+                if time.monotonic() - last_probe >= self.probe_interval:
+                    last_probe = time.monotonic()
+                    Engine(self.config).ping()  # raises EngineUnavailable when it hangs or went
+                return True
+
+            for event in stream.events(on_idle):
+                last_probe = time.monotonic()
+                self.out.put(("event", event))
+        finally:
+            self._stream = None
+            stream.close()
+        if not self.stop.is_set():
+            log.info("monitor: podman closed the event stream; reconnecting")

@@ -1,0 +1,384 @@
+"""The monitor (`tedge-container-plugin monitor`) against real podman and a real mosquitto.
+
+What an operator sees with `mosquitto_sub -t 'te/#' -v` while containers
+are stopped, started, crash and are removed by hand, while the broker
+restarts (its retained messages lost) and when the monitor is stopped.
+
+The monitor runs as a subprocess (as systemd runs it) against its own broker,
+so the session broker's retained messages of other tests do not interfere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from tests.support.mqtt import Broker
+from tests.support.proc import Process, port_open
+
+pytestmark = pytest.mark.integration
+
+OWN_HEALTH = "te/device/main/service/tedge-container-plugin/status/health"
+ENGINE_ALARM = "te/device/main///a/container_engine_unreachable"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def service_topic(name: str) -> str:
+    return f"te/device/main/service/{name}"
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 15) -> Any:
+    """Poll `check` until it returns something true; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        time.sleep(0.1)
+
+
+class Watch:
+    """The retained state of the broker as a fresh subscriber would see it, kept up to date live."""
+
+    def __init__(self, broker: Broker) -> None:
+        import paho.mqtt.client as mqtt
+
+        kwargs: dict[str, Any] = {"client_id": unique("test-watch")}
+        if hasattr(mqtt, "CallbackAPIVersion"):
+            kwargs["callback_api_version"] = mqtt.CallbackAPIVersion.VERSION2
+        self.client = mqtt.Client(**kwargs)
+        self.state: dict[str, str] = {}  # retained topics: the last payload ('' = cleared)
+        self.live: list[tuple[str, str]] = []  # every message, in order
+        self.client.on_message = self._message
+        self.client.on_connect = lambda client, *args: client.subscribe("#", qos=1)
+        self.client.reconnect_delay_set(0.2, 1)
+        self.client.connect(broker.host, broker.port, keepalive=30)
+        self.client.loop_start()
+
+    def _message(self, _client: Any, _userdata: Any, message: Any) -> None:
+        payload = bytes(message.payload).decode(errors="replace")
+        self.live.append((message.topic, payload))
+        if "/m/" not in message.topic and "/e/" not in message.topic:
+            self.state[message.topic] = payload
+
+    def json(self, topic: str) -> dict[str, Any] | None:
+        payload = self.state.get(topic)
+        return json.loads(payload) if payload else None
+
+    def health(self, name: str) -> str:
+        payload = self.json(f"{service_topic(name)}/status/health")
+        return payload["status"] if payload else ""
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class Monitor:
+    def __init__(self, plugin: Any, broker: Broker, log_path: Path) -> None:
+        (Path(plugin.config_dir) / "tedge.toml").write_text(
+            f'[mqtt.client]\nhost = "{broker.host}"\nport = {broker.port}\n'
+        )
+        self.plugin = plugin
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Monitor:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tedge_container", "monitor"],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=self.plugin.env(),
+            cwd=str(self.plugin.config_dir),
+        )
+        return self
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise AssertionError("the monitor did not stop within 10 s of SIGTERM") from None
+        finally:
+            self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture()
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    broker = Broker("monitor", tmp_path / "broker").start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture()
+def watch(broker: Broker) -> Iterator[Watch]:
+    watch = Watch(broker)
+    try:
+        yield watch
+    finally:
+        watch.close()
+
+
+@pytest.fixture()
+def monitor(plugin: Any, broker: Broker, watch: Watch, tmp_path: Path) -> Iterator[Monitor]:
+    plugin.set_config("container", "crash_loop_threshold", 3)
+    plugin.set_config("container", "crash_loop_clear_after", 2)
+    plugin.set_config("metrics", "interval", 0)
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log")
+    monitor.start()
+    try:
+        wait_until("the monitor's health is up", lambda: own_health(watch) == "up")
+        yield monitor
+    finally:
+        if monitor.proc is not None and monitor.proc.poll() is None:
+            monitor.stop()
+        print(monitor.output())
+
+
+def restart_on_its_port(broker: Broker) -> None:
+    """Start a stopped broker again on the same port (Broker.start would pick a new one)."""
+    broker.process = Process(
+        "mosquitto monitor",
+        ["mosquitto", "-c", str(broker.workdir / "mosquitto.conf")],
+        log_path=broker.workdir / "mosquitto.log",
+    ).start()
+    wait_until("the broker back on its port", lambda: port_open(broker.port))
+
+
+def own_health(watch: Watch) -> str:
+    return (watch.json(OWN_HEALTH) or {}).get("status", "")
+
+
+def podman(plugin: Any, *args: str) -> str:
+    return plugin.podman.cli(*args).stdout.strip()
+
+
+def test_stop_start_and_removal_by_hand_are_reflected(plugin, test_images, monitor, watch) -> None:
+    name = unique("app")
+    container_id = podman(plugin, "run", "-d", "--name", name, test_images.app1)
+    wait_until(f"{name} registered with health up", lambda: watch.health(name) == "up")
+    registration = watch.json(service_topic(name))
+    assert registration is not None
+    assert registration["@type"] == "service" and registration["type"] == "container"
+    twin = registration["container"]
+    assert twin["containerId"] == container_id
+    assert twin["state"] == "running"
+    assert twin["image"] == test_images.app1
+    assert twin["createdAt"] and twin["networkMode"]
+    assert "8080" in twin["command"] or twin["command"]
+
+    podman(plugin, "stop", "-t", "2", name)
+    wait_until(f"{name} down after a stop by hand", lambda: watch.health(name) == "down", timeout=5)
+    assert watch.json(service_topic(name))["container"]["state"] == "exited"
+
+    podman(plugin, "start", name)
+    wait_until(f"{name} up after a start by hand", lambda: watch.health(name) == "up", timeout=5)
+
+    podman(plugin, "rm", "-f", "-t", "0", name)
+    wait_until(f"{name} deregistered", lambda: watch.state.get(service_topic(name)) == "", timeout=5)
+    assert ("te/device/main/service/tedge-agent/signal/sync_log_upload", "{}") in watch.live
+
+
+def test_broker_restart_republishes_everything(plugin, test_images, broker, monitor, watch) -> None:
+    name = unique("app")
+    podman(plugin, "run", "-d", "--name", name, test_images.app1)
+    wait_until(f"{name} up", lambda: watch.health(name) == "up")
+    port = broker.port
+    broker.stop()  # persistence is off: every retained message is lost
+    watch.state.clear()
+    restart_on_its_port(broker)
+    assert broker.port == port
+    wait_until(f"{name} registered again", lambda: watch.json(service_topic(name)) is not None, timeout=40)
+    wait_until(f"{name} health again", lambda: watch.health(name) == "up")
+    wait_until("the monitor's own health up again", lambda: own_health(watch) == "up")
+
+
+def test_sigterm_exits_0_and_says_down(plugin, monitor, watch) -> None:
+    assert monitor.stop() == 0
+    wait_until("the monitor's health down", lambda: own_health(watch) == "down")
+
+
+def test_a_crash_loop_raises_then_clears_the_alarm(plugin, test_images, monitor, watch) -> None:
+    name = unique("loop")
+    # Crashes 4 times (the file survives restarts), then runs steadily.
+    script = "n=$(cat /n 2>/dev/null || echo 0); echo $((n+1)) > /n; [ $n -ge 4 ] || exit 1; exec sleep 600"
+    command = ["/bin/sh", "-c", script]
+    podman(plugin, "run", "-d", "--restart", "always", "--name", name, test_images.app1, *command)
+    alarm_topic = f"{service_topic(name)}/a/container_crash_loop"
+    alarm = wait_until("the crash-loop alarm", lambda: watch.json(alarm_topic), timeout=30)
+    assert alarm["severity"] == "major"
+    assert name in alarm["text"] and "restarted it" in alarm["text"]
+    wait_until("the alarm cleared after a steady run", lambda: watch.state.get(alarm_topic) == "", timeout=15)
+    assert watch.health(name) == "up"
+
+
+def test_engine_unreachable_raises_then_clears_the_alarm(plugin, broker, watch, tmp_path) -> None:
+    link = tmp_path / "podman.sock"
+    plugin.set_config("container", "host", f"unix://{link}")
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    try:
+        alarm = wait_until("the engine alarm", lambda: watch.json(ENGINE_ALARM))
+        assert str(link) in alarm["text"] and "podman.socket" in alarm["text"]
+        assert alarm["severity"] == "critical"
+        os.symlink(plugin.podman.socket_path, link)
+        wait_until("the engine alarm cleared", lambda: watch.state.get(ENGINE_ALARM) == "", timeout=20)
+    finally:
+        assert monitor.stop() == 0
+        print(monitor.output())
+
+
+def test_metrics_arrive_every_interval_for_running_containers(
+    plugin, test_images, broker, watch, tmp_path
+) -> None:
+    plugin.set_config("metrics", "interval", "1s")  # a Go duration, as the Go plugin's file has it
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    name = unique("app")
+    try:
+        podman(plugin, "run", "-d", "--name", name, test_images.app1)
+        topic = f"{service_topic(name)}/m/resource_usage"
+        wait_until(
+            "two resource_usage measurements", lambda: [t for t, _ in watch.live if t == topic][1:], 20
+        )
+        measured = json.loads(next(payload for t, payload in watch.live if t == topic))["container"]
+        assert set(measured) == {"cpu", "memory", "netio"}
+        assert measured["memory"] > 0 and isinstance(measured["netio"], int)
+    finally:
+        assert monitor.stop() == 0
+        print(monitor.output())
+
+
+class EngineDoor:
+    """A unix-socket relay in front of the session's podman that the test can shut and reopen.
+
+    Shutting it closes the event stream and refuses connections, exactly what
+    the monitor sees when podman's service restarts; the real service is
+    shared by the whole session, so restarting it here would disturb other
+    tests. Containers keep running behind it, and change meanwhile.
+    """
+
+    def __init__(self, path: Path, target: str) -> None:
+        self.path = path
+        self.target = target
+        self.server: socket.socket | None = None
+        self.connections: list[socket.socket] = []
+
+    def open(self) -> None:
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(self.path))
+        self.server.listen(16)
+        threading.Thread(target=self._accept, args=(self.server,), daemon=True).start()
+
+    def shut(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        self.path.unlink(missing_ok=True)
+        for connection in self.connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self.connections.clear()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            self.connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def test_an_engine_restart_mid_stream_resynchronises(plugin, test_images, broker, watch, tmp_path) -> None:
+    door = EngineDoor(tmp_path / "engine.sock", str(plugin.podman.socket_path))
+    door.open()
+    plugin.set_config("container", "host", f"unix://{door.path}")
+    kept, removed = unique("kept"), unique("gone")
+    podman(plugin, "run", "-d", "--name", kept, test_images.app1)
+    podman(plugin, "run", "-d", "--name", removed, test_images.app1)
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    try:
+        wait_until("both services up", lambda: watch.health(kept) == watch.health(removed) == "up")
+        door.shut()  # the engine goes away mid-stream...
+        wait_until("the engine alarm", lambda: watch.json(ENGINE_ALARM))
+        podman(plugin, "rm", "-f", "-t", "0", removed)  # ...and things change meanwhile
+        podman(plugin, "stop", "-t", "0", kept)
+        door.open()
+        wait_until("the engine alarm cleared", lambda: watch.state.get(ENGINE_ALARM) == "", timeout=40)
+        wait_until(f"{removed} deregistered", lambda: watch.state.get(service_topic(removed)) == "")
+        wait_until(f"{kept} down", lambda: watch.health(kept) == "down")
+    finally:
+        door.shut()
+        assert monitor.stop() == 0
+        print(monitor.output())
+
+
+def test_a_health_check_is_answered(plugin, test_images, broker, monitor, watch) -> None:
+    name = unique("app")
+    podman(plugin, "run", "-d", "--name", name, test_images.app1)
+    wait_until(f"{name} up", lambda: watch.health(name) == "up")
+    health = f"{service_topic(name)}/status/health"
+    before = len([t for t, _ in watch.live if t == health])
+    broker.publish(f"{service_topic(name)}/cmd/health/check", "{}")
+    broker.publish(f"{service_topic('tedge-container-plugin')}/cmd/health/check", "{}")
+    wait_until("the service's health again", lambda: len([t for t, _ in watch.live if t == health]) > before)
+    wait_until("the monitor's own health again", lambda: [t for t, _ in watch.live if t == OWN_HEALTH][1:])
+
+
+def test_a_broker_that_is_down_at_start_is_waited_for(plugin, test_images, broker, tmp_path) -> None:
+    name = unique("app")
+    podman(plugin, "run", "-d", "--name", name, test_images.app1)
+    broker.stop()  # the monitor starts with no broker at all...
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    try:
+        time.sleep(1.5)
+        assert monitor.proc is not None and monitor.proc.poll() is None, "the monitor gave up"
+        restart_on_its_port(broker)  # ...which comes later
+        watch = Watch(broker)
+        try:
+            wait_until(f"{name} registered", lambda: watch.health(name) == "up", timeout=40)
+            assert own_health(watch) == "up"
+        finally:
+            watch.close()
+    finally:
+        assert monitor.stop() == 0
+        print(monitor.output())
