@@ -33,6 +33,8 @@ LIB = Path("/usr/lib/tedge-container-plugin")
 DOC = Path("/usr/share/doc/tedge-container-plugin")
 TEDGE_DIR = Path("/etc/tedge")
 LOG_PLUGIN = Path("/usr/share/tedge/log-plugins/container")
+IMAGE_TYPE = Path("/etc/tedge/sm-plugins/container-image")
+OTHER_TYPES = (Path("/etc/tedge/sm-plugins/container-group"), IMAGE_TYPE)
 UNIT = Path("/usr/lib/systemd/system/tedge-container-plugin.service")
 WANTS = Path("/etc/systemd/system/multi-user.target.wants/tedge-container-plugin.service")
 
@@ -82,6 +84,11 @@ def test_install_reinstall_remove_purge(
     # The monitor's unit, enabled (systemctl enables without a running systemd,
     # as in CI; nothing is started then), and the log plugin.
     assert UNIT.is_file() and os.readlink(LOG_PLUGIN) == str(LAUNCHER)
+    for software_type in OTHER_TYPES:  # the other software types, beside `container`
+        assert os.readlink(software_type) == str(LAUNCHER)
+    # container-image is off by default: its list answers, empty, without asking podman.
+    result = run([IMAGE_TYPE, "list"], check=False)
+    assert (result.returncode, result.stdout) == (0, ""), result
     if Path("/usr/bin/systemctl").exists():
         assert WANTS.is_symlink(), "postinst did not enable tedge-container-plugin.service"
 
@@ -118,7 +125,18 @@ def test_install_reinstall_remove_purge(
     # docs go; the conffile stays until purge.
     run(["dpkg", "-r", PACKAGE])
     assert dpkg_status() == "rc"
-    for path in (LAUNCHER, LIB, DOC, SYMLINK, Path("/usr/bin/tedge-container"), UNIT, LOG_PLUGIN, WANTS):
+    gone = (
+        LAUNCHER,
+        LIB,
+        DOC,
+        SYMLINK,
+        *OTHER_TYPES,
+        Path("/usr/bin/tedge-container"),
+        UNIT,
+        LOG_PLUGIN,
+        WANTS,
+    )
+    for path in gone:
         assert not path.exists() and not path.is_symlink(), f"{path} left after remove"
     assert not list(Path("/etc").glob("rc?.d/*tedge-container-plugin")), "runlevel links left after remove"
     assert CONFIG.read_text() == changed
