@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tedge_container.engine.pull_errors import pull_error
+import pytest
+
+from tedge_container.engine.pull_errors import classify_pull_error, pull_error
 from tedge_container.engine.sockets import answer_text, not_podman
 
 
@@ -25,6 +27,29 @@ def test_a_full_disk_names_the_storage() -> None:
         "podman's storage (/var/lib/containers/storage) is full: free space there or remove "
         "unused images (`podman image prune`), then retry."
     )
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "127.0.0.1:54013/cred-47ecca44/missing:1",  # a port holding 401: the CI flake of stop 13
+        "reg.local:5000/team-a401b/missing:1",
+        "reg.local:5000/app-404/eof:1",
+    ],
+)
+def test_numbers_and_words_inside_the_image_name_never_decide_the_kind(image: str) -> None:
+    registry = image.split("/")[0]
+    name = image.rsplit(":", 1)[0]
+    message = f"reading manifest 1 in {name}: manifest unknown"
+    assert pull_error(image, registry, message).kind == "not_found"
+
+
+def test_status_codes_count_only_as_whole_numbers() -> None:
+    assert classify_pull_error("unexpected http code 401 from the registry") == "auth"
+    assert classify_pull_error("invalid status code from registry 404") == "not_found"
+    assert classify_pull_error("copied 40123 bytes, then: unknown blob") == "unknown"
+    via_mirror = "pinging mirror.local:4010/v2/: dial tcp: connection refused"
+    assert classify_pull_error(via_mirror) == "network"
 
 
 def test_engine_answers_are_text_never_bytes() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ..errors import PullError
 
 # What the engine's error texts say, in the order they are checked (see shared notes on podman).
@@ -23,7 +25,10 @@ _PULL_ERROR_KINDS = (
             "401",
         ),
     ),
-    ("not_found", ("manifest unknown", "name unknown", "image not known", "not found", "404")),
+    (
+        "not_found",
+        ("manifest unknown", "name unknown", "image not known", "not found", "404"),
+    ),
     (
         "reference",
         ("repository name must be lowercase", "invalid reference format", "short-name"),
@@ -64,17 +69,34 @@ _PULL_ADVICE = {
 }
 
 
-def classify_pull_error(message: str) -> str:
+# What is left of other references in a message (a mirror's host:port, a digest): not words.
+_NAME_LIKE = re.compile(r"[\w.-]+:\d+[\w./:@-]*|sha256:[0-9a-f]+")
+
+
+def classify_pull_error(message: str, names: tuple[str, ...] = ()) -> str:
+    """The kind of a pull failure; `names` (the image, its registry) are left out of the match,
+    so that a port such as 54013 or a repository called `eof-app` cannot decide the kind."""
     text = message.lower()
+    for name in sorted(filter(None, names), key=len, reverse=True):
+        text = text.replace(name.lower(), " ")
+    text = _NAME_LIKE.sub(" ", text)
+    words = set(re.findall(r"\b\d+\b", text))  # a status code counts only as a whole number
     for kind, needles in _PULL_ERROR_KINDS:
-        if any(needle in text for needle in needles):
+        if any(needle in words if needle.isdigit() else needle in text for needle in needles):
             return kind
     return "unknown"
 
 
+def _repository(image: str) -> str:
+    """`host:port/repo` of `host:port/repo:tag@digest`: how the engine's messages name it."""
+    name = image.split("@", 1)[0]
+    head, _, tag = name.rpartition(":")
+    return head if head and "/" not in tag else name
+
+
 def pull_error(image: str, registry: str, message: str, storage: str = "") -> PullError:
     """The PullError of an engine's message; `storage` is podman's storage path, for a full disk."""
-    kind = classify_pull_error(message)
+    kind = classify_pull_error(message, (image, _repository(image), registry))
     where = f" ({storage})" if storage else ""
     advice = _PULL_ADVICE[kind].format(registry=registry, image=image, storage=where)
     detail = " ".join(message.split())[:500]
