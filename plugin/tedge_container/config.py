@@ -72,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     "container_group.keep_volumes": False,
     "container_group.compose_timeout": 600.0,
     "container_group.settle_time": 0.25,
+    # Service names PROJECT@SERVICE (false, the Go plugin's default) or MODULE@SERVICE.
+    "container_group.use_module_name": False,
     "container_image.enabled": False,
     # The monitor (`tedge-container-plugin monitor`, docs/monitor.md). The Go service's keys first.
     "container.crash_loop_threshold": 3,  # restarts since first seen (or the last steady run): alarm
@@ -96,7 +98,6 @@ GO_ONLY_KEYS = frozenset(
         "client.http.host",
         "client.http.port",
         "client.key",
-        "container_group.use_module_name",
         "delete_from_cloud.enabled",
         "delete_from_cloud.orphans",
         "delete_from_cloud.orphans_interval",

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from tests.integration.test_container_group import group  # noqa: F401 - the fixture
 from tests.support.mqtt import Broker
 from tests.support.proc import Process, port_open
 
@@ -382,3 +383,48 @@ def test_a_broker_that_is_down_at_start_is_waited_for(plugin, test_images, broke
     finally:
         assert monitor.stop() == 0
         print(monitor.output())
+
+
+def test_group_services_have_one_name_for_the_installer_the_monitor_and_the_log_plugin(
+    plugin,
+    test_images,
+    monitor,
+    watch,
+    group,  # noqa: F811 - the fixture imported above
+    tmp_path,
+) -> None:
+    """Go's naming, PROJECT@SERVICE, everywhere; MODULE@SERVICE with use_module_name everywhere.
+
+    The module name has capitals, so its project name (lower case) differs.
+    """
+    from tests.integration.test_container_group import app, compose, file_of
+    from tests.integration.test_log_plugin import log_plugin
+
+    plugin.set("report", "enabled", True)  # the installer reports to the monitor's broker too
+    module = unique("Shop")
+    project = module.lower()
+    compose_file = file_of(tmp_path, "compose.yaml", compose({"web": app(test_images.app1)}))
+
+    def group_services() -> set[str]:
+        return {
+            topic
+            for topic, payload in watch.state.items()
+            if payload and '"container-group"' in payload and "/status/" not in topic
+        }
+
+    result = group.install(module, "1.0", compose_file)
+    assert result.returncode == 0, result.stderr
+    expected = service_topic(f"{project}@web")
+    wait_until(f"{project}@web up", lambda: watch.health(f"{project}@web") == "up")
+    time.sleep(1.5)  # room for a second name to appear, were the monitor to name it otherwise
+    assert group_services() == {expected}
+    assert f"{project}@web" in log_plugin(plugin, "list").stdout.splitlines()
+
+    monitor.stop()
+    plugin.set("container_group", "use_module_name", True)
+    monitor.start()
+    result = group.install(module, "2.0", compose_file)
+    assert result.returncode == 0, result.stderr
+    wait_until(f"{module}@web up", lambda: watch.health(f"{module}@web") == "up")
+    wait_until(f"{project}@web gone", lambda: group_services() == {service_topic(f"{module}@web")})
+    assert f"{module}@web" in log_plugin(plugin, "list").stdout.splitlines()

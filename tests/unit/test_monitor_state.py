@@ -85,6 +85,22 @@ def test_a_compose_container_is_project_at_service(accepts) -> None:
     assert observed.twin["container"]["serviceName"] == "db"
 
 
+def test_use_module_name_names_an_installed_group_after_its_module(accepts, tmp_path: Path) -> None:
+    working = tmp_path / "compose" / "Shop"
+    working.mkdir(parents=True)
+    (working / "version").write_text("1.0\nShop\n")  # the group's record: version, module name
+    labels = {
+        "com.docker.compose.project": "shop",
+        "com.docker.compose.service": "db",
+        "com.docker.compose.project.working_dir": str(working),
+    }
+    assert observe(inspect("running", **labels), accepts).name == "shop@db"
+    assert observe(inspect("running", **labels), accepts, use_module_name=True).name == "Shop@db"
+    # A project started by hand has no record: its project name stays.
+    labels["com.docker.compose.project.working_dir"] = str(tmp_path / "elsewhere")
+    assert observe(inspect("running", **labels), accepts, use_module_name=True).name == "shop@db"
+
+
 def test_excluded_containers_are_no_services(accepts) -> None:
     assert observe(inspect("running", **{"tedge.ignore": ""}), accepts) is None
     grouped = {"com.docker.compose.project": "p", "com.docker.compose.service": "s", "tedge.ignore": "1"}

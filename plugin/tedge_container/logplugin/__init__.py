@@ -26,19 +26,21 @@ usage: container list
 
 
 def log_types(engine: Engine, config: Config) -> dict[str, str]:
-    """{log type: container id}: what `container list` reports, and compose services as PROJECT@SERVICE."""
-    from ..labels import COMPOSE_PROJECT_LABEL, TRANSIENT_SUFFIXES
-    from ..monitor.state import COMPOSE_SERVICE_LABEL, is_excluded
+    """{log type: container id}: what `container list` reports, and compose services by their
+    service names (PROJECT@SERVICE, as the monitor registers them)."""
+    from ..labels import TRANSIENT_SUFFIXES
+    from ..monitor.state import is_excluded
     from ..software.container.list import ContainerFilter
+    from ..software.group.naming import container_service_name
 
     accepts = ContainerFilter(config)
+    by_module = bool(config.get("container_group.use_module_name"))
     types = {}
     for container in engine.list_containers():
-        project = container.labels.get(COMPOSE_PROJECT_LABEL, "")
-        service = container.labels.get(COMPOSE_SERVICE_LABEL, "")
-        if project and service:
+        group_service = container_service_name(container.labels, by_module)
+        if group_service:
             if not container.name.endswith(TRANSIENT_SUFFIXES) and not is_excluded(container, accepts):
-                types[f"{project}@{service}"] = container.id
+                types[group_service] = container.id
         elif accepts.accepts(container):
             types[container.name] = container.id
     return types

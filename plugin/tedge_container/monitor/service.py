@@ -46,7 +46,7 @@ class Monitor:
         self.config = config
         self.topics = topics
         self.accepts = ContainerFilter(config)
-        self.picture = Picture()
+        self.picture = Picture(bool(config.get("container_group.use_module_name")))
         self.crash_loops = CrashLoops(
             int(config.get("container.crash_loop_threshold")),
             float(config.get("container.crash_loop_clear_after")),
@@ -156,7 +156,7 @@ class Monitor:
             seen = []
             for container in containers:
                 data = engine.inspect_container(container.id, timeout=self._timeout())
-                observed = observe(data, self.accepts) if data else None
+                observed = observe(data, self.accepts, self.picture.use_module_name) if data else None
                 if observed is not None:
                     seen.append(observed)
         except Exception as error:  # the watcher notices a dead engine; this round is skipped

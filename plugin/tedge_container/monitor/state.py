@@ -6,13 +6,14 @@ events and inspect data (tests/unit/test_monitor_state.py).
 A container is a service when `container list` reports it (ContainerFilter),
 named as the container; a compose container (labels
 com.docker.compose.project / .service) is the service `PROJECT@SERVICE` of
-type `container-group`.
+type `container-group` (software/group/naming.py).
 """
 
 from __future__ import annotations
 
 from ..engine.model import Container
 from ..labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES
+from ..software.group.naming import COMPOSE_SERVICE_LABEL, container_service_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 else:
     from typing import NamedTuple
 
-COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
 CONTAINER_TYPE = "container"
 GROUP_TYPE = "container-group"
 SERVICE_TYPES = (CONTAINER_TYPE, GROUP_TYPE)
@@ -108,15 +108,21 @@ def _container_health(state: Mapping[str, Any]) -> str:
     return str(check.get("Status") or "") if isinstance(check, dict) else ""
 
 
-def observe(data: Mapping[str, Any], accepts: ContainerFilter) -> Observed | None:
-    """The service one container stands for, or None when it is none (filtered, transient, ...)."""
+def observe(
+    data: Mapping[str, Any], accepts: ContainerFilter, use_module_name: bool = False
+) -> Observed | None:
+    """The service one container stands for, or None when it is none (filtered, transient, ...).
+
+    `use_module_name`: name group services after the module (container_group.use_module_name).
+    """
     container = Container.from_inspect(data)
     labels = container.labels
     project, service = labels.get(COMPOSE_PROJECT_LABEL, ""), labels.get(COMPOSE_SERVICE_LABEL, "")
-    if project and service:
+    group_service = container_service_name(labels, use_module_name)
+    if group_service:
         if container.name.endswith(TRANSIENT_SUFFIXES) or is_excluded(container, accepts):
             return None
-        name, service_type = f"{project}@{service}", GROUP_TYPE
+        name, service_type = group_service, GROUP_TYPE
     elif accepts.accepts(container):
         name, service_type = container.name, CONTAINER_TYPE
     else:
@@ -171,8 +177,9 @@ def is_excluded(container: Container, accepts: ContainerFilter) -> bool:
 class Picture:
     """The services thin-edge has been told about, and the container behind each."""
 
-    def __init__(self) -> None:
+    def __init__(self, use_module_name: bool = False) -> None:
         self.services: dict[str, Observed] = {}
+        self.use_module_name = use_module_name  # how group services are named (observe)
 
     def name_of(self, container_id: str, besides: str = "") -> str:
         """The service of a container (events and inspect data carry the full id); '' when none."""
@@ -215,7 +222,7 @@ class Picture:
             return self.remove(container_id)
         if Container.from_inspect(data).name.endswith(TRANSIENT_SUFFIXES):
             return []
-        return self.update(container_id, observe(data, accepts))
+        return self.update(container_id, observe(data, accepts, self.use_module_name))
 
     def remove(self, container_id: str) -> list[Change]:
         return self.update(container_id, None)

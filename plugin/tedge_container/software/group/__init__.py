@@ -6,7 +6,7 @@ Modules: `list.py`, `install.py` (stage, pull, swap, check, record),
 `runner.py` (podman-compose as a separate program), `checks.py` (the engine
 check after compose), `operations.py` (up/down steps), `recovery.py`
 (repairing interrupted installs). Each service is a thin-edge service
-`NAME@SERVICE` of type `container-group`.
+`PROJECT@SERVICE` of type `container-group` (`naming.py`).
 """
 
 from __future__ import annotations
@@ -22,12 +22,9 @@ if TYPE_CHECKING:
 NAME = "container-group"
 
 
-def service_name(module: str, service: str) -> str:
-    return f"{module}@{service}"
-
-
-def installed_services(installed: Installed) -> list:
+def installed_services(installed: Installed, use_module_name: bool) -> list:
     from ...status.reporter import Service
+    from .naming import group_service_name
 
     services = []
     for spec in installed.project.services:
@@ -42,7 +39,8 @@ def installed_services(installed: Installed) -> list:
                 "moduleVersion": installed.version,
             }
         }
-        services.append(Service(service_name(installed.name, spec.name), NAME, twin, container_id))
+        name = group_service_name(installed.project.name, installed.name, spec.name, use_module_name)
+        services.append(Service(name, NAME, twin, container_id))
     return services
 
 
@@ -56,24 +54,33 @@ def install_module(
     config: Config, name: str, version: str, file: str, engine: Engine | None = None
 ) -> Outcome:
     from .install import install as install_group
+    from .naming import group_service_name
 
     installed = install_group(config, name, version, file, engine=engine)
     services = installed.project.service_names()
+    by_module = bool(config.get("container_group.use_module_name"))
     return Outcome(
         f"group {name} {installed.version} runs {', '.join(services)}",
-        services=installed_services(installed),
-        removed=[service_name(name, service) for service in installed.dropped],
+        services=installed_services(installed, by_module),
+        removed=[
+            group_service_name(installed.project.name, name, service, by_module)
+            for service in installed.dropped
+        ],
     )
 
 
 def remove_module(config: Config, name: str, engine: Engine | None = None, version: str = "") -> Outcome:
     """Remove group `name`, whatever its version."""
+    from .naming import group_service_name
     from .remove import remove as remove_group
 
-    services = remove_group(config, name, engine=engine)
-    if services is None:
+    removed = remove_group(config, name, engine=engine)
+    if removed is None:
         return Outcome(f"group {name} was not installed")
-    return Outcome(f"group {name} removed", removed=[service_name(name, service) for service in services])
+    project, services = removed
+    by_module = bool(config.get("container_group.use_module_name"))
+    names = [group_service_name(project, name, service, by_module) for service in services]
+    return Outcome(f"group {name} removed", removed=names)
 
 
 SOFTWARE_TYPE = SoftwareType(NAME, "VERSION", list_modules, install_module, remove_module)

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 
 from ...errors import PluginError
 from ...labels import COMPOSE_PROJECT_LABEL
+from .naming import COMPOSE_SERVICE_LABEL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from ...engine import Engine
     from .project import Project, ServiceSpec
 
-COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
 _POLL_SECONDS = 0.1
 # How long a container may stay in a passing state (starting, stopping, restarting).
 _TRANSITION_SECONDS = 30.0

@@ -84,6 +84,18 @@ def read_version(directory: str) -> str | None:
         return None
 
 
+def read_module_name(directory: str) -> str:
+    """The module name recorded on line 2 of a working directory's version file ("" when none)."""
+    if not directory:
+        return ""
+    try:
+        with open(os.path.join(directory, VERSION_FILE), encoding="utf-8", errors="replace") as stream:
+            stream.readline()
+            return stream.readline().strip()
+    except OSError:
+        return ""
+
+
 def write_version(directory: str, version: str, name: str) -> None:
     """Record the version atomically (a power loss leaves the old record or the new one)."""
     path = os.path.join(directory, VERSION_FILE)

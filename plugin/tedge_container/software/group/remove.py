@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from ...engine import Engine
 
 
-def remove(config: Config, name: str, engine: Engine | None = None) -> list[str] | None:
-    """Remove group `name`; returns its services, None when it was not installed."""
+def remove(config: Config, name: str, engine: Engine | None = None) -> tuple[str, list[str]] | None:
+    """Remove group `name`; returns its project name and services, None when it was not installed."""
     from ...engine import Engine
     from .operations import Group
 
@@ -35,12 +35,11 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> list[str]
         group = Group(config, engine or Engine(config))
         repair(group, layout)
         if not os.path.isdir(layout.working):
-            return []
+            return project_name(name), []
         project = group.try_load(layout.working, name)
+        taken_down = project.name if project is not None else project_name(name)
         services = group.take_down(
-            project,
-            project.name if project is not None else project_name(name),
-            volumes=not config.get("container_group.keep_volumes"),
+            project, taken_down, volumes=not config.get("container_group.keep_volumes")
         )
         layout.trash(layout.working)
     except PluginError as error:
@@ -49,4 +48,4 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> list[str]
         raise PluginError(
             f"Removing group {name} failed: {error.strerror or error} ({error.filename or root})."
         ) from None
-    return services
+    return taken_down, services
