@@ -80,6 +80,15 @@ DEFAULTS: dict[str, Any] = {
     "container.crash_loop_clear_after": 300.0,  # running this long without a restart clears it
     "metrics.enabled": True,
     "metrics.interval": 300.0,  # resource_usage measurements; 0: off
+    # Deleting removed services in Cumulocity through tedge's proxy (monitor/cloud.py).
+    "delete_from_cloud.enabled": True,
+    "delete_from_cloud.delay": 30.0,
+    "client.c8y.host": "",  # "": c8y.proxy.client.host from tedge (127.0.0.1)
+    "client.c8y.port": 0,  # 0: c8y.proxy.client.port from tedge (8001)
+    "client.ca_file": "",
+    "client.cert_file": "",
+    "client.key": "",
+    "device_id": "",  # "": the proxy's device user tells
 }
 
 # String settings with a fixed set of values (compared in lower case).
@@ -91,18 +100,11 @@ CHOICES: dict[str, tuple[str, ...]] = {
 # plugin does not use: a switched device keeps them without a warning.
 GO_ONLY_KEYS = frozenset(
     {
-        "client.c8y.host",
-        "client.c8y.port",
-        "client.ca_file",
-        "client.cert_file",
         "client.http.host",
         "client.http.port",
-        "client.key",
-        "delete_from_cloud.enabled",
         "delete_from_cloud.orphans",
         "delete_from_cloud.orphans_interval",
         "delete_legacy",
-        "device_id",
         "events.enabled",
         "filter.include.ids",
         "filter.include.types",

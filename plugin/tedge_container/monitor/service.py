@@ -1,9 +1,10 @@
 """The monitor's main loop: engine events and MQTT requests in, thin-edge messages out.
 
-Three threads: the engine watcher (watch.py), paho's network thread
-(link.py), and this loop, the only one that changes state or publishes. They
-meet in one bounded queue. Every second (or sooner) the loop also runs its
-timers: crash-loop clearing and metrics.
+Four threads: the engine watcher (watch.py), paho's network thread
+(link.py), the cloud clean-up (cloud.py), and this loop, the only one that
+changes state or publishes (through announce.py). They meet in one bounded
+queue. Every second (or sooner) the loop also runs its timers: crash-loop
+clearing and metrics.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import time
 from .. import log
 from ..engine import ENABLE_HINT
 from ..software.container.list import ContainerFilter
-from ..status.topics import alarm_payload, health_payload, registration_payload
-from .crashloop import ALARM_TYPE as CRASH_LOOP_ALARM
-from .crashloop import SEVERITY as CRASH_LOOP_SEVERITY
-from .crashloop import CrashLoops, alarm_text
+from ..status.topics import alarm_payload, health_payload
+from .announce import Announce
+from .cloud import bridge_health_topics, bridge_is_up, new_cloud_cleanup
+from .crashloop import CrashLoops
 from .link import SERVICE_NAME, Link
 from .state import SERVICE_TYPES, Picture, event_action, observe
 from .watch import EngineWatcher
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from ..engine import Engine
     from ..status.settings import MqttSettings
     from ..status.topics import Topics
-    from .state import Change, Observed
 
 ENGINE_ALARM = "container_engine_unreachable"
 TICK = 1.0
@@ -47,10 +47,6 @@ class Monitor:
         self.topics = topics
         self.accepts = ContainerFilter(config)
         self.picture = Picture(bool(config.get("container_group.use_module_name")))
-        self.crash_loops = CrashLoops(
-            int(config.get("container.crash_loop_threshold")),
-            float(config.get("container.crash_loop_clear_after")),
-        )
         self.queue: queue.Queue[Any] = queue.Queue(QUEUE_SIZE)
         self.stop = threading.Event()
         self.engine: Engine | None = None
@@ -58,6 +54,8 @@ class Monitor:
         self.engine_problem = ""
         self.retry: dict[str, int] = {}  # container id → failed inspections in a row
         self.stale: set[str] = set()  # registrations seen on the broker before the first sync
+        self.cloud = new_cloud_cleanup(config, topics, on_revived=lambda name: self._put(("revived", name)))
+        self.bridge_topics = frozenset(bridge_health_topics(topics.root) if self.cloud else ())
         self.link = Link(
             settings,
             topics,
@@ -67,8 +65,14 @@ class Monitor:
                 topics.health_check_filter(),
                 topics.service_filter(),
                 self._device_health_check(),
+                *sorted(self.bridge_topics),
             ],
         )
+        crash_loops = CrashLoops(
+            int(config.get("container.crash_loop_threshold")),
+            float(config.get("container.crash_loop_clear_after")),
+        )
+        self.announce = Announce(self.link, topics, crash_loops, self.cloud)
         self.watcher = EngineWatcher(config, self.queue, self.stop)
         self.metrics = None
         interval = float(config.get("metrics.interval"))
@@ -97,6 +101,8 @@ class Monitor:
                 self._round()
         finally:
             self.watcher.close()
+            if self.cloud is not None:
+                self.cloud.stop()
             self.link.stop()
         log.info("monitor: stopped")
         return 0
@@ -141,6 +147,10 @@ class Monitor:
             self._health_check(item[1])
         elif kind == "registration":
             self._check_stale(item[1])
+        elif kind == "revived":
+            observed = self.picture.services.get(item[1])
+            if observed is not None:
+                self.announce.register_again(observed)
         elif kind == "stop":
             self.stop.set()
 
@@ -164,9 +174,11 @@ class Monitor:
             return False
         self._engine_up()
         self.retry.clear()  # every container was just looked at
-        self._apply(self.picture.sync(seen))
+        self.announce.apply(self.picture.sync(seen))
         for observed in seen:
-            self._watch_restarts(observed, history=True)
+            self.announce.watch_restarts(observed, history=True)
+        if self.cloud is not None and not self.synced:  # deletions only once the picture is known
+            self.cloud.start()
         self.synced = True
         stale, self.stale = self.stale, set()
         for name in stale:
@@ -196,10 +208,10 @@ class Monitor:
                         self.retry.pop(container_id, None)
                     continue
             self.retry.pop(container_id, None)
-            self._apply(self.picture.refresh(container_id, data, self.accepts))
+            self.announce.apply(self.picture.refresh(container_id, data, self.accepts))
             name = self.picture.name_of(container_id) if data is not None else ""
             if name:  # every look counts: a quick restart may leave the twin as it was
-                self._watch_restarts(self.picture.services[name], history=False)
+                self.announce.watch_restarts(self.picture.services[name], history=False)
 
     def _engine_down(self, message: str) -> None:
         if message != self.engine_problem:
@@ -214,55 +226,18 @@ class Monitor:
         self.engine_problem = ""
         self.link.retain(self.topics.device_alarm(ENGINE_ALARM), None)  # cleared (also a stale one)
 
-    # -- thin-edge -----------------------------------------------------------------
-
-    def _apply(self, changes: list[Change]) -> None:
-        came_or_went = False
-        for change in changes:
-            if change.kind == "deregister":
-                self._deregister(change.name)
-                came_or_went = True
-                continue
-            observed = change.observed
-            assert observed is not None
-            if change.kind == "register":
-                payload = registration_payload(observed.name, observed.type, observed.twin)
-                came_or_went = came_or_went or self.topics.service(observed.name) not in self.link.retained
-                self.link.retain(self.topics.service(observed.name), payload)
-            self.link.retain(self.topics.health(observed.name), health_payload(observed.health))
-        if came_or_went:
-            self.link.send(self.topics.agent_signal("sync_log_upload"), {})
-
-    def _watch_restarts(self, observed: Observed, history: bool) -> None:
-        verdict = self.crash_loops.observe(
-            observed.name, observed.restarts, observed.running, time.monotonic(), history=history
-        )
-        if verdict is not None:
-            self._crash_loop_alarm(observed.name, verdict.restarts)
-
-    def _deregister(self, name: str) -> None:
-        if self.crash_loops.forget(name):
-            self.link.retain(self.topics.service_alarm(name, CRASH_LOOP_ALARM), None)
-        self.link.retain(self.topics.health(name), None)
-        self.link.retain(self.topics.service(name), None)
-
-    def _crash_loop_alarm(self, name: str, restarts: int) -> None:
-        text = alarm_text(name, restarts, self.crash_loops.clear_after)
-        log.warning(f"monitor: {text}")
-        self.link.retain(
-            self.topics.service_alarm(name, CRASH_LOOP_ALARM), alarm_payload(text, CRASH_LOOP_SEVERITY)
-        )
-
     def _timers(self) -> None:
-        for name, _verdict in self.crash_loops.tick(time.monotonic()):
-            log.info(f"monitor: {name} runs steadily again; crash-loop alarm cleared")
-            self.link.retain(self.topics.service_alarm(name, CRASH_LOOP_ALARM), None)
+        self.announce.clear_steady_crash_loops(time.monotonic())
         if self.metrics is not None and self.engine is not None and not self.engine_problem:
             self.metrics.maybe_publish(self.engine, self.picture, self.link, self.topics)
 
     # -- MQTT requests (paho's thread) ---------------------------------------------
 
     def _mqtt_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        if topic in self.bridge_topics:
+            if self.cloud is not None and bridge_is_up(payload):
+                self.cloud.bridge_up()
+            return
         if topic.endswith("/cmd/health/check"):
             if not retained:
                 self._put(("health-check", self.topics.service_name_of(topic)))
@@ -306,5 +281,5 @@ class Monitor:
             return
         if name not in self.picture.services:
             log.info(f"monitor: {name} has no container any more; deregistered")
-            self._deregister(name)
-            self.link.send(self.topics.agent_signal("sync_log_upload"), {})
+            self.announce.deregister(name)
+            self.announce.sync_log_types()

@@ -1,4 +1,5 @@
-"""thin-edge's own settings that the reporter needs: where the MQTT broker is and the topics.
+"""thin-edge's own settings the plugin needs: where the MQTT broker is, the topics (and the
+Cumulocity proxy, for the monitor: c8y_proxy.py).
 
 Read the way tedge itself reads them, cheapest source first:
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 TEDGE_TOML = "tedge.toml"
 
-# The tedge keys the reporter reads, and the older names tedge still accepts for them.
+# The tedge keys the plugin reads, and the older names tedge still accepts for them.
 KEYS = (
     "mqtt.client.host",
     "mqtt.client.port",
@@ -43,6 +44,12 @@ KEYS = (
     "mqtt.client.auth.password_file",
     "mqtt.topic_root",
     "mqtt.device_topic_id",
+    # tedge's local Cumulocity proxy (the monitor's cloud clean-up, c8y_proxy.py)
+    "c8y.proxy.client.host",
+    "c8y.proxy.client.port",
+    "c8y.proxy.cert_path",
+    "http.client.auth.cert_file",
+    "http.client.auth.key_file",
 )
 ALIASES = {
     "mqtt.client.auth.cafile": "mqtt.client.auth.ca_file",

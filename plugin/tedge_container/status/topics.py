@@ -45,6 +45,10 @@ class Topics:
             raise ReportError(f"{name!r} cannot be part of an MQTT topic")
         return f"{self.root}/{self._service_prefix}{name}"
 
+    def service_topic_id(self, name: str) -> str:
+        """`device/main/service/NAME`: the entity's topic id (its cloud external id derives from it)."""
+        return self.service(name)[len(self.root) + 1 :]
+
     def health(self, name: str) -> str:
         return self.service(name) + "/status/health"
 
