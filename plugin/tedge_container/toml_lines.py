@@ -150,6 +150,11 @@ def read_text(path: str) -> str | None:
 
 def parse_toml(text: str, path: str) -> dict[str, Any]:
     """Parse TOML text; a syntax error names the file and the line (exit 2)."""
+    from .toml_subset import parse
+
+    table = parse(text)  # a plain file, as the shipped one, without importing tomllib
+    if table is not None:
+        return table
     from ._compat import tomllib
 
     try:
