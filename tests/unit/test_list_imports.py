@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tedge_container.engine import jsonio
+from tedge_container import jsonio
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = ("re", "json", "socket", "enum", "typing", "tomllib", "tomli", "datetime", "shutil", "importlib")
@@ -25,11 +25,13 @@ CONTAINERS = [
     {"Id": "1", "Names": ["web"], "Image": "docker.io/library/nginx:1", "Labels": {}, "State": "running"},
     {"Id": "2", "Names": ["buildx_0"], "Image": "moby/buildkit", "Labels": None, "State": "running"},
 ]
+IMAGES = [{"Id": "sha256:9", "Names": ["127.0.0.1:5000/team/app:1"], "RepoDigests": []}]
+RECORD = {"name": "127.0.0.1:5000/team/app", "version": "1", "reference": "127.0.0.1:5000/team/app:1"}
 
 
 @pytest.fixture
 def engine(tmp_path: Path):
-    """A unix socket answering every request as podman answers `_ping` and `containers/json`."""
+    """A unix socket answering as podman answers `_ping`, `containers/json` and `images/json`."""
     path = str(tmp_path / "podman.sock")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
@@ -43,7 +45,8 @@ def engine(tmp_path: Path):
                 return
             with connection:
                 request = connection.recv(65536)
-                body = b"OK" if b"/_ping" in request else json.dumps(CONTAINERS).encode() + b"\n"
+                answer = IMAGES if b"/images/json" in request else CONTAINERS
+                body = b"OK" if b"/_ping" in request else json.dumps(answer).encode() + b"\n"
                 connection.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + body)
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -54,14 +57,26 @@ def engine(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("software_type", "output"),
-    [("container", "web\tdocker.io/library/nginx:1\n"), ("container-group", ""), ("container-image", "")],
+    [
+        ("container", "web\tdocker.io/library/nginx:1\n"),
+        ("container-group", "shop\t2\n"),
+        ("container-image", ""),  # off, as shipped
+        ("container-image enabled", "127.0.0.1:5000/team/app\t1\n"),
+    ],
 )
 def test_list_imports_nothing_heavy(tmp_path: Path, engine: str, software_type: str, output: str) -> None:
     config = tmp_path / "plugins" / "tedge-container-plugin.toml"
     config.parent.mkdir()
+    (tmp_path / "compose" / "shop").mkdir(parents=True)
+    (tmp_path / "compose" / "shop" / "version").write_text("2\nshop\n")
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "app.json").write_text(json.dumps(RECORD))
     shipped = (REPO / "packaging" / "tedge-container-plugin.toml").read_text(encoding="utf-8")
     # The shipped file, as on a device, with this test's engine and a data_dir as bench/run writes it.
     shipped = shipped.replace("# host = ", f'host = "unix://{engine}" #')
+    software_type, _, enabled = software_type.partition(" ")
+    if enabled:
+        shipped = shipped.replace("enabled = false", "enabled = true")
     config.write_text(f'data_dir = "{tmp_path}"\n{shipped}')
     code = (
         "import sys\n"

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import _socket  # for its timeout, the same class as socket.timeout: see sockets.py
 
-from .. import log
+from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
 from ..errors import EngineError, EngineTimeout, EngineUnavailable
-from . import jsonio  # not `json`: see jsonio.py
 from .sockets import (
     API_PREFIX,
     ENABLE_HINT,

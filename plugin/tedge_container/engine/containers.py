@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .. import jsonio  # not `json`: see jsonio.py
 from ..errors import EngineError, PluginError
-from . import jsonio  # not `json`: see jsonio.py
 from .connection import Connection, quoted
 from .model import Container
 from .sockets import API_PREFIX, answer_text

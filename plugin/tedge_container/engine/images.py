@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from .. import log
+from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
 from ..errors import EngineError, EngineTimeout, PluginError, PullError
-from . import jsonio  # not `json`: see jsonio.py
 from .connection import Connection, quoted
 from .pull_errors import pull_error
 from .sockets import (

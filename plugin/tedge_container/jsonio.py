@@ -1,4 +1,4 @@
-"""JSON of the engine's answers, without importing `json` on `list`'s path.
+"""JSON read without importing `json` on `list`'s path (the engine's answers, image records).
 
 `json` imports `re` (and with it `enum`, ~8 ms on every `list`) for its
 pure-Python parts. The C scanner that json.loads runs on CPython
@@ -76,7 +76,7 @@ def loads(data: str | bytes | bytearray) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """json.dumps(value); only changes send JSON, so `json` is imported for them alone."""
+    """json.dumps(value): only what writes JSON (changes to the engine, records) imports `json`."""
     import json
 
     return json.dumps(value)
