@@ -8,8 +8,6 @@ one is needed: a key that is not found is reported without a line.
 
 from __future__ import annotations
 
-import re
-
 from .errors import ConfigError
 
 TYPE_CHECKING = False
@@ -18,12 +16,15 @@ if TYPE_CHECKING:
 
 _BARE_OR_QUOTED = r'(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|\'[^\']*\')'
 _DOTTED = rf"{_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*"
-# Pattern texts, compiled (by `re`'s cache) only when a line number is needed.
+# Pattern texts, compiled (by `re`'s cache) only when a line number is needed; `re` itself
+# is imported only then too (~4 ms that `list` does not pay).
 _HEADER = rf"\s*\[\[?\s*({_DOTTED})\s*\]\]?\s*(?:#.*)?$"
 _KEY = rf"\s*({_DOTTED})\s*=(.*)$"
 
 
 def _split(dotted: str) -> list[str]:
+    import re
+
     parts = []
     for match in re.finditer(_BARE_OR_QUOTED, dotted):
         part = match.group(0)
@@ -66,6 +67,8 @@ def key_lines(text: str) -> dict[str, list[int]]:
 
     A key is written more than once only in tables whose names differ in case (`[a]`, `[A]`).
     """
+    import re
+
     lines: dict[str, list[int]] = {}
     table: list[str] = []
     depth, open_string = 0, ""
@@ -147,6 +150,11 @@ def read_text(path: str) -> str | None:
 
 def parse_toml(text: str, path: str) -> dict[str, Any]:
     """Parse TOML text; a syntax error names the file and the line (exit 2)."""
+    from .toml_subset import parse
+
+    table = parse(text)  # a plain file, as the shipped one, without importing tomllib
+    if table is not None:
+        return table
     from ._compat import tomllib
 
     try:

@@ -74,6 +74,8 @@ def test_a_number_for_a_boolean_is_what_go_reads(tmp_path: Path) -> None:
         ("", True, "true"),
         ([], "^a, ^b", ["^a", "^b"]),  # a string: split on commas and spaces
         ([], "^a ^b", ["^a", "^b"]),  # Go: strings.Fields
+        ([], ",,a,\t b\n,\u00a0c, ", ["a", "b", "c"]),  # any run of commas and whitespace separates
+        ([], " , ", []),
         ([], ["^a,^b", "c"], ["^a", "^b", "c"]),  # Go: getExpandedStringSlice splits items on commas
         ([], ["a,"], ["a"]),  # Go would keep "", a pattern that excludes every container
         ([], 5, ["5"]),

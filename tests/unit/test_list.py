@@ -83,3 +83,44 @@ def test_name_patterns_are_re2(pattern: str, excluded: str, kept: str) -> None:
     accepts = ContainerFilter(config(**{"filter.exclude.names": [pattern]}))
     assert not accepts.accepts(container(excluded))
     assert accepts.accepts(container(kept))
+
+
+PLAIN_PATTERNS = ["^buildx", "db$", "^web$", "cache", "^", "$", "^$", "", "a-b_c", "-", "^_x$"]
+NAMES = ["", "buildx", "buildx_0", "a-buildx", "db", "my-db", "db-1", "web", "web\n", "webs", "-", "a-b_c-d"]
+
+
+@pytest.mark.parametrize("pattern", PLAIN_PATTERNS)
+def test_plain_patterns_match_as_their_re2_translation(pattern: str) -> None:
+    from tedge_container.re2_patterns import compile_re2
+    from tedge_container.software.container.list import PlainPattern
+
+    plain = PlainPattern.of(pattern)
+    assert plain is not None
+    compiled = compile_re2(pattern)
+    for name in NAMES:
+        assert bool(plain.search(name)) == bool(compiled.search(name)), name
+
+
+@pytest.mark.parametrize("pattern", ["^a.b", "a*", "^^a", "a$$", "a$b", "\\Qa\\E", "(?i)web", "é", "a b"])
+def test_patterns_with_any_other_character_go_to_re(pattern: str) -> None:
+    from tedge_container.software.container.list import PlainPattern
+
+    assert PlainPattern.of(pattern) is None
+
+
+def test_clean_removes_what_the_pattern_did() -> None:
+    import re
+
+    unsafe = re.compile(r'["\x00-\x1f\x7f]')  # what clean() removed before it used str.translate
+    for text in ['a"b', "\t\n\x00\x1f\x7f\x80", "é\u2028\ud800x", "plain"]:
+        assert clean(text) == unsafe.sub("", text.encode("utf-8", "replace").decode("utf-8"))
+
+
+def test_is_name_is_the_name_pattern() -> None:
+    import re
+
+    from tedge_container.labels import is_name
+
+    name_re = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")  # what check_name matched before
+    for name in ["", "a", "0", "a.b-c_d", "-a", ".a", "_a", "a b", "a\n", "é", "a/b", "A9", "a\u0661"]:
+        assert is_name(name) == bool(name_re.match(name)), name

@@ -14,10 +14,9 @@ thread that the caller stops waiting for (images.py).
 
 from __future__ import annotations
 
-import json
-import socket
+import _socket  # for its timeout, the same class as socket.timeout: see sockets.py
 
-from .. import log
+from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
 from ..errors import EngineError, EngineTimeout, EngineUnavailable
 from .sockets import (
     API_PREFIX,
@@ -74,14 +73,14 @@ class Connection:
         if target != _PING:
             self.ping()  # a hung engine costs connect_timeout (a few seconds), not api_timeout
         http = UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
-        body = None if payload is None else json.dumps(payload).encode("utf-8")
+        body = None if payload is None else jsonio.dumps(payload).encode("utf-8")
         try:
             return http.request(method, target, body)
         except FileNotFoundError:
             raise self._unavailable("the socket does not exist") from None
         except ConnectionRefusedError:
             raise self._unavailable("connection refused: the service is not running") from None
-        except socket.timeout:
+        except _socket.timeout:
             raise self._unavailable("no answer in time") from None
         except PermissionError:  # the socket is there: the user lacks access, retrying will not help
             raise EngineError(permission_denied(self.socket_path)) from None
@@ -205,7 +204,7 @@ class Connection:
         if status >= 400:
             raise EngineError(f"podman answered {status} to inspect {what}: {answer_text(body)}")
         try:
-            return json.loads(body)
+            return jsonio.loads(body)
         except ValueError:
             raise EngineError(f"podman sent unreadable inspect data for {what}.") from None
 

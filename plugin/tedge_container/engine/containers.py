@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from .. import jsonio  # not `json`: see jsonio.py
 from ..errors import EngineError, PluginError
 from .connection import Connection, quoted
 from .model import Container
@@ -24,7 +23,7 @@ class ContainerCalls(Connection):
             f"{API_PREFIX}/containers/json?all=true", self.config.get("container.api_timeout")
         )
         try:
-            entries = json.loads(body)
+            entries = jsonio.loads(body)
         except ValueError:
             raise EngineError(f"podman at {self.socket_path} sent an unreadable container list.") from None
         return [Container.from_list_entry(entry) for entry in entries or []]
@@ -36,11 +35,11 @@ class ContainerCalls(Connection):
         """
         from urllib.parse import quote
 
-        filters = quote(json.dumps({"label": [label]}))
+        filters = quote(jsonio.dumps({"label": [label]}))
         target = f"{API_PREFIX}/containers/json?all=true&filters={filters}"
         body = self._raw_get(target, self.config.get("container.api_timeout"))
         try:
-            return list(json.loads(body) or [])
+            return list(jsonio.loads(body) or [])
         except ValueError:
             raise EngineError(f"podman at {self.socket_path} sent an unreadable container list.") from None
 
@@ -135,7 +134,7 @@ class ContainerCalls(Connection):
         """
         body = self._raw_get(f"{API_PREFIX}/containers/stats?stream=false", timeout)
         try:
-            answer = json.loads(body)
+            answer = jsonio.loads(body)
         except ValueError:
             raise EngineError(f"podman at {self.socket_path} sent unreadable container stats.") from None
         if isinstance(answer, dict):  # {"Error": ..., "Stats": [...]}
@@ -148,7 +147,7 @@ class ContainerCalls(Connection):
         if status >= 400:  # 409: not running or no healthcheck; the gate looks at the state itself
             return ""
         try:
-            return str(json.loads(body).get("Status") or "")
+            return str(jsonio.loads(body).get("Status") or "")
         except (ValueError, AttributeError):
             return ""
 
@@ -159,7 +158,7 @@ class ContainerCalls(Connection):
         """
         from urllib.parse import quote
 
-        filters = quote(json.dumps({"container": [name], "event": ["died"]}))
+        filters = quote(jsonio.dumps({"container": [name], "event": ["died"]}))
         target = f"{API_PREFIX}/events?stream=false&since={int(since)}&filters={filters}"
         try:
             status, body = self._raw_request(target, self.config.get("container.api_timeout"))
@@ -168,7 +167,7 @@ class ContainerCalls(Connection):
         code = None
         for line in body.splitlines() if status < 400 else ():
             try:
-                attributes = (json.loads(line).get("Actor") or {}).get("Attributes") or {}
+                attributes = (jsonio.loads(line).get("Actor") or {}).get("Attributes") or {}
                 code = int(attributes["containerExitCode"])
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue
@@ -216,6 +215,6 @@ class ContainerCalls(Connection):
 def _id(body: bytes) -> str:
     """The `Id` of a create's answer, '' when it has none."""
     try:
-        return str(json.loads(body)["Id"])
+        return str(jsonio.loads(body)["Id"])
     except (ValueError, KeyError, TypeError):
         return ""

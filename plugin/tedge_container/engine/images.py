@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from .. import log
+from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
 from ..errors import EngineError, EngineTimeout, PluginError, PullError
 from .connection import Connection, quoted
 from .pull_errors import pull_error
@@ -60,7 +58,7 @@ class ImageCalls(Connection):
         """Every name (`repo:tag`, `repo@digest`) and id of the engine's images, over the raw path."""
         body = self._raw_get(f"{API_PREFIX}/images/json", self.config.get("container.api_timeout"))
         try:
-            entries = json.loads(body) or []
+            entries = jsonio.loads(body) or []
         except ValueError:
             raise EngineError(f"podman at {self.socket_path} sent an unreadable image list.") from None
         names: set[str] = set()
@@ -75,7 +73,7 @@ class ImageCalls(Connection):
         if self._search_registries is None:
             body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.api_timeout"))
             try:
-                registries = (json.loads(body).get("registries") or {}).get("search") or []
+                registries = (jsonio.loads(body).get("registries") or {}).get("search") or []
             except (ValueError, AttributeError):
                 raise EngineError(f"podman at {self.socket_path} sent unreadable info.") from None
             self._search_registries = [str(registry) for registry in registries if registry]
@@ -109,7 +107,7 @@ class ImageCalls(Connection):
                 if not line:
                     continue
                 try:
-                    item = json.loads(line)
+                    item = jsonio.loads(line)
                 except ValueError:
                     continue
                 error = item.get("error") or error
@@ -150,7 +148,7 @@ class ImageCalls(Connection):
         """podman's image storage (`store.graphRoot` of its info), or "" when it cannot tell."""
         try:
             body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.connect_timeout"))
-            return str(json.loads(body)["store"]["graphRoot"])
+            return str(jsonio.loads(body)["store"]["graphRoot"])
         except (PluginError, ValueError, KeyError, TypeError):
             return ""
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from ..errors import PullError
 
 # What the engine's error texts say, in the order they are checked (see shared notes on podman).
@@ -70,16 +68,19 @@ _PULL_ADVICE = {
 
 
 # What is left of other references in a message (a mirror's host:port, a digest): not words.
-_NAME_LIKE = re.compile(r"[\w.-]+:\d+[\w./:@-]*|sha256:[0-9a-f]+")
+# A pattern text, compiled by `re`'s cache when a pull fails: `list` imports this module, not `re`.
+_NAME_LIKE = r"[\w.-]+:\d+[\w./:@-]*|sha256:[0-9a-f]+"
 
 
 def classify_pull_error(message: str, names: tuple[str, ...] = ()) -> str:
     """The kind of a pull failure; `names` (the image, its registry) are left out of the match,
     so that a port such as 54013 or a repository called `eof-app` cannot decide the kind."""
+    import re
+
     text = message.lower()
     for name in sorted(filter(None, names), key=len, reverse=True):
         text = text.replace(name.lower(), " ")
-    text = _NAME_LIKE.sub(" ", text)
+    text = re.sub(_NAME_LIKE, " ", text)
     words = set(re.findall(r"\b\d+\b", text))  # a status code counts only as a whole number
     for kind, needles in _PULL_ERROR_KINDS:
         if any(needle in words if needle.isdigit() else needle in text for needle in needles):

@@ -12,11 +12,10 @@ either plugin installed look the same to both.
 from __future__ import annotations
 
 import os
-import shutil
 
 from ...config import resolve_data_dir
 from ...errors import PluginError
-from ...labels import NAME_RE, check_name
+from ...labels import check_name, is_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,6 +70,8 @@ class Layout:
         if os.path.islink(path) or os.path.isfile(path):
             os.unlink(path)
         elif os.path.isdir(path):
+            import shutil  # not at the top: `list` imports this module, and shutil pulls in bz2 and lzma
+
             shutil.rmtree(path)
         sync_directory(self.root)
 
@@ -138,7 +139,7 @@ def installed(root: str) -> list[tuple[str, str]]:
     for entry in entries:
         if entry.startswith(".") and entry.endswith(_PREVIOUS_SUFFIX):  # interrupted mid-swap
             entry = entry[1 : -len(_PREVIOUS_SUFFIX)]
-        if NAME_RE.match(entry):
+        if is_name(entry):
             names.add(entry)
     modules = []
     for entry in sorted(names):

@@ -12,10 +12,9 @@ containers that used it.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-from urllib.parse import quote
+
+from ... import jsonio  # not `json`, nor urllib or contextlib at the top: `list` reads records
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +44,8 @@ def records_dir(config: Config, create: bool = False) -> str:
 
 
 def _path(directory: str, name: str) -> str:
+    from urllib.parse import quote
+
     return os.path.join(directory, quote(name, safe="") + ".json")
 
 
@@ -60,7 +61,7 @@ def read_all(config: Config) -> Iterator[Record]:
             continue
         try:
             with open(os.path.join(directory, entry), encoding="utf-8") as stream:
-                data = json.load(stream)
+                data = jsonio.loads(stream.read())  # json.load(stream) is that
             yield Record(data["name"], data["version"], data["reference"], data.get("image_id", ""))
         except (OSError, ValueError, KeyError, TypeError):
             continue
@@ -72,7 +73,7 @@ def find(config: Config, name: str) -> Record | None:
         return None
     try:
         with open(_path(directory, name), encoding="utf-8") as stream:
-            data = json.load(stream)
+            data = jsonio.loads(stream.read())
         return Record(data["name"], data["version"], data["reference"], data.get("image_id", ""))
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -85,7 +86,7 @@ def write(config: Config, record: Record) -> None:
     temporary = path + ".tmp"
     data = {slot: getattr(record, slot) for slot in Record.__slots__}
     with open(temporary, "w", encoding="utf-8") as stream:
-        json.dump(data, stream)
+        stream.write(jsonio.dumps(data))  # what json.dump(data, stream) writes
         stream.flush()
         os.fsync(stream.fileno())
     os.replace(temporary, path)
@@ -94,6 +95,8 @@ def write(config: Config, record: Record) -> None:
 def delete(config: Config, name: str) -> None:
     directory = records_dir(config)
     if directory:
+        import contextlib
+
         with contextlib.suppress(FileNotFoundError):
             os.unlink(_path(directory, name))
 
