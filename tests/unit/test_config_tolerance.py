@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tedge_container import config as config_module
 from tedge_container import log
 from tedge_container.config import DEFAULTS, Config
-from tedge_container.config_values import BadValue, convert, parse_duration
+from tedge_container.config import reader as config_module
+from tedge_container.config.toml_lines import key_lines
+from tedge_container.config.values import BadValue, convert, parse_duration
 from tedge_container.errors import ConfigError
-from tedge_container.toml_lines import key_lines
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tedge_container._compat import tomllib
-from tedge_container.toml_lines import parse_toml
-from tedge_container.toml_subset import parse
+from tedge_container.config.toml_lines import parse_toml
+from tedge_container.config.toml_subset import parse
 
 SHIPPED = Path(__file__).resolve().parents[2] / "packaging" / "tedge-container-plugin.toml"
 

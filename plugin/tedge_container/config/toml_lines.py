@@ -8,7 +8,7 @@ one is needed: a key that is not found is reported without a line.
 
 from __future__ import annotations
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ def parse_toml(text: str, path: str) -> dict[str, Any]:
     table = parse(text)  # a plain file, as the shipped one, without importing tomllib
     if table is not None:
         return table
-    from ._compat import tomllib
+    from .._compat import tomllib
 
     try:
         return tomllib.loads(text)

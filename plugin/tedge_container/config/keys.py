@@ -1,0 +1,92 @@
+"""Every key the plugin reads, with its default; the keys only the Go plugin reads."""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+DEFAULT_TEDGE_CONFIG_DIR = "/etc/tedge"
+CONFIG_FILE_NAME = "tedge-container-plugin.toml"
+
+# Every key the plugin reads, with its default. The type of the default is the
+# type of the setting: any value is converted to it (values.py).
+DEFAULTS: dict[str, Any] = {
+    "container.host": "",
+    "container.network": "tedge",
+    "container.alwayspull": False,
+    "container.pruneimages": True,
+    "container.publish_all": True,
+    "container.connect_timeout": 5.0,
+    "container.api_timeout": 60.0,
+    "container.pull_timeout": 1800.0,
+    "container.stop_timeout": 10.0,
+    "container.min_ready": 3.0,
+    "container.health_timeout": 60.0,
+    "container.lock_timeout": 300.0,
+    "container.progress_interval": 5.0,
+    "filter.include.names": [],
+    "filter.include.labels": [],
+    "filter.exclude.names": ["^buildx"],
+    "filter.exclude.labels": ["tedge.ignore"],
+    "registry.helper": "registry-credentials",
+    "registry.helper_timeout": 60.0,
+    "registry.credentials_path": "/data/tedge-container-plugin/credentials.toml",
+    "client.mqtt.host": "",
+    "client.mqtt.port": 0,
+    "topic_root": "",
+    "topic_id": "",
+    "report.enabled": True,
+    "report.timeout": 5.0,
+    "log_level": "info",
+    # container-group: projects live in <data_dir>/compose/<name> (the Go plugin's key).
+    # A list, as the Go plugin's file has it: the first writable is used
+    # (resolve_data_dir); empty: DATA_DIR_CANDIDATES.
+    "data_dir": [],
+    "container_group.keep_volumes": False,
+    "container_group.compose_timeout": 600.0,
+    "container_group.settle_time": 0.25,
+    # Service names PROJECT@SERVICE (false, the Go plugin's default) or MODULE@SERVICE.
+    "container_group.use_module_name": False,
+    "container_image.enabled": False,
+    # The monitor (`tedge-container-plugin monitor`, docs/monitor.md). The Go service's keys first.
+    "container.crash_loop_threshold": 3,  # restarts since first seen (or the last steady run): alarm
+    "container.crash_loop_clear_after": 300.0,  # running this long without a restart clears it
+    "metrics.enabled": True,
+    "metrics.interval": 300.0,  # resource_usage measurements; 0: off
+    # Deleting removed services in Cumulocity through tedge's proxy (monitor/cloud.py).
+    "delete_from_cloud.enabled": True,
+    "delete_from_cloud.delay": 30.0,
+    "client.c8y.host": "",  # "": c8y.proxy.client.host from tedge (127.0.0.1)
+    "client.c8y.port": 0,  # 0: c8y.proxy.client.port from tedge (8001)
+    "client.ca_file": "",
+    "client.cert_file": "",
+    "client.key": "",
+    "device_id": "",  # "": the proxy's device user tells
+}
+
+# String settings with a fixed set of values (compared in lower case).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "log_level": ("debug", "info", "warn", "warning", "error"),
+}
+
+# Keys the Go plugin reads (its service, the types not provided here) that this
+# plugin does not use: a switched device keeps them without a warning.
+GO_ONLY_KEYS = frozenset(
+    {
+        "client.http.host",
+        "client.http.port",
+        "delete_from_cloud.orphans",
+        "delete_from_cloud.orphans_interval",
+        "delete_legacy",
+        "events.enabled",
+        "filter.include.ids",
+        "filter.include.types",
+        "reconcile.interval",
+        "reconcile.retry_interval",
+        "service_name",
+    }
+)
+
+# The Go plugin's data_dir default: the first of these that is (or can be made) writable.
+DATA_DIR_CANDIDATES = ("/data/tedge-container-plugin", "/var/tedge-container-plugin")
