@@ -7,7 +7,9 @@ image with the readiness gate off ≤ 1.5x `podman run -d` (and with it at its
 default, for the record), the module lock under 2 ms, peak RSS of
 `install --file` of a 400 MB archive ≤ 64 MB (tar and tar.gz); container-group:
 a two-service group install ≤ 1.3x plain `podman-compose up -d` of the same
-files (images present: no pulls), `container-group list` ≤ 1.5x `podman ps -a`.
+files (images present: no pulls; with `container_group.settle_time = 0`, and
+at its default for the record, as for the container's gate),
+`container-group list` ≤ 1.5x `podman ps -a`.
 
     bench/run [--quick] [--readme]
 
@@ -189,15 +191,21 @@ class Bench:
 
         reset()
         install = [sys.executable, GROUP_PLUGIN, "install", "benchgroup", "--module-version", "1"]
-        ours = median_seconds([*install, "--file", str(compose_file)], self.plugin_env, runs, between=reset)
+        # settle_time = 0: every service is still checked on the engine once, right after compose.
+        unsettled = {**self.plugin_env, "CONTAINER_CONTAINER_GROUP_SETTLE_TIME": "0"}
+        install.extend(["--file", str(compose_file)])
+        ours = median_seconds(install, unsettled, runs, between=reset)
+        settled = median_seconds(install, self.plugin_env, runs, between=reset)
         compose_env = {**self.podman_env, "CONTAINER_HOST": self.podman.url}
         # The same podman-compose, run as a person would, in the project's directory.
         theirs = median_seconds_in(
             [sys.executable, "-m", "podman_compose", "up", "-d"], compose_env, runs, by_hand, reset
         )
-        self.row("group install, 2 services", ours, theirs, "`podman-compose up -d`", "≤ 1.3x")
+        compose = "`podman-compose up -d`"
+        self.row("group install, 2 services, `settle_time = 0`", ours, theirs, compose, "≤ 1.3x")
+        self.row("group install, 2 services, settle 0.25 s", settled, theirs, compose, "(0.25 s by design)")
         reset()
-        subprocess.run([*install, "--file", str(compose_file)], env=self.plugin_env, check=True,
+        subprocess.run(install, env=self.plugin_env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         listing = median_seconds([SYSTEM_PYTHON, "-IS", GROUP_PLUGIN, "list"], self.plugin_env, runs)
         remote = median_seconds([*self.remote, "ps", "-a"], self.podman_env, runs)
