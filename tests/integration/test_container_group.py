@@ -131,6 +131,33 @@ def message_of(group: Group, name: str) -> str:
     return Path(source).read_text()
 
 
+def test_services_with_a_healthcheck_must_turn_healthy(group: Group, test_images: TestImages, tmp_path: Path):
+    """The container type's readiness gate for a group's services: a HEALTHCHECK that never passes
+    fails the upgrade and the previous version runs again; one that passes is waited for."""
+    group.plugin.set("container", "health_timeout", 3)
+    v1 = file_of(tmp_path, "v1.yaml", compose({"web": app(test_images.app1)}))
+    assert group.install("hc", "1.0", v1).returncode == 0
+
+    def healthcheck(command: str) -> dict:
+        return {"test": ["CMD-SHELL", command], "interval": "30s", "retries": 1, "timeout": "5s"}
+
+    never = compose({"web": app(test_images.app2, healthcheck=healthcheck("exit 1"))})
+    result = group.install("hc", "2.0", file_of(tmp_path, "never.yaml", never))
+    assert result.returncode == 2, result.stderr
+    line = last_line(result)
+    assert "service web: its HEALTHCHECK did not pass within 3 s (last status: unhealthy" in line, line
+    assert line.endswith("The previous version 1.0 runs again."), line
+    assert group.modules() == "hc\t1.0\n"
+    assert group.containers("hc")["web"]["image"] == test_images.app1
+    assert group.containers("hc")["web"]["state"] == "running"
+
+    passing = compose({"web": app(test_images.app2, healthcheck=healthcheck("true"))})
+    result = group.install("hc", "2.0", file_of(tmp_path, "passing.yaml", passing))
+    assert result.returncode == 0, result.stderr
+    assert group.modules() == "hc\t2.0\n"
+    assert group.containers("hc")["web"]["image"] == test_images.app2
+
+
 def test_archives_with_env_and_config_files(group: Group, test_images: TestImages, tmp_path: Path):
     project = compose(
         {"web": app("${IMAGE}", volumes=["./conf/message:/etc/message:ro"], environment=["GREETING"])}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tedge_container.software.container.readiness import failure_of, health_status, prove
+from tedge_container.software.readiness import failure_of, health_status, prove
 
 RUNNING = {"State": {"Status": "running"}, "RestartCount": 0, "Config": {}}
 HEALTHCHECK = {"Healthcheck": {"Test": ["CMD-SHELL", "test -f /ready"]}}

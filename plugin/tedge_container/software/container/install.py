@@ -24,7 +24,7 @@ from ...labels import (
     OLD_SUFFIX,
     check_container_name,
 )
-from . import readiness
+from .. import readiness
 
 MAX_OUTPUT = 300  # characters of a failed container's output quoted in the failure line
 

@@ -3,8 +3,11 @@
 A service passes when its container is running and has kept running for
 `container_group.settle_time` seconds without a restart, or when it exited
 with code 0 and its restart policy lets it stay exited (`no`, compose's
-default, or `on-failure`: a one-shot job). Everything else fails the
-install, naming the service and what its container did.
+default, or `on-failure`: a one-shot job). A running service whose image or
+compose entry defines a HEALTHCHECK must then report `healthy` within
+`container.health_timeout` (the container type's readiness gate, run on
+demand; 0: not waited for). Everything else fails the install, naming the
+service and what its container did.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 import time
 from datetime import datetime, timezone
 
+from ... import log
 from ...errors import PluginError
 from ...labels import COMPOSE_PROJECT_LABEL
 from .naming import COMPOSE_SERVICE_LABEL
@@ -118,3 +122,34 @@ def verify(engine: Engine, project: Project, since: float, settle: float) -> dic
             raise ServiceFailed(waiting[0] + f" after {settle + _TRANSITION_SECONDS:g} s")
         # Until the youngest container has settled, not longer; transitions are polled.
         time.sleep(min(max(pause, 0.02), _POLL_SECONDS * 3) + 0.005)
+
+
+def prove_healthy(
+    engine: Engine, project: Project, containers: Mapping[str, Mapping[str, Any]], health_timeout: float
+) -> None:
+    """Every running service with a HEALTHCHECK turns `healthy`, all within `health_timeout` seconds."""
+    if health_timeout <= 0:
+        return
+    from ..readiness import has_healthcheck, until_healthy
+
+    api_timeout = min(float(engine.config.get("container.api_timeout")), 10.0)
+    started, since = time.monotonic(), time.time() - 1
+    for spec in project.services:
+        container_id = str(containers[spec.name].get("Id") or "")
+        data = engine.inspect_container(container_id, timeout=api_timeout)
+        if not data or not has_healthcheck(data) or (data.get("State") or {}).get("Status") != "running":
+            continue  # no check to pass, or a one-shot job that has done its work
+
+        def inspect(container_id: str = container_id) -> Any:
+            return engine.inspect_container(container_id, timeout=api_timeout)
+
+        def run_healthcheck(container_id: str = container_id) -> str:
+            return engine.run_healthcheck(container_id, timeout=api_timeout + health_timeout)
+
+        def last_exit(container_id: str = container_id) -> int | None:
+            return engine.last_exit_code(container_id, since)
+
+        verdict = until_healthy(inspect, run_healthcheck, health_timeout, started, last_exit=last_exit)
+        if not verdict.ready:
+            raise ServiceFailed(f"service {spec.name}: {verdict.detail}")
+        log.debug(f"service {spec.name}: {verdict.detail}")

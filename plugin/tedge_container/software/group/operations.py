@@ -14,7 +14,7 @@ import time
 
 from ... import log, pulling, references
 from ...errors import InvalidReference, PluginError, add_context
-from .checks import ServiceFailed, project_containers, verify
+from .checks import ServiceFailed, project_containers, prove_healthy, verify
 from .project import Project, ProjectError, load
 from .runner import Compose, variables_environment
 
@@ -81,7 +81,10 @@ class Group:
         run = self.compose.run(project, args, "up")
         try:
             self.remove_orphans(project)
-            return verify(self.engine, project, since, float(self.config.get("container_group.settle_time")))
+            config = self.config
+            containers = verify(self.engine, project, since, float(config.get("container_group.settle_time")))
+            prove_healthy(self.engine, project, containers, float(config.get("container.health_timeout")))
+            return containers
         except ServiceFailed as error:
             said = run.errors()
             if said:

@@ -8,7 +8,9 @@ healthchecks with systemd timers, which devices without systemd (and
 containers in containers) never fire.
 
 Pure logic over three callables (inspect, run the healthcheck, a clock), so
-the rules are unit-tested without an engine; install.py wires in the real one.
+the rules are unit-tested without an engine; container/install.py wires in
+the real one. A group's services with a HEALTHCHECK pass the same health
+check (`until_healthy`, from group/checks.py).
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def prove(
     started = clock()
     data = inspect()
     if data and has_healthcheck(data):
-        return _until_healthy(inspect, run_healthcheck, health_timeout, started, clock, sleep, last_exit)
+        return until_healthy(inspect, run_healthcheck, health_timeout, started, clock, sleep, last_exit)
     deadline = started + min_ready
     while True:
         problem = failure_of(data, last_exit)
@@ -111,15 +113,16 @@ def prove(
         data = inspect()
 
 
-def _until_healthy(
+def until_healthy(
     inspect: Callable[[], Mapping[str, Any] | None],
     run_healthcheck: Callable[[], str],
     health_timeout: float,
     started: float,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-    last_exit: Callable[[], int | None] | None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    last_exit: Callable[[], int | None] | None = None,
 ) -> Verdict:
+    """Run the healthcheck until `healthy`, at the latest `health_timeout` after `started`."""
     deadline = started + health_timeout
     while True:
         data = inspect()
