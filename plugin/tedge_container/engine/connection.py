@@ -15,9 +15,10 @@ thread that the caller stops waiting for (images.py).
 from __future__ import annotations
 
 import _socket  # for its timeout, the same class as socket.timeout: see sockets.py
+import time
 
 from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
-from ..errors import EngineError, EngineTimeout, EngineUnavailable
+from ..errors import EngineError, EngineTimeout, EngineUnavailable, RetryLaterError
 from .sockets import (
     API_PREFIX,
     ENABLE_HINT,
@@ -197,8 +198,24 @@ class Connection:
         return Progress(what, float(self.config.get("container.progress_interval")))
 
     def _raw_inspect(self, target: str, timeout: float, what: str) -> Mapping[str, Any] | None:
-        """Inspect data over the fast raw path; None on 404."""
-        status, body = self._raw_request(target, timeout)
+        """Inspect data over the fast raw path; None on 404.
+
+        podman answers 500 when the container's process went away while it
+        read it (`read /proc/PID/cgroup: no such process`), as happens to a
+        container the engine keeps restarting: asked again a moment later,
+        it answers. A few tries, well under a second in all.
+        """
+        for pause in (*_INSPECT_RACE_PAUSES, None):
+            status, body = self._raw_request(target, timeout)
+            if status != 500 or not _process_vanished(body):
+                break
+            if pause is None:
+                raise RetryLaterError(
+                    f"podman could not inspect {what}: its process kept vanishing as podman read it "
+                    f"({answer_text(body)}); the container is restarting, retry in a moment."
+                )
+            log.debug(f"podman: inspect {what} raced the container's process; asking again")
+            time.sleep(pause)
         if status == 404:
             return None
         if status >= 400:
@@ -207,6 +224,15 @@ class Connection:
             return jsonio.loads(body)
         except ValueError:
             raise EngineError(f"podman sent unreadable inspect data for {what}.") from None
+
+
+# Pauses between the tries of an inspect that raced a vanishing process (podman's 500).
+_INSPECT_RACE_PAUSES = (0.05, 0.1, 0.2, 0.4)
+
+
+def _process_vanished(body: bytes) -> bool:
+    text = body.lower()
+    return b"no such process" in text or (b"/proc/" in text and b"no such file or directory" in text)
 
 
 def quoted(name: str) -> str:

@@ -1,0 +1,53 @@
+"""An inspect that races a container's vanishing process (podman's 500 `no such process`) is asked again.
+
+The race (seen in CI on a container the engine keeps restarting) cannot be
+produced on demand, so the engine's answers are scripted here: a fake of the
+one raw request, the rest of the adapter is real.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tedge_container.config import Config
+from tedge_container.engine import Engine
+from tedge_container.errors import EngineError, RetryLaterError
+
+RACE = (500, b'{"cause":"no such process","message":"read /proc/21030/cgroup: no such process"}')
+INSPECT = (200, b'{"Id":"abc","State":{"Status":"running"}}')
+
+
+def engine_answering(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answers: list) -> tuple[Engine, list]:
+    monkeypatch.setattr("tedge_container.engine.connection.time.sleep", lambda _seconds: None)
+    engine = Engine(Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)}))
+    asked: list[str] = []
+
+    def raw_request(target: str, timeout: float | None = None, method: str = "GET", payload=None):
+        asked.append(target)
+        return answers.pop(0)
+
+    monkeypatch.setattr(engine, "_raw_request", raw_request)
+    return engine, asked
+
+
+def test_a_raced_inspect_is_asked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, asked = engine_answering(tmp_path, monkeypatch, [RACE, RACE, INSPECT])
+    assert engine.inspect_container("web", timeout=1)["Id"] == "abc"
+    assert len(asked) == 3
+
+
+def test_an_endless_race_is_worth_a_later_retry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, asked = engine_answering(tmp_path, monkeypatch, [RACE] * 5)
+    with pytest.raises(RetryLaterError) as caught:
+        engine.inspect_container("web", timeout=1)
+    assert caught.value.exit_code == 3 and "retry in a moment" in str(caught.value)
+    assert len(asked) == 5
+
+
+def test_other_errors_are_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, asked = engine_answering(tmp_path, monkeypatch, [(500, b'{"message":"boom"}')])
+    with pytest.raises(EngineError):
+        engine.inspect_container("web", timeout=1)
+    assert len(asked) == 1
