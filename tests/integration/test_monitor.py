@@ -110,6 +110,15 @@ def test_engine_unreachable_raises_then_clears_the_alarm(plugin, broker, watch, 
         print(monitor.output())
 
 
+def test_a_monitor_that_never_reached_the_engine_stops_cleanly(plugin, broker, watch, tmp_path) -> None:
+    plugin.set_config("container", "host", f"unix://{tmp_path / 'nothing.sock'}")
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    wait_until("the engine alarm", lambda: watch.json(ENGINE_ALARM))
+    assert monitor.stop() == 0
+    assert "Traceback" not in monitor.output()
+    assert own_health(watch) == "down"
+
+
 def test_metrics_arrive_every_interval_for_running_containers(
     plugin, test_images, broker, watch, tmp_path
 ) -> None:

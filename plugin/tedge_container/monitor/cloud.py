@@ -134,7 +134,8 @@ class CloudCleanup:
         with self._lock:
             self._stop = True
             self._lock.notify_all()
-        self._thread.join(1.0)  # an attempt under way is bounded by the proxy's timeout anyway
+        if self._thread.is_alive():  # not started when the monitor stops before its first sync
+            self._thread.join(1.0)  # an attempt under way is bounded by the proxy's timeout anyway
 
     def deregistered(self, name: str) -> None:
         with self._lock:
