@@ -3,14 +3,23 @@ against the stand-in proxy on loopback (tests/support/c8y_proxy.py; the real one
 
 from __future__ import annotations
 
+import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
 from tests.support.c8y_proxy import CumulocityStub
 
 from tedge_container.config import Config
-from tedge_container.monitor.cloud import RETRY_MAX, RETRY_MIN, Pending, bridge_is_up
+from tedge_container.monitor.cloud import (
+    RETRY_MAX,
+    RETRY_MIN,
+    STATE_FILE,
+    CloudCleanup,
+    Pending,
+    bridge_is_up,
+)
 from tedge_container.status.c8y_proxy import (
     CumulocityProxy,
     ProxyError,
@@ -105,3 +114,51 @@ def test_no_proxy_listening_is_worth_a_retry() -> None:
     with pytest.raises(ProxyError) as caught:
         CumulocityProxy(ProxySettings(port=port), timeout=5).device_id()
     assert caught.value.retry and f"127.0.0.1:{port}" in str(caught.value)
+
+
+class ScriptedProxy:
+    """The proxy, scripted: the registration that races a deletion cannot be timed for real."""
+
+    def __init__(self) -> None:
+        self.cleanup: CloudCleanup | None = None
+        self.deleted: list[str] = []
+
+    def device_id(self, configured: str = "") -> str:
+        return "dev1"
+
+    def delete_service(self, xid: str) -> str:
+        assert self.cleanup is not None
+        self.cleanup.registered("app")  # the container came back while its object was being deleted
+        self.deleted.append(xid)
+        return "deleted"
+
+
+def test_a_service_registered_during_its_deletion_is_registered_anew(tmp_path: Path) -> None:
+    proxy = ScriptedProxy()
+    revived: list[str] = []
+    cleanup = CloudCleanup(
+        proxy,  # type: ignore[arg-type]
+        lambda name: f"device/main/service/{name}",
+        delay=0,
+        state_dir=str(tmp_path),
+        on_revived=revived.append,
+    )
+    proxy.cleanup = cleanup
+    cleanup.start()
+    try:
+        cleanup.deregistered("app")
+        deadline = time.monotonic() + 5
+        while not revived and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        cleanup.stop()
+    assert proxy.deleted == ["dev1:device:main:service:app"]
+    assert revived == ["app"]
+    assert json.loads((tmp_path / STATE_FILE).read_text()) == []
+
+
+def test_a_cleanup_never_started_stops_at_once(tmp_path: Path) -> None:
+    cleanup = CloudCleanup(ScriptedProxy(), lambda name: name, delay=30, state_dir=str(tmp_path))  # type: ignore[arg-type]
+    cleanup.deregistered("app")
+    cleanup.stop()  # the monitor never reached podman
+    assert json.loads((tmp_path / STATE_FILE).read_text()) == ["app"]

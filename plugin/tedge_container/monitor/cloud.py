@@ -168,12 +168,7 @@ class CloudCleanup:
                 if name is None:
                     return
                 self._in_flight = name
-            try:
-                outcome = self._delete(name)
-            finally:
-                with self._lock:
-                    self._in_flight = ""
-            self._finish(name, outcome)
+            self._finish(name, self._delete(name))  # _delete never raises
 
     def _next(self) -> str | None:
         """The next name to delete (waiting for it); None once stopped. Called with the lock held."""
@@ -187,7 +182,7 @@ class CloudCleanup:
         return None
 
     def _delete(self, name: str) -> str:
-        """ "deleted", "absent", "not a service", "retry" or "failed"."""
+        """The outcome: "deleted", "absent", "not a service", "retry" or "failed"."""
         try:
             xid = self.proxy.device_id(self.configured_device_id)
             return self.proxy.delete_service(external_id(xid, self.service_topic_id(name)))
@@ -202,8 +197,9 @@ class CloudCleanup:
             return "retry"
 
     def _finish(self, name: str, outcome: str) -> None:
-        revived = False
         with self._lock:
+            # Under one lock with the bookkeeping: a registration comes before it (revived) or after.
+            self._in_flight = ""
             if outcome == "retry" and name in self.pending.due:
                 self.pending.failed(name, time.monotonic())
             elif outcome != "retry":
