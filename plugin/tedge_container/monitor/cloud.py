@@ -25,6 +25,7 @@ from ..status.c8y_proxy import ProxyError, external_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Callable
 
     from ..config import Config
@@ -242,9 +243,12 @@ class CloudCleanup:
 
 
 def new_cloud_cleanup(
-    config: Config, topics: Topics, on_revived: Callable[[str], None]
+    config: Config, topics: Topics, tedge: Mapping[str, str] | None, on_revived: Callable[[str], None]
 ) -> CloudCleanup | None:
-    """The monitor's clean-up, or None when `delete_from_cloud.enabled` is false."""
+    """The monitor's clean-up, or None when `delete_from_cloud.enabled` is false.
+
+    `tedge`: tedge's settings as read_tedge_config gives them (None: read them here).
+    """
     if not config.get("delete_from_cloud.enabled"):
         return None
     from ..config import resolve_data_dir
@@ -256,7 +260,7 @@ def new_cloud_cleanup(
     except PluginError as error:  # pending deletions are then kept in memory only
         log.warning(f"monitor: {error}")
         state_dir = ""
-    settings = proxy_settings(config)
+    settings = proxy_settings(config, tedge)
     log.debug(f"monitor: removed services are deleted in the cloud through {settings.address}")
     return CloudCleanup(
         CumulocityProxy(settings),

@@ -21,14 +21,15 @@ def run(config: Config, args: list[str]) -> int:
         return 0
     if args:
         raise UsageError(f"monitor takes no arguments (got {' '.join(args)!r}).")
-    from ..status.settings import mqtt_settings
+    from ..status.settings import mqtt_settings, read_tedge_config
     from ..status.topics import ReportError, Topics
     from .service import Monitor
 
-    settings = mqtt_settings(config)
+    tedge = read_tedge_config(config.config_dir)  # once: the broker's and the proxy's settings
+    settings = mqtt_settings(config, tedge=tedge)
     try:
         topics = Topics(settings.topic_root, settings.device_topic_id)
-        monitor = Monitor(config, settings, topics)
+        monitor = Monitor(config, settings, topics, tedge)
     except ReportError as error:
         raise PluginError(f"the monitor cannot start: {error}") from None
 

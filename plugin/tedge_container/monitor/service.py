@@ -27,6 +27,7 @@ from .watch import EngineWatcher
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
     from ..config import Config
@@ -42,7 +43,9 @@ MAX_BATCH = 500  # events handled per round; duplicates of one container are loo
 
 
 class Monitor:
-    def __init__(self, config: Config, settings: MqttSettings, topics: Topics) -> None:
+    def __init__(
+        self, config: Config, settings: MqttSettings, topics: Topics, tedge: Mapping[str, str] | None = None
+    ) -> None:
         self.config = config
         self.topics = topics
         self.accepts = ContainerFilter(config)
@@ -54,7 +57,9 @@ class Monitor:
         self.engine_problem = ""
         self.retry: dict[str, int] = {}  # container id → failed inspections in a row
         self.stale: set[str] = set()  # registrations seen on the broker before the first sync
-        self.cloud = new_cloud_cleanup(config, topics, on_revived=lambda name: self._put(("revived", name)))
+        self.cloud = new_cloud_cleanup(
+            config, topics, tedge, on_revived=lambda name: self._put(("revived", name))
+        )
         self.bridge_topics = frozenset(bridge_health_topics(topics.root) if self.cloud else ())
         self.link = Link(
             settings,

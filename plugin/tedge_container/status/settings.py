@@ -233,9 +233,14 @@ def mqtt_settings(
     environ: Mapping[str, str] | None = None,
     tedge_command: str | None = "",
     timeout: float = TEDGE_COMMAND_TIMEOUT,
+    tedge: Mapping[str, str] | None = None,
 ) -> MqttSettings:
-    """tedge's settings with the plugin's overrides applied (see the module docstring)."""
-    tedge = read_tedge_config(config.config_dir, environ, tedge_command, timeout)
+    """tedge's settings with the plugin's overrides applied (see the module docstring).
+
+    `tedge`: read_tedge_config's answer when the caller has it already (the monitor).
+    """
+    if tedge is None:
+        tedge = read_tedge_config(config.config_dir, environ, tedge_command, timeout)
     port_key = "mqtt.client.port" if "mqtt.client.port" in tedge else "mqtt.bind.port"
     settings = MqttSettings(
         host=tedge.get("mqtt.client.host", DEFAULT_HOST),
