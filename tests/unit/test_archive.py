@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tedge_container import archive
 from tedge_container.errors import ArchiveError
+from tedge_container.images import archive
 
 
 def make_archive(path: Path, members: dict[str, bytes], compress: bool = False) -> Path:

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tedge_container.credentials.helper import HelperProvider
-from tedge_container.references import parse
+from tedge_container.images.references import parse
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "packaging" / "registry-credentials.example"
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1.2"

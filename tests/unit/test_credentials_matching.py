@@ -13,7 +13,7 @@ from tedge_container.credentials.matching import (
     repo_specificity,
 )
 from tedge_container.credentials.model import Credentials, Resolution, redact
-from tedge_container.references import parse
+from tedge_container.images.references import parse
 
 SECRET = "Pw-9f3b7c1e-UNIQUE"
 

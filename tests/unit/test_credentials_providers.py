@@ -24,7 +24,7 @@ from tedge_container.credentials.authfiles import AuthFilesProvider, auth_file_p
 from tedge_container.credentials.helper import HelperProvider
 from tedge_container.credentials.process import HelperTimeout, run_bounded
 from tedge_container.credentials.static import EnvironmentProvider, StaticFile, StaticFileProvider
-from tedge_container.references import parse
+from tedge_container.images.references import parse
 
 SECRETS = [f"sEcReT-{n}-7c41d9" for n in range(10)]
 TOKEN = "idtok-5b2e8a9f-UNIQUE"

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tedge_container import log, pulling
+from tedge_container import log
 from tedge_container.cli import main
 from tedge_container.config import DEFAULTS, Config
 from tedge_container.credentials import Chain, Credentials, Found, build_chain
 from tedge_container.engine import pull_error
 from tedge_container.errors import PullError
-from tedge_container.references import parse
+from tedge_container.images import pulling
+from tedge_container.images.references import parse
 
 STALE = "stale-pw-31d0c2aa"
 FRESH = "fresh-pw-8e77b1f4"

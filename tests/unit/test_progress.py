@@ -6,7 +6,7 @@ import gzip
 import time
 from pathlib import Path
 
-from tedge_container import archive
+from tedge_container.images import archive
 from tedge_container.progress import Progress, size_text
 from tedge_container.threads import call_with_deadline
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from tedge_container import references
 from tedge_container.errors import InvalidReference
+from tedge_container.images import references
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from test_archive import docker_archive
 
-from tedge_container import archive
 from tedge_container.errors import ArchiveError, PullError
-from tedge_container.references import parse
-from tedge_container.shortnames import local_candidates, not_found, pull_candidates
+from tedge_container.images import archive
+from tedge_container.images.references import parse
+from tedge_container.images.shortnames import local_candidates, not_found, pull_candidates
 
 
 def fulls(refs) -> list[str]:

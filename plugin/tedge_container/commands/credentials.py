@@ -12,8 +12,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from .. import references
 from ..errors import UsageError
+from ..images import references
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -26,7 +26,7 @@ def short_name_candidates(config: Config, reference: references.Reference) -> tu
     """Where an install would pull a short name from (shortnames.py), and a line saying why."""
     from ..engine import Engine
     from ..errors import PluginError
-    from ..shortnames import LOCALHOST, pull_candidates
+    from ..images.shortnames import LOCALHOST, pull_candidates
 
     try:
         registries = Engine(config).search_registries()

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..references import Reference
+from ..images.references import Reference
 from .helper import find_executable, log_stderr
 from .matching import match_auth_key, match_cred_helper
 from .model import Credentials, Found, ProviderError

@@ -14,7 +14,7 @@ from .model import Found, ProviderError, Resolution
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..references import Reference
+    from ..images.references import Reference
 
 
 class Provider(Protocol):

@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Mapping
 
 from .. import log
-from ..references import Reference
+from ..images.references import Reference
 from .model import Credentials, Found, ProviderError, redact
 from .process import HelperTimeout, run_bounded
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from ..references import DOCKER_HUB, DOCKER_HUB_ALIASES, Reference
+from ..images.references import DOCKER_HUB, DOCKER_HUB_ALIASES, Reference
 
 T = TypeVar("T")
 

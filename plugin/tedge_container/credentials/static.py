@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from .._compat import tomllib
-from ..references import Reference
+from ..images.references import Reference
 from .matching import most_specific
 from .model import Credentials, Found, ProviderError
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, NamedTuple
 
-from ... import log, references
+from ... import log
 from ...config import Config
 from ...engine import Container, Engine
 from ...errors import EngineError, PluginError, UsageError, add_context
-from ...images import obtain_image
+from ...images import references
+from ...images.obtain import obtain_image
 from ...labels import (
     MANAGED_BY,
     MANAGED_LABEL,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 
-from ... import log, pulling, references
+from ... import log
 from ...errors import InvalidReference, PluginError, add_context
+from ...images import pulling, references
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
 from .project import Project, ProjectError, load
 from .runner import Compose, variables_environment

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ... import references
 from ...config import CONFIG_FILE_NAME
 from ...errors import PluginError, UsageError
+from ...images import references
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ...config import Config
-    from ...references import Reference
+    from ...images.references import Reference
 
 
 def require_enabled(config: Config, doing: str, name: str) -> None:

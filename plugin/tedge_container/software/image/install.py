@@ -1,6 +1,6 @@
 """`install NAME --module-version TAG [--file ARCHIVE]`: get image NAME:TAG into the engine and keep it.
 
-The image comes as the container type gets its images (images.py): from the
+The image comes as the container type gets its images (images/obtain.py): from the
 archive after checking that it holds NAME:TAG, else from the local store or
 its registry through the credential chain with its one refresh retry. Only
 then is the record written. A new tag of a module replaces the previous one,
@@ -12,7 +12,7 @@ from __future__ import annotations
 from ... import log
 from ...engine import Engine
 from ...errors import PluginError, add_context
-from ...images import obtain_image
+from ...images.obtain import obtain_image
 from ..base import Outcome
 from . import records
 from .common import module_reference, require_enabled

@@ -19,15 +19,16 @@ wait (rate limit, timeout: exit 3).
 
 from __future__ import annotations
 
-from . import log, pulling, references
-from .errors import PullError
+from .. import log
+from ..errors import PullError
+from . import pulling, references
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .config import Config
-    from .engine import Engine
+    from ..config import Config
+    from ..engine import Engine
     from .references import Reference
 
 LOCALHOST = "localhost"

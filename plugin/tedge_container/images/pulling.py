@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import log
-from .errors import PluginError, PullError
+from .. import log
+from ..errors import PluginError, PullError
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .credentials import Chain, Resolution
-    from .engine import Engine
+    from ..config import Config
+    from ..credentials import Chain, Resolution
+    from ..engine import Engine
     from .references import Reference
 
 _logged: set[str] = set()  # a warning repeated by the refresh lookup is said once
@@ -47,7 +47,7 @@ def resolve(chain: Chain, reference: Reference, refresh: bool) -> Resolution:
 
 def _scrub(error: PluginError, secrets: list[str]) -> PluginError:
     """Belt and braces: an engine message never carries a secret it was given."""
-    from .credentials import redact
+    from ..credentials import redact
 
     if secrets:
         error.args = tuple(redact(str(arg), secrets, heuristics=False) for arg in error.args)
@@ -101,7 +101,7 @@ def auth_failure(
 def pull(engine: Engine, reference: Reference, config: Config, chain: Chain | None = None) -> str:
     """Pull `reference` and return the image id; raises PullError classified by kind."""
     if chain is None:
-        from .credentials import build_chain
+        from ..credentials import build_chain
 
         chain = build_chain(config)
     first = resolve(chain, reference, refresh=False)

@@ -9,13 +9,13 @@ always with `container.alwayspull`.
 
 from __future__ import annotations
 
+from ..errors import PluginError
 from . import pulling, references, shortnames
-from .errors import PluginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .config import Config
-    from .engine import Engine
+    from ..config import Config
+    from ..engine import Engine
 
 
 def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str:

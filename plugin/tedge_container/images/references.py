@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidReference
+from ..errors import InvalidReference
 
 DOCKER_HUB = "docker.io"
 # Names by which users and auth files refer to Docker Hub.

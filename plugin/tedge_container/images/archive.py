@@ -15,11 +15,11 @@ import tarfile
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING
 
+from ..errors import ArchiveError
 from . import references
-from .errors import ArchiveError
 
 if TYPE_CHECKING:
-    from .progress import Progress
+    from ..progress import Progress
 
 CHUNK_SIZE = 1 << 20
 _MAX_INDEX_SIZE = 16 << 20
