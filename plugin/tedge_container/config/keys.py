@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .values import ByteSize
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -25,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "container.health_timeout": 60.0,
     "container.lock_timeout": 300.0,
     "container.progress_interval": 5.0,
+    # Kept free on the filesystem that a pull, a load or an unpack writes to (diskspace.py); 0: off.
+    "container.min_free_space": ByteSize(256 << 20),
     "filter.include.names": [],
     "filter.include.labels": [],
     "filter.exclude.names": ["^buildx"],

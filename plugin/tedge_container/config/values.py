@@ -12,6 +12,9 @@ raises `BadValue` with the reason; the caller warns and keeps the default.
 - float (our timeouts, in seconds): numbers; strings `5`, `2.5`, or Go
   durations (`300s`, `1m30s`, `500ms`, `1h`).
 - str: strings; numbers and booleans as Go prints them (`5`, `true`).
+- size (`ByteSize`, bytes): whole numbers, or strings with a unit
+  (`256MiB`, `1GiB`, `512M`, `100k`, `2G`: units are binary, as an
+  operator sizing flash means them).
 - list: an array (each item split on commas, as the Go plugin's filters do)
   or a string (split on commas and whitespace); empty items are dropped.
 
@@ -49,6 +52,39 @@ _DURATION_UNITS = {
     "m": 60.0,
     "h": 3600.0,
 }
+
+
+class ByteSize(int):
+    """A setting counted in bytes; its values may carry a unit (`256MiB`)."""
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def to_size(value: Any) -> ByteSize:
+    if isinstance(value, str):  # parsed by hand: `list` reads this key and must not import `re`
+        text = value.strip().lower().removesuffix("b").removesuffix("i")
+        unit = text[-1:] if text[-1:] in _SIZE_UNITS else ""
+        number = text[: len(text) - len(unit)].strip()
+        if number.replace(".", "", 1).isdigit() and number.isascii():
+            return ByteSize(int(float(number) * _SIZE_UNITS[unit]))
+        try:
+            return ByteSize(to_int(value))  # Go's integer forms (`0x10`, `1_000`)
+        except BadValue:
+            raise BadValue("expected a size in bytes, such as 268435456, 256MiB or 1GiB") from None
+    return ByteSize(to_int(value))
+
+
+def format_size(count: int) -> str:
+    """`count` bytes as an operator reads them: `812 B`, `3.0 KiB`, `256 MiB`, `1.5 GiB`."""
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            break
+        size /= 1024
+    if unit == "B":
+        return f"{count} B"
+    return f"{size:.0f} {unit}" if size.is_integer() or size >= 100 else f"{size:.1f} {unit}"
 
 
 def _describe(value: Any) -> str:
@@ -167,7 +203,7 @@ def to_list(value: Any) -> list[str]:
     raise BadValue(f"expected a list of strings, not {_describe(value)}")
 
 
-_CONVERTERS = {bool: to_bool, int: to_int, float: to_float, str: to_str, list: to_list}
+_CONVERTERS = {bool: to_bool, int: to_int, ByteSize: to_size, float: to_float, str: to_str, list: to_list}
 
 
 def convert(default: Any, value: Any, choices: tuple[str, ...] = ()) -> Any:
