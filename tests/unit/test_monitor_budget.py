@@ -20,6 +20,7 @@ def crash_loop(budget: Budget, seconds: float, start: float = 0.0, cost: int = 2
         if round((now - start) / 0.05) % 4 == 0:
             budget.changed("loop", now)
             waiting = True
+        budget.touched("loop", now)  # an event every round, a state change every 0.2 s
         if waiting and budget.allow("loop", cost, now):
             published.append(now)
             waiting = False
@@ -41,8 +42,9 @@ def test_a_crash_loop_gets_the_burst_then_a_few_messages_a_minute() -> None:
 def test_the_final_state_goes_once_the_loop_is_quiet_even_without_tokens() -> None:
     budget = Budget()
     crash_loop(budget, 20)  # the burst is spent
-    assert not budget.allow("loop", 2, 20.0)  # a change at 19.8 s: not quiet yet, no tokens
-    assert budget.allow("loop", 2, 19.8 + QUIET)  # quiet: the final state may take the bucket into debt
+    assert not budget.allow("loop", 2, 20.0)  # an event at 19.95 s: not quiet yet, no tokens
+    assert not budget.allow("loop", 2, 19.8 + QUIET)  # quiet since the last change, not the last event
+    assert budget.allow("loop", 2, 19.95 + QUIET)  # quiet: the final state may take the bucket into debt
     budget.changed("loop", 21.0)  # ... but not deeper than DEBT
     assert not budget.allow("loop", 2, 21.0 + QUIET)
     assert budget.next_try("loop", 2, 21.0 + QUIET) > 21.0 + QUIET

@@ -7,11 +7,12 @@ normal stop, start or install goes out at once), refilled at PER_MINUTE a
 minute. A change that finds too few tokens waits (announce.py keeps only
 its latest state: changes coalesce, the latest wins). It goes out when the
 tokens are there again, or, so that the final state is never held back,
-once the service has been quiet (no new change) for QUIET seconds: that
-last publish may take the bucket into a small debt (DEBT), paid back by
-the next refills. A container restarting five times a second never goes
-quiet, so its topics carry BURST messages and then PER_MINUTE a minute;
-when the loop ends, its last state is out within QUIET seconds.
+once the service has been quiet (no new change, no event: `touched`) for
+QUIET seconds: that last publish may take the bucket into a small debt
+(DEBT), paid back by the next refills. A container restarting five times a
+second never goes quiet, so its topics carry BURST messages and then
+PER_MINUTE a minute; when the loop ends, its last state is out within
+QUIET seconds.
 
 No clock is read here: every call takes `now` (time.monotonic() in the
 monitor, a fake clock in tests/unit/test_monitor_budget.py).
@@ -69,6 +70,12 @@ class Budget:
         bucket.changed_at = now
         if bucket.since is None:
             bucket.since = now
+
+    def touched(self, name: str, now: float) -> None:
+        """The engine did something to the service's container (an event), changed or not: not quiet."""
+        bucket = self._buckets.get(name)
+        if bucket is not None:
+            bucket.changed_at = now
 
     def allow(self, name: str, cost: int, now: float) -> bool:
         """Whether `cost` messages may go now; if so, they are counted (0: nothing to say, always)."""

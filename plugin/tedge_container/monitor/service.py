@@ -328,6 +328,7 @@ class Monitor:
         self._apply(self.picture.refresh(container_id, data, self.accepts))
         name = self.picture.name_of(container_id) if data is not None else ""
         if name:  # every look counts: a quick restart may leave the twin as it was
+            self.announce.budget.touched(name, time.monotonic())
             self.announce.watch_restarts(self.picture.services[name], history=False)
 
     def _engine_down(self, message: str) -> None:
