@@ -222,3 +222,22 @@ def test_vanished_services_are_kept_in_the_cloud_when_many_and_the_alarm_follows
     again.came_back("c")
     again.cleared("d", now=101)
     assert link.retained[alarm] is None
+
+
+def test_a_malformed_event_or_message_does_not_end_the_loop(tmp_path: Path, capsys) -> None:
+    """The Monitor's loop itself, not started (no broker, no engine): items are handled one by one."""
+    from tedge_container.monitor.service import Monitor
+    from tedge_container.status.settings import mqtt_settings
+    from tedge_container.status.topics import Topics
+
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "tedge-container-plugin.toml").write_text(f'data_dir = "{tmp_path}"\n')
+    config = Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)})
+    monitor = Monitor(config, mqtt_settings(config, tedge={}), Topics("te", "device/main//"), tedge={})
+    monitor.queue.put(("event", {"Type": "container", "Action": "die", "Actor": "not-a-dict"}))
+    monitor.queue.put(("registration", ["not", "a", "name"]))  # an unexpected error in its handling
+    monitor.queue.put(("event", {"Type": "container", "Action": "start", "Actor": {"ID": "abc"}}))
+    monitor._round()
+    assert not monitor.stop.is_set()
+    err = capsys.readouterr().err
+    assert "an event podman sent is not understood" in err and "handling registration failed" in err
