@@ -101,3 +101,18 @@ def test_a_container_whose_labels_cannot_be_a_topic_is_skipped_once_and_the_othe
     finally:
         assert monitor.stop() == 0
         print(monitor.output())
+
+
+def test_a_container_caught_mid_swap_is_reported_as_its_module(
+    plugin, test_images, broker, watch, tmp_path
+) -> None:
+    """A monitor that starts while an install's swap was cut short (only NAME.tedge-old is left)."""
+    name = unique("web")
+    podman(plugin, "run", "-d", "--name", f"{name}.tedge-old", test_images.app1)
+    monitor = start_monitor(plugin, broker, watch, tmp_path)
+    try:
+        wait_until(f"{name} up", lambda: watch.health(name) == "up")
+        assert not [topic for topic in watch.state if ".tedge-old" in topic]
+    finally:
+        assert monitor.stop() == 0
+        print(monitor.output())

@@ -13,7 +13,7 @@ from .. import log
 from ..engine import ENABLE_HINT
 from ..labels import COMPOSE_PROJECT_LABEL
 from ..status.topics import alarm_payload
-from .state import GROUP_TYPE
+from .state import GROUP_TYPE, mid_swap_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -80,8 +80,13 @@ class EngineSync:
         self.resync_wanted = False
         seen = []
         try:
-            for container in engine.list_containers():
+            containers = engine.list_containers()
+            names = [container.name for container in containers]
+            for container in containers:
                 data = engine.inspect_container(container.id, timeout=self._timeout())
+                module = mid_swap_name(container.name, container.labels, names) if data else ""
+                if module:  # caught mid-swap: it stands for its module, as in `list`
+                    data = {**data, "Name": module}
                 observed = self._observe(container.name, data) if data else None
                 if observed is not None:
                     seen.append(observed)
@@ -100,6 +105,8 @@ class EngineSync:
             self.announce.watch_restarts(observed, history=True)
         if self.cloud is not None and not self.synced:  # deletions only once the picture is known
             self.cloud.start()
+        if self.vanished is not None and not self.synced:
+            self.vanished.first_sync()
         self.synced = True
         log.info(
             f"monitor: {len(self.picture.services)} services in sync with podman at {engine.socket_path}"

@@ -68,6 +68,11 @@ class Vanished:
         self._alarm()
         return False
 
+    def first_sync(self) -> None:
+        """The first picture is read: an alarm left from before, with nothing kept any more, is cleared."""
+        if not self.names:
+            self.link.retain(self.topics.device_alarm(ALARM_TYPE), None)
+
     def came_back(self, name: str) -> None:
         if name in self.names:
             self._drop(name)
