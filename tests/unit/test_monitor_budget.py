@@ -33,7 +33,7 @@ def test_a_crash_loop_gets_the_burst_then_a_few_messages_a_minute() -> None:
     published = crash_loop(budget, 180)
     first_minute = [t for t in published if t < 60]
     assert len(first_minute) * 2 <= BURST + PER_MINUTE  # messages: 2 per publish
-    assert published[0] == HOLD  # the first change goes at once (after the states of its operation)
+    assert published[0] == 0.0  # the first change goes at once
     for minute in (1, 2):
         in_minute = [t for t in published if 60 * minute <= t < 60 * (minute + 1)]
         assert len(in_minute) * 2 <= PER_MINUTE + 1
@@ -53,12 +53,12 @@ def test_the_final_state_goes_once_the_loop_is_quiet_even_without_tokens() -> No
 
 def test_normal_changes_go_at_once_and_idle_buckets_are_forgotten() -> None:
     budget = Budget()
-    for index, now in enumerate((0.0, 5.0, 10.0)):  # create/start, stop, start: each goes at once
-        budget.changed("web", now)
-        budget.changed("web", now + 0.05)  # the next state of the same operation
-        assert not budget.allow("web", 2, now + 0.1)
-        assert budget.next_try("web", 2, now + 0.1) == now + HOLD
-        assert budget.allow("web", 2, now + HOLD), index
+    for index, now in enumerate((0.0, 5.0, 10.0)):  # run, stop, start: each goes at once
+        budget.changed("web", now)  # a passing state (created, stopped): waits for the next one
+        assert not budget.allow("web", 2, now + 0.1, hold=HOLD)
+        assert budget.next_try("web", 2, now + 0.1, hold=HOLD) == now + HOLD
+        budget.changed("web", now + 0.3)  # the next state of the same operation: at once
+        assert budget.allow("web", 2, now + 0.3), index
     budget.forget_idle(11.0)
     assert len(budget) == 1  # not full yet
     budget.forget_idle(11.0 + 60 * BURST / PER_MINUTE)
@@ -66,7 +66,7 @@ def test_normal_changes_go_at_once_and_idle_buckets_are_forgotten() -> None:
 
 
 def test_next_try_is_when_the_tokens_are_back_or_the_loop_is_quiet() -> None:
-    budget = Budget(burst=2, per_minute=2, debt=1, quiet=QUIET, hold=0)
+    budget = Budget(burst=2, per_minute=2, debt=1, quiet=QUIET)
     budget.changed("x", 0.0)
     assert budget.allow("x", 2, 0.0)
     budget.changed("x", 1.0)

@@ -15,10 +15,11 @@ import time
 
 from .. import log
 from ..status.topics import alarm_payload, health_payload, registration_payload
-from .budget import Budget
+from .budget import HOLD, Budget
 from .crashloop import ALARM_TYPE as CRASH_LOOP_ALARM
 from .crashloop import SEVERITY as CRASH_LOOP_SEVERITY
 from .crashloop import CrashLoops, alarm_text
+from .state import is_passing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class Announce:
         came = False
         for name, observed in list(self.waiting.items()):
             cost = self._cost(observed)
-            if not self.budget.allow(name, cost, now):
+            if not self.budget.allow(name, cost, now, self._hold(observed)):
                 continue
             del self.waiting[name]
             if cost == 2:
@@ -95,8 +96,15 @@ class Announce:
 
     def next_due(self, now: float) -> float | None:
         """When a waiting state may go at the earliest; None when nothing waits."""
-        times = [self.budget.next_try(name, max(1, self._cost(o)), now) for name, o in self.waiting.items()]
+        times = [
+            self.budget.next_try(name, max(1, self._cost(o)), now, self._hold(o))
+            for name, o in self.waiting.items()
+        ]
         return min(times) if times else None
+
+    @staticmethod
+    def _hold(observed: Observed) -> float:
+        return HOLD if is_passing(observed) else 0.0
 
     def sync_log_types(self) -> None:
         """Ask tedge-agent to read the log plugins' types again (containers came or went)."""

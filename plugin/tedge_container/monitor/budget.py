@@ -1,18 +1,18 @@
 """Pure logic: how many messages each service's topics may carry, so a crash loop cannot flood the uplink.
 
-A change waits HOLD seconds first, so that the few states podman goes
-through in one operation (created, initialized, running) go out as one.
-Each service has a bucket of message tokens: BURST to start with (a
-normal stop, start or install goes out at once), refilled at PER_MINUTE a
-minute. A change that finds too few tokens waits (announce.py keeps only
-its latest state: changes coalesce, the latest wins). It goes out when the
-tokens are there again, or, so that the final state is never held back,
-once the service has been quiet (no new change, no event: `touched`) for
-QUIET seconds: that last publish may take the bucket into a small debt
-(DEBT), paid back by the next refills. A container restarting five times a
-second never goes quiet, so its topics carry BURST messages and then
-PER_MINUTE a minute; when the loop ends, its last state is out within
-QUIET seconds.
+A change to a passing state (state.py: `created`, `initialized`,
+`stopped` before podman's cleanup) waits up to HOLD seconds for the state
+that follows, so that one operation goes out as one change. Each service
+has a bucket of message tokens: BURST to start with (a normal stop, start
+or install goes out at once), refilled at PER_MINUTE a minute. A change
+that finds too few tokens waits (announce.py keeps only its latest state:
+changes coalesce, the latest wins). It goes out when the tokens are there
+again, or, so that the final state is never held back, once the service
+has been quiet (no new change, no event: `touched`) for QUIET seconds:
+that last publish may take the bucket into a small debt (DEBT), paid back
+by the next refills. A container restarting five times a second never
+goes quiet, so its topics carry BURST messages and then PER_MINUTE a
+minute; when the loop ends, its last state is out within QUIET seconds.
 
 No clock is read here: every call takes `now` (time.monotonic() in the
 monitor, a fake clock in tests/unit/test_monitor_budget.py).
@@ -24,7 +24,7 @@ BURST = 6  # messages a service may send at once (registration + health = 2 per 
 PER_MINUTE = 2.0  # then this many a minute (the crash-loop alarm has its own interval)
 DEBT = 2  # how far below zero a final (quiet) publish may take the bucket
 QUIET = 0.5  # seconds without a change after which the latest state is final
-HOLD = 0.15  # seconds a change waits for the next states of the same operation
+HOLD = 0.5  # at most this long a passing state waits for the next state of the same operation
 
 
 class _Bucket:
@@ -41,18 +41,12 @@ class Budget:
     """Message tokens per service name."""
 
     def __init__(
-        self,
-        burst: float = BURST,
-        per_minute: float = PER_MINUTE,
-        debt: float = DEBT,
-        quiet: float = QUIET,
-        hold: float = HOLD,
+        self, burst: float = BURST, per_minute: float = PER_MINUTE, debt: float = DEBT, quiet: float = QUIET
     ) -> None:
         self.burst = burst
         self.rate = per_minute / 60.0  # tokens a second
         self.debt = debt
         self.quiet = quiet
-        self.hold = hold
         self._buckets: dict[str, _Bucket] = {}
 
     def _bucket(self, name: str, now: float) -> _Bucket:
@@ -77,10 +71,12 @@ class Budget:
         if bucket is not None:
             bucket.changed_at = now
 
-    def allow(self, name: str, cost: int, now: float) -> bool:
-        """Whether `cost` messages may go now; if so, they are counted (0: nothing to say, always)."""
+    def allow(self, name: str, cost: int, now: float, hold: float = 0.0) -> bool:
+        """Whether `cost` messages may go now; if so, they are counted (0: nothing to say, always).
+
+        `hold`: seconds the state waits for the next one first (a passing state: HOLD)."""
         bucket = self._bucket(name, now)
-        if cost and bucket.since is not None and now - bucket.since < self.hold:
+        if cost and bucket.since is not None and now - bucket.since < hold:
             return False
         final = now - bucket.changed_at >= self.quiet
         if not cost or bucket.tokens >= cost or (final and bucket.tokens - cost >= -self.debt):
@@ -89,13 +85,13 @@ class Budget:
             return True
         return False
 
-    def next_try(self, name: str, cost: int, now: float) -> float:
+    def next_try(self, name: str, cost: int, now: float, hold: float = 0.0) -> float:
         """When a waiting change of `cost` messages may go at the earliest (assuming no new change)."""
         bucket = self._bucket(name, now)
         refilled = now + max(0.0, cost - bucket.tokens) / self.rate if self.rate > 0 else float("inf")
         quiet_at = bucket.changed_at + self.quiet
         in_debt = now + max(0.0, cost - self.debt - bucket.tokens) / self.rate if self.rate > 0 else refilled
-        held = (bucket.since if bucket.since is not None else now) + self.hold
+        held = (bucket.since if bucket.since is not None else now) + hold
         return max(held, min(refilled, max(quiet_at, in_debt)))
 
     def forget_idle(self, now: float, keep: set[str] | frozenset[str] = frozenset()) -> None:

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 else:
     from typing import NamedTuple
 
+# podman's states on the way to another one within one operation (create → initialized → running;
+# died → stopped → exited after the cleanup): worth a short wait for what follows (budget.HOLD).
+PASSING_STATES = frozenset({"created", "configured", "initialized", "stopped", "stopping", "removing"})
+
 CONTAINER_TYPE = "container"
 GROUP_TYPE = "container-group"
 SERVICE_TYPES = (CONTAINER_TYPE, GROUP_TYPE)
@@ -67,6 +71,10 @@ class Change(NamedTuple):
     kind: str
     name: str
     observed: Observed | None = None
+
+
+def is_passing(observed: Observed) -> bool:
+    return observed.twin.get("container", {}).get("state") in PASSING_STATES
 
 
 def event_action(event: Mapping[str, Any]) -> tuple[str, str] | None:
