@@ -136,8 +136,11 @@ def crash_loop(podman, broker: Broker, seconds: float) -> list[list[str]]:
     """One container restarting as fast as podman can: messages on its topics, per minute."""
     name = "crash-bench"
     prefix = SERVICE + name
+    flags = podman.workdir / "crash-bench-flags"  # `steady` there ends the loop
+    flags.mkdir(exist_ok=True)
     started = time.monotonic()
-    podman.cli("run", "-d", "--restart", "always", "--name", name, APP, *CRASH)
+    command = ["/bin/sh", "-c", "[ -f /flags/steady ] && exec sleep 600; exit 1"]
+    podman.cli("run", "-d", "--restart", "always", "-v", f"{flags}:/flags", "--name", name, APP, *command)
     alarm = broker.wait(
         "the crash-loop alarm",
         lambda: any(t == f"{prefix}/a/container_crash_loop" for _, t in broker.messages),
@@ -149,15 +152,11 @@ def crash_loop(podman, broker: Broker, seconds: float) -> list[list[str]]:
     first = broker.count(prefix, started, started + 60)
     later_minutes = max(1e-9, (end - started - 60) / 60)
     later = broker.count(prefix, started + 60, end) / later_minutes
-    podman.api("POST", f"/v4.0.0/libpod/containers/{name}/stop?t=0")
+    (flags / "steady").touch()  # its next start runs steadily
     ended = time.monotonic()
-    state = podman.cli("inspect", "-f", "{{.State.Status}}", name).stdout.strip()
     broker.wait(
-        f"the crash loop's last state ({state})",
-        lambda: (
-            broker.registrations.get(name, {}).get("container", {}).get("state") == state
-            and broker.last.get(name, ("", 0))[0] == "down"
-        ),
+        "the crash loop's last state (running)",
+        lambda: broker.registrations.get(name, {}).get("container", {}).get("state") == "running",
         timeout=60,
     )
     final = time.monotonic() - ended
@@ -179,7 +178,7 @@ def crash_loop(podman, broker: Broker, seconds: float) -> list[list[str]]:
         ],
         ["crash loop: alarm raised after", f"{alarm:.1f} s", "≤ 30 s", f"{alarm / 30:.2f}"],
         [
-            "crash loop: last state published after the loop ends",
+            "crash loop: last state published after the loop ends (with podman's last restart)",
             f"{final:.2f} s",
             "≤ 2 s",
             f"{final / 2:.2f}",

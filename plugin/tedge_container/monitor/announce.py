@@ -83,7 +83,7 @@ class Announce:
         came = False
         for name, observed in list(self.waiting.items()):
             cost = self._cost(observed)
-            if not self.budget.allow(name, cost, now, self._hold(observed)):
+            if not self.budget.allow(name, cost, now, self._hold(observed), self._final_only(name)):
                 continue
             del self.waiting[name]
             if cost == 2:
@@ -97,10 +97,17 @@ class Announce:
     def next_due(self, now: float) -> float | None:
         """When a waiting state may go at the earliest; None when nothing waits."""
         times = [
-            self.budget.next_try(name, max(1, self._cost(o)), now, self._hold(o))
-            for name, o in self.waiting.items()
+            self.budget.next_try(
+                name, max(1, self._cost(seen)), now, self._hold(seen), self._final_only(name)
+            )
+            for name, seen in self.waiting.items()
         ]
         return min(times) if times else None
+
+    def _final_only(self, name: str) -> bool:
+        """In a crash loop, once its health `down` is out, only the state the loop ends in goes."""
+        shown = self.shown.get(name)
+        return self.crash_loops.looping(name) and shown is not None and shown[1] == "down"
 
     @staticmethod
     def _hold(observed: Observed) -> float:

@@ -13,6 +13,9 @@ that last publish may take the bucket into a small debt (DEBT), paid back
 by the next refills. A container restarting five times a second never
 goes quiet, so its topics carry BURST messages and then PER_MINUTE a
 minute; when the loop ends, its last state is out within QUIET seconds.
+Once the crash-loop alarm is raised (`final_only`), states go out only when
+quiet: the flips between running and exited say nothing new, and the
+tokens are kept for the state the loop ends in.
 
 No clock is read here: every call takes `now` (time.monotonic() in the
 monitor, a fake clock in tests/unit/test_monitor_budget.py).
@@ -23,7 +26,7 @@ from __future__ import annotations
 BURST = 6  # messages a service may send at once (registration + health = 2 per change)
 PER_MINUTE = 2.0  # then this many a minute (the crash-loop alarm has its own interval)
 DEBT = 2  # how far below zero a final (quiet) publish may take the bucket
-QUIET = 0.5  # seconds without a change after which the latest state is final
+QUIET = 1.0  # seconds without an event after which the latest state is final
 HOLD = 0.5  # at most this long a passing state waits for the next state of the same operation
 
 
@@ -71,27 +74,34 @@ class Budget:
         if bucket is not None:
             bucket.changed_at = now
 
-    def allow(self, name: str, cost: int, now: float, hold: float = 0.0) -> bool:
+    def allow(self, name: str, cost: int, now: float, hold: float = 0.0, final_only: bool = False) -> bool:
         """Whether `cost` messages may go now; if so, they are counted (0: nothing to say, always).
 
-        `hold`: seconds the state waits for the next one first (a passing state: HOLD)."""
+        `hold`: seconds the state waits for the next one first (a passing state: HOLD);
+        `final_only`: only once quiet (a crash loop)."""
         bucket = self._bucket(name, now)
         if cost and bucket.since is not None and now - bucket.since < hold:
             return False
         final = now - bucket.changed_at >= self.quiet
+        if cost and final_only and not final:
+            return False
         if not cost or bucket.tokens >= cost or (final and bucket.tokens - cost >= -self.debt):
             bucket.tokens -= cost
             bucket.since = None
             return True
         return False
 
-    def next_try(self, name: str, cost: int, now: float, hold: float = 0.0) -> float:
+    def next_try(
+        self, name: str, cost: int, now: float, hold: float = 0.0, final_only: bool = False
+    ) -> float:
         """When a waiting change of `cost` messages may go at the earliest (assuming no new change)."""
         bucket = self._bucket(name, now)
         refilled = now + max(0.0, cost - bucket.tokens) / self.rate if self.rate > 0 else float("inf")
         quiet_at = bucket.changed_at + self.quiet
         in_debt = now + max(0.0, cost - self.debt - bucket.tokens) / self.rate if self.rate > 0 else refilled
         held = (bucket.since if bucket.since is not None else now) + hold
+        if final_only:
+            refilled = max(refilled, quiet_at)
         return max(held, min(refilled, max(quiet_at, in_debt)))
 
     def forget_idle(self, now: float, keep: set[str] | frozenset[str] = frozenset()) -> None:
