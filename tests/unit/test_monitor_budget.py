@@ -90,3 +90,19 @@ def test_the_crash_loop_alarm_is_raised_at_once_and_updated_once_per_interval() 
     assert raised[0] == (0.4, 3)  # at the threshold: at once
     assert [round(t) for t, _ in raised] == [0, 60, 120]  # then the count once a minute
     assert raised[1][1] > 250 and loops.looping("loop")
+
+
+def test_a_crash_loop_that_pauses_spends_at_most_its_refill() -> None:
+    """Once its alarm is raised: states only when quiet, and no more than 2 tokens kept from the burst."""
+    budget = Budget()
+    published = []
+    now = 0.0
+    while now < 600:  # a loop that pauses 1.5 s every 5 s (a busy machine): each pause looks like its end
+        if budget.allow("loop", 2, now, final_only=True):  # the waiting state, tried before the event
+            published.append(now)
+        budget.touched("loop", now)
+        budget.changed("loop", now)
+        now = round(now + (1.5 if round(now * 10) % 50 == 0 else 0.25), 6)
+    for minute in range(10):
+        assert len([t for t in published if 60 * minute <= t < 60 * (minute + 1)]) * 2 <= PER_MINUTE + 2
+    assert len(published) * 2 <= 2 + PER_MINUTE * 10  # on average the refill

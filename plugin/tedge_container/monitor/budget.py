@@ -15,7 +15,8 @@ goes quiet, so its topics carry BURST messages and then PER_MINUTE a
 minute; when the loop ends, its last state is out within QUIET seconds.
 Once the crash-loop alarm is raised (`final_only`), states go out only when
 quiet: the flips between running and exited say nothing new, and the
-tokens are kept for the state the loop ends in.
+tokens are kept for the state the loop ends in, at most LOOP_TOKENS of
+them (a loop that pauses now and then must not spend the rest of its burst).
 
 No clock is read here: every call takes `now` (time.monotonic() in the
 monitor, a fake clock in tests/unit/test_monitor_budget.py).
@@ -26,6 +27,7 @@ from __future__ import annotations
 BURST = 6  # messages a service may send at once (registration + health = 2 per change)
 PER_MINUTE = 2.0  # then this many a minute (the crash-loop alarm has its own interval)
 DEBT = 2  # how far below zero a final (quiet) publish may take the bucket
+LOOP_TOKENS = 2  # the tokens a crash loop keeps: one state (with the alarm's update: 3 a minute)
 QUIET = 1.0  # seconds without an event after which the latest state is final
 HOLD = 0.5  # at most this long a passing state waits for the next state of the same operation
 
@@ -83,8 +85,10 @@ class Budget:
         if cost and bucket.since is not None and now - bucket.since < hold:
             return False
         final = now - bucket.changed_at >= self.quiet
-        if cost and final_only and not final:
-            return False
+        if final_only:
+            bucket.tokens = min(bucket.tokens, LOOP_TOKENS)
+            if cost and not final:
+                return False
         if not cost or bucket.tokens >= cost or (final and bucket.tokens - cost >= -self.debt):
             bucket.tokens -= cost
             bucket.since = None
