@@ -22,6 +22,19 @@ _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 _NAME_CHARS = _NAME_START | frozenset("_.-")
 
 
+# Linux refuses a longer hostname (sethostname: EINVAL over 64 bytes); a DNS label has 63.
+MAX_HOSTNAME = 63
+
+
+def hostname_for(name: str) -> str:
+    """The hostname of container module `name`: the name, cut to 63 characters when longer.
+
+    The cut may not end in '-', '.' or '_' (a DNS label ends in a letter or digit);
+    the name starts with one, so something is always left.
+    """
+    return name if len(name) <= MAX_HOSTNAME else name[:MAX_HOSTNAME].rstrip("-._")
+
+
 def is_name(name: str) -> bool:
     """Whether `name` is made of letters, digits, '_', '.' and '-', starting with a letter or digit."""
     return bool(name) and name[0] in _NAME_START and _NAME_CHARS.issuperset(name)

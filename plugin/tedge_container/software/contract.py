@@ -60,6 +60,42 @@ def report(reporter: Reporter, outcome: Outcome) -> None:
         reporter.installed(service)
 
 
+def _kind_of(mode: int) -> str:
+    import stat
+
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def check_file(file: str) -> None:
+    """`--file` must be a regular file (a link to one is fine), for every type.
+
+    Checked with `stat`, before the module's lock is taken and before anything
+    opens it: opening a FIFO for reading blocks until a writer comes, and a
+    device can be read forever. A missing file is left to the type's own message.
+    """
+    import os
+    import stat
+
+    try:
+        mode = os.stat(file).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise PluginError(
+            f"--file {file} is {_kind_of(mode)}, not a regular file: give the path of the archive "
+            "or compose file itself (nothing was changed)."
+        )
+
+
 def perform(
     software: SoftwareType,
     config: Config,
@@ -72,6 +108,8 @@ def perform(
     """One install or remove, holding the module's lock (see locking.py) while it runs."""
     from ..locking import module_lock
 
+    if verb == "install" and file:
+        check_file(file)
     with module_lock(software.name, name, float(config.get("container.lock_timeout"))):
         if verb == "install":
             return software.install(config, name, version, file, engine=engine)
