@@ -11,6 +11,7 @@ what did not change outside; the children's peak memory is bounded too
 from __future__ import annotations
 
 import fcntl
+import gzip
 import json
 import os
 import resource
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import Plugin
-from tests.support.group import Group, last_line
+from tests.support.group import Group, app, compose, last_line
 from tests.support.images import TestImages
 
 pytestmark = pytest.mark.integration  # real podman: marked as the tests in tests/integration are
@@ -71,7 +72,8 @@ def test_fifo_as_file_is_refused_at_once_before_the_lock(
     runtime = tmp_path / "runtime"
     lock_file = runtime / "locks" / software / "web.lock"
     lock_file.parent.mkdir(parents=True)
-    version = "web:1" if software == "container-image" else APP1
+    plugin.set_config("container_image", "enabled", True)
+    version = "1" if software == "container-image" else APP1
     argv = plugin.run_argv(
         "install", "web", "--module-version", version, "--file", str(fifo), software=software
     )
@@ -111,3 +113,106 @@ def test_name_longer_than_a_hostname_installs_and_upgrades(
     seen = podman_service.cli("exec", name, "hostname").stdout.strip()
     assert seen == hostname
     assert container_names(podman_service) == [name]
+
+
+# -- disk guard: pulls and archive loads ----------------------------------------------------
+
+
+def engine_storage(podman_service) -> tuple[str, int]:
+    """podman's graph root (as its info says) and the free bytes of its filesystem now."""
+    status, body = podman_service.api("GET", "/v4.0.0/libpod/info")
+    assert status == 200, body
+    root = json.loads(body)["store"]["graphRoot"]
+    stats = os.statvfs(root)
+    return root, stats.f_bavail * stats.f_frsize
+
+
+def image_exists(podman_service, reference: str) -> bool:
+    return podman_service.cli("image", "exists", reference, check=False).returncode == 0
+
+
+def refuse_below_free_space(plugin: Plugin, podman_service) -> tuple[str, str]:
+    """container.min_free_space above what the engine's filesystem has free: every pull must stop.
+
+    Returns the graph root and the margin as the message prints it. 1 GiB above the free
+    space, so that other writers on the machine cannot make it fit meanwhile.
+    """
+    root, free = engine_storage(podman_service)
+    margin = free + (1 << 30)
+    plugin.set_config("container", "min_free_space", margin)
+    from tedge_container.config.values import format_size
+
+    return root, format_size(margin)
+
+
+@pytest.mark.parametrize("software", SOFTWARE_TYPES)
+def test_a_pull_is_refused_when_the_engine_storage_is_nearly_full(
+    plugin: Plugin, podman_service, test_images, open_registry, tmp_path: Path, software: str
+) -> None:
+    repository = f"tedge/diskguard-{software}"
+    remote = test_images.push(APP1, open_registry, f"{repository}:1")
+    assert not image_exists(podman_service, remote)  # a push tags nothing locally
+    plugin.set("", "data_dir", str(tmp_path / "data"))
+    plugin.set_config("container_image", "enabled", True)
+    root, margin = refuse_below_free_space(plugin, podman_service)
+    before = container_names(podman_service)
+    if software == "container-group":
+        group = Group(plugin, tmp_path / "data")
+        compose_file = tmp_path / "docker-compose.yaml"
+        compose_file.write_text(compose({"web": app(remote)}))
+        result = group.install("web", "1", compose_file)
+        doing = "Installing group web 1 failed: service web: "
+    elif software == "container-image":
+        result = plugin.run_type(
+            "container-image", "install", remote.rsplit(":", 1)[0], "--module-version", "1"
+        )
+        doing = f"Installing image {remote.rsplit(':', 1)[0]} failed: "
+    else:
+        result = plugin.run("install", "web", "--module-version", remote)
+        doing = "Installing web failed: "
+    assert result.returncode == 2, result.stderr
+    line = last_line(result)
+    assert line.startswith(f"{doing}Not enough disk space to pull {remote}: {root} has "), line
+    assert line.endswith(
+        f"free, container.min_free_space = {margin} to keep free. Free space on it: remove images no "
+        "container uses (`podman image prune -a`) or modules that are no longer needed, or lower "
+        "container.min_free_space (0 turns the check off)."
+    ), line
+    assert not image_exists(podman_service, remote), "nothing was pulled"
+    assert container_names(podman_service) == before
+    if software == "container-group":
+        assert group.modules() == ""
+        assert not (tmp_path / "data" / "compose" / "web").exists()
+    assert peak_children_rss_kb() < PEAK_RSS_BOUND_KB
+
+
+@pytest.mark.parametrize("software", ["container", "container-image"])
+def test_an_archive_load_is_refused_when_the_engine_storage_is_nearly_full(
+    plugin: Plugin, podman_service, test_images, tmp_path: Path, software: str
+) -> None:
+    image = f"localhost/tedge-test/diskguard-{software}:1"
+    podman_service.cli("tag", APP1, image)
+    archive = test_images.save_archive(image, tmp_path / "app.tar.gz", gzip=True)
+    podman_service.cli("rmi", image)
+    # A second gzip member of 64 MiB of zeros: tar ignores it, the trailer's ISIZE tells 64 MiB.
+    padding = tmp_path / "zeros.gz"
+    with gzip.open(padding, "wb", compresslevel=1) as stream:
+        for _ in range(64):
+            stream.write(bytes(1 << 20))
+    with open(archive, "ab") as out:
+        out.write(padding.read_bytes())
+    plugin.set_config("container_image", "enabled", True)
+    root, margin = refuse_below_free_space(plugin, podman_service)
+    if software == "container":
+        result = plugin.run("install", "web", "--module-version", image, "--file", str(archive))
+        doing = "Installing web failed: "
+    else:
+        name = image.rsplit(":", 1)[0]
+        result = plugin.run_type(software, "install", name, "--module-version", "1", "--file", str(archive))
+        doing = f"Installing image {name} failed: "
+    assert result.returncode == 2, result.stderr
+    line = last_line(result)
+    assert line.startswith(f"{doing}Not enough disk space to load {archive}: {root} has "), line
+    assert f" free, 64 MiB needed plus container.min_free_space = {margin} to keep free." in line
+    assert not image_exists(podman_service, image), "nothing was loaded"
+    assert container_names(podman_service) == []

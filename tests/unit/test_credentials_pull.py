@@ -44,6 +44,9 @@ class FakeEngine:
         self.message = message
         self.calls: list[dict[str, str] | None] = []
 
+    def storage_root(self) -> str:
+        return ""  # the disk guard (diskspace.py) measures nothing: not what these tests are about
+
     def pull(self, reference: str, registry: str, auth: dict[str, str] | None = None) -> str:
         self.calls.append(auth)
         if self.message:

@@ -9,6 +9,7 @@ always with `container.alwayspull`.
 
 from __future__ import annotations
 
+from ..diskspace import require_in_engine
 from ..errors import PluginError
 from . import pulling, references, shortnames
 
@@ -32,6 +33,8 @@ def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str
             registries = engine.search_registries() if reference.short else ()
             wanted = shortnames.local_candidates(reference, registries)
         chosen = archive.select_image(file, version or None, wanted)
+        # podman stores layers uncompressed: the archive's unpacked size is what the load writes at least.
+        require_in_engine(config, engine, archive.unpacked_size(file), f"load {file}")
         progress = engine.progress(f"Loading {file}")
         engine.load(archive.stream(file, progress), progress)
         if not engine.image_exists(chosen.full):
