@@ -12,10 +12,37 @@ MANAGED_BY = "tedge-container-plugin"
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
 
 # While a container is replaced, the new one is created as NAME.tedge-new and the
-# old one waits as NAME.tedge-old until the new one runs. Neither is listed.
+# old one waits as NAME.tedge-old until the new one runs. Neither is listed while
+# NAME exists; a swap cut short between its renames is (see `stands_for`).
 NEW_SUFFIX = ".tedge-new"
 OLD_SUFFIX = ".tedge-old"
 TRANSIENT_SUFFIXES = (NEW_SUFFIX, OLD_SUFFIX)
+
+TYPE_CHECKING = False  # `list` imports this module: no `typing` at run time
+if TYPE_CHECKING:
+    from collections.abc import Container, Mapping
+
+
+def stands_for(name: str, labels: Mapping[str, str], names: Container[str]) -> str:
+    """The container module that container `name` (with `labels`) stands for, '' for none.
+
+    `names` are the names of every container in the engine. A swap killed
+    between its two renames leaves NAME.tedge-old (and perhaps NAME.tedge-new)
+    without NAME: NAME.tedge-old then stands for NAME, as the next install
+    gives it its name back. Only NAME.tedge-new, made by this plugin (a first
+    install cut short after its new container ran), stands for NAME too. While
+    NAME exists, both transient containers stand for nothing.
+    """
+    if name.endswith(OLD_SUFFIX):
+        module = name[: -len(OLD_SUFFIX)]
+        return module if module not in names else ""
+    if name.endswith(NEW_SUFFIX):
+        module = name[: -len(NEW_SUFFIX)]
+        if module in names or module + OLD_SUFFIX in names or labels.get(MANAGED_LABEL) != MANAGED_BY:
+            return ""
+        return module
+    return name
+
 
 # `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, checked without `re`: group `list` checks every directory name.
 _NAME_START = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")

@@ -216,3 +216,32 @@ def test_an_archive_load_is_refused_when_the_engine_storage_is_nearly_full(
     assert f" free, 64 MiB needed plus container.min_free_space = {margin} to keep free." in line
     assert not image_exists(podman_service, image), "nothing was loaded"
     assert container_names(podman_service) == []
+
+
+# -- item 9: a container caught between the two renames of a swap ------------------------------
+
+
+def test_list_shows_a_module_caught_mid_swap_then_the_next_install_heals_it(
+    plugin: Plugin, podman_service, test_images
+) -> None:
+    assert plugin.run("install", "web", "--module-version", APP1).returncode == 0
+    assert plugin.run("install", "db", "--module-version", APP2).returncode == 0
+    # What a kill between the renames leaves: web was moved aside, web.tedge-new (made and
+    # labelled as install makes it) had not taken the name; db's first install had not renamed it.
+    podman_service.cli("rename", "web", "web.tedge-old")
+    podman_service.cli(
+        "run", "-d", "--name", "web.tedge-new",
+        "--label", "io.thin-edge.container.managed-by=tedge-container-plugin",
+        "--label", f"io.thin-edge.module.version={APP2}",
+        APP2,
+    )  # fmt: skip
+    podman_service.cli("rename", "db", "db.tedge-new")
+    assert plugin.run("list").stdout == f"db\t{APP2}\nweb\t{APP1}\n"
+
+    result = plugin.run("install", "web", "--module-version", APP2)
+    assert result.returncode == 0, result.stderr
+    result = plugin.run("install", "db", "--module-version", APP1)
+    assert result.returncode == 0, result.stderr
+    assert plugin.run("list").stdout == f"db\t{APP1}\nweb\t{APP2}\n"
+    assert container_names(podman_service) == ["db", "web"]
+    assert inspect(podman_service, "web")["State"]["Running"]
