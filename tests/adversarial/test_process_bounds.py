@@ -15,14 +15,16 @@ import gzip
 import json
 import os
 import resource
+import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 from tests.conftest import Plugin
-from tests.support.group import Group, app, compose, last_line
+from tests.support.group import Group, app, compose, last_line, tar_of
 from tests.support.images import TestImages
+from tests.support.proc import wait_until
 
 pytestmark = pytest.mark.integration  # real podman: marked as the tests in tests/integration are
 
@@ -245,3 +247,88 @@ def test_list_shows_a_module_caught_mid_swap_then_the_next_install_heals_it(
     assert plugin.run("list").stdout == f"db\t{APP1}\nweb\t{APP2}\n"
     assert container_names(podman_service) == ["db", "web"]
     assert inspect(podman_service, "web")["State"]["Running"]
+
+
+# -- item 8: podman-compose lives and dies with the plugin -----------------------------------
+
+
+def process_groups() -> dict[int, tuple[int, int, str]]:
+    """pid → (parent pid, process group, command line) of every live process (zombies are dead:
+    this machine's PID 1 reaps orphans only every few seconds)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        if fields[0] != b"Z":
+            found[int(entry)] = (int(fields[1]), int(fields[2]), command)
+    return found
+
+
+def members(pgid: int) -> list[str]:
+    return [command for _, group_id, command in process_groups().values() if group_id == pgid]
+
+
+def test_a_killed_group_install_leaves_no_podman_compose_running(
+    group: Group, test_images, tmp_path: Path
+) -> None:
+    v1 = tmp_path / "v1.yaml"
+    v1.write_text(compose({"web": app(APP1)}))
+    assert group.install("slow", "1", v1).returncode == 0
+    # 2's `up` waits (in a `podman wait` that compose runs) for a setup service that takes a minute.
+    wait_a_minute = "trap 'exit 0' TERM; sleep 60 & wait $!"  # stops at once when taken down
+    setup = {"image": APP1, "command": ["/bin/sh", "-c", wait_a_minute], "restart": "no"}
+    web = app(APP2, depends_on={"setup": {"condition": "service_completed_successfully"}})
+    slow = tar_of(tmp_path / "v2.tar", {"compose.yaml": compose({"setup": setup, "web": web})})
+    argv = group.plugin.run_argv(
+        "install", "slow", "--module-version", "2", "--file", str(slow), software="container-group"
+    )
+    plugin_process = subprocess.Popen(
+        argv,
+        env=group.plugin.env(),
+        cwd=str(group.plugin.config_dir),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        children: list[int] = []
+
+        def compose_waits() -> bool:
+            table = process_groups()
+            children[:] = [pid for pid, (ppid, _, _) in table.items() if ppid == plugin_process.pid]
+            return any(
+                " wait --condition=stopped" in command
+                for _, pgid, command in table.values()
+                if children and pgid == table[children[0]][1]
+            )
+
+        wait_until(compose_waits, timeout=60, what="podman-compose to wait for the setup service")
+        compose_group = process_groups()[children[0]][1]
+        assert compose_group != os.getpgid(plugin_process.pid), "compose runs in its own process group"
+        plugin_process.kill()
+        plugin_process.wait(timeout=10)
+        # Bounded poll: the whole group (podman-compose and the podman it runs) goes with the plugin.
+        wait_until(lambda: members(compose_group) == [], timeout=10, what="compose's process group to end")
+    finally:
+        if plugin_process.poll() is None:
+            plugin_process.kill()
+            plugin_process.wait()
+        plugin_process.stderr.close()  # type: ignore[union-attr]
+    assert group.modules() == "slow\t1\n", "mid-swap: listed as the version it is repaired to"
+
+    v3 = tmp_path / "v3.yaml"
+    v3.write_text(compose({"web": app(APP2)}))
+    result = group.install("slow", "3", v3)
+    assert result.returncode == 0, result.stderr
+    assert group.modules() == "slow\t3\n"
+    containers = group.containers("slow")
+    assert {service: c["state"] for service, c in containers.items()} == {"web": "running"}
+    assert containers["web"]["image"] == APP2
+    assert peak_children_rss_kb() < PEAK_RSS_BOUND_KB

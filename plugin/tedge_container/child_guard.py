@@ -1,0 +1,69 @@
+"""A child that never outlives the plugin: run `guarded(argv)` in a new session instead of `argv`.
+
+A child started with `start_new_session=True` is out of reach of signals sent
+to the plugin's process group and survives the plugin's SIGKILL. Run as a
+script, this file is a small guard between the two: it asks the kernel for
+SIGTERM when its parent thread dies (`prctl(PR_SET_PDEATHSIG)`), starts
+`argv` in its own process group (the session the plugin made for it) and,
+on that signal (or SIGTERM, SIGINT, SIGHUP), kills the whole group: the
+child, whatever the child started, and itself. So the plugin must start it
+from a thread that lives as long as it waits for it (the main thread does).
+Without prctl (not Linux), the guard polls its parent instead.
+
+The guard imports nothing of the plugin (it runs with `python -I`): only the
+standard library, and it exits with the child's code (128+N for signal N).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_POLL_SECONDS = 0.2
+
+
+def guarded(argv: list[str]) -> list[str]:
+    """The command line that runs `argv` under the guard, for a child of this process."""
+    return [sys.executable, "-I", os.path.abspath(__file__), str(os.getpid()), "--", *argv]
+
+
+def _kill_group(*_: object) -> None:
+    os.killpg(0, signal.SIGKILL)  # the guard's group: the child, its children and the guard
+
+
+def _die_with_parent() -> bool:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # no prctl: not Linux
+        return False
+
+
+def main(args: list[str]) -> int:
+    parent, separator, argv = int(args[0]), args[1], args[2:]
+    if separator != "--" or not argv:
+        print("usage: child_guard.py PARENT_PID -- COMMAND ...", file=sys.stderr)
+        return 2
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, _kill_group)
+    notified = _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the kernel could be asked to tell
+        _kill_group()
+    child = subprocess.Popen(argv)
+    while True:
+        try:
+            code = child.wait(None if notified else _POLL_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            if os.getppid() != parent:
+                _kill_group()
+    return code if code >= 0 else 128 - code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
