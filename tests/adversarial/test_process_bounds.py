@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import Plugin
 from tests.support.group import Group, app, compose, last_line, tar_of
 from tests.support.images import TestImages
-from tests.support.proc import wait_until
+from tests.support.proc import group_members, live_processes, wait_until
 
 pytestmark = pytest.mark.integration  # real podman: marked as the tests in tests/integration are
 
@@ -252,29 +252,6 @@ def test_list_shows_a_module_caught_mid_swap_then_the_next_install_heals_it(
 # -- item 8: podman-compose lives and dies with the plugin -----------------------------------
 
 
-def process_groups() -> dict[int, tuple[int, int, str]]:
-    """pid → (parent pid, process group, command line) of every live process (zombies are dead:
-    this machine's PID 1 reaps orphans only every few seconds)."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rpartition(b")")[2].split()
-            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
-                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:  # gone meanwhile
-            continue
-        if fields[0] != b"Z":
-            found[int(entry)] = (int(fields[1]), int(fields[2]), command)
-    return found
-
-
-def members(pgid: int) -> list[str]:
-    return [command for _, group_id, command in process_groups().values() if group_id == pgid]
-
-
 def test_a_killed_group_install_leaves_no_podman_compose_running(
     group: Group, test_images, tmp_path: Path
 ) -> None:
@@ -295,13 +272,13 @@ def test_a_killed_group_install_leaves_no_podman_compose_running(
         cwd=str(group.plugin.config_dir),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     try:
         children: list[int] = []
 
         def compose_waits() -> bool:
-            table = process_groups()
+            table = live_processes()
             children[:] = [pid for pid, (ppid, _, _) in table.items() if ppid == plugin_process.pid]
             return any(
                 " wait --condition=stopped" in command
@@ -310,17 +287,18 @@ def test_a_killed_group_install_leaves_no_podman_compose_running(
             )
 
         wait_until(compose_waits, timeout=60, what="podman-compose to wait for the setup service")
-        compose_group = process_groups()[children[0]][1]
+        compose_group = live_processes()[children[0]][1]
         assert compose_group != os.getpgid(plugin_process.pid), "compose runs in its own process group"
         plugin_process.kill()
         plugin_process.wait(timeout=10)
         # Bounded poll: the whole group (podman-compose and the podman it runs) goes with the plugin.
-        wait_until(lambda: members(compose_group) == [], timeout=10, what="compose's process group to end")
+        wait_until(
+            lambda: group_members(compose_group) == [], timeout=10, what="compose's process group to end"
+        )
     finally:
         if plugin_process.poll() is None:
             plugin_process.kill()
             plugin_process.wait()
-        plugin_process.stderr.close()  # type: ignore[union-attr]
     assert group.modules() == "slow\t1\n", "mid-swap: listed as the version it is repaired to"
 
     v3 = tmp_path / "v3.yaml"

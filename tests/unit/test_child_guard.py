@@ -3,13 +3,13 @@ own, in a new session as runner.py starts podman-compose; the parent dies; nothi
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+from tests.support.proc import group_members
 
 from tedge_container import child_guard
 
@@ -21,21 +21,6 @@ child = subprocess.Popen(guarded(["/bin/sh", "-c", "sleep 60 & sleep 61"]), star
 print(child.pid, flush=True)
 child.wait()
 """
-
-
-def live_members(pgid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rpartition(b")")[2].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != b"Z":
-            found.append(int(entry))
-    return found
 
 
 def wait_for(predicate, seconds: float) -> bool:
@@ -52,10 +37,10 @@ def test_the_guarded_group_dies_with_its_parent(signum: int) -> None:
     parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
     try:
         group = int(parent.stdout.readline())  # type: ignore[union-attr]
-        assert wait_for(lambda: len(live_members(group)) == 4, 10), "guard, sh and two sleeps run"
+        assert wait_for(lambda: len(group_members(group)) == 4, 10), "guard, sh and two sleeps run"
         parent.send_signal(signum)
         parent.wait(timeout=10)
-        assert wait_for(lambda: live_members(group) == [], 5), live_members(group)
+        assert wait_for(lambda: group_members(group) == [], 5), group_members(group)
     finally:
         if parent.poll() is None:
             parent.kill()
