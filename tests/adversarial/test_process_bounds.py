@@ -15,6 +15,7 @@ import gzip
 import json
 import os
 import resource
+import signal
 import subprocess
 import time
 import uuid
@@ -252,8 +253,17 @@ def test_list_shows_a_module_caught_mid_swap_then_the_next_install_heals_it(
 # -- item 8: podman-compose lives and dies with the plugin -----------------------------------
 
 
+# How the plugin ends while podman-compose runs, its exit code and its last stderr line.
+ENDINGS = {
+    "SIGKILL": (-9, ""),
+    "SIGINT": (3, "Interrupted; run the command again to finish the operation."),
+    "compose_timeout": (3, "Installing group slow 2 failed: podman-compose up did not finish within 4 s;"),
+}
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
 def test_a_killed_group_install_leaves_no_podman_compose_running(
-    group: Group, test_images, tmp_path: Path
+    group: Group, test_images, tmp_path: Path, ending: str
 ) -> None:
     v1 = tmp_path / "v1.yaml"
     v1.write_text(compose({"web": app(APP1)}))
@@ -263,6 +273,8 @@ def test_a_killed_group_install_leaves_no_podman_compose_running(
     setup = {"image": APP1, "command": ["/bin/sh", "-c", wait_a_minute], "restart": "no"}
     web = app(APP2, depends_on={"setup": {"condition": "service_completed_successfully"}})
     slow = tar_of(tmp_path / "v2.tar", {"compose.yaml": compose({"setup": setup, "web": web})})
+    if ending == "compose_timeout":
+        group.plugin.set("container_group", "compose_timeout", 4)
     argv = group.plugin.run_argv(
         "install", "slow", "--module-version", "2", "--file", str(slow), software="container-group"
     )
@@ -272,25 +284,29 @@ def test_a_killed_group_install_leaves_no_podman_compose_running(
         cwd=str(group.plugin.config_dir),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         children: list[int] = []
 
-        def compose_waits() -> bool:
+        def compose_runs() -> bool:
             table = live_processes()
             children[:] = [pid for pid, (ppid, _, _) in table.items() if ppid == plugin_process.pid]
+            if not children or ending == "compose_timeout":  # its bound ends it wherever it is
+                return bool(children)
             return any(
                 " wait --condition=stopped" in command
                 for _, pgid, command in table.values()
-                if children and pgid == table[children[0]][1]
+                if pgid == table[children[0]][1]
             )
 
-        wait_until(compose_waits, timeout=60, what="podman-compose to wait for the setup service")
+        wait_until(compose_runs, timeout=60, what="podman-compose to wait for the setup service")
         compose_group = live_processes()[children[0]][1]
         assert compose_group != os.getpgid(plugin_process.pid), "compose runs in its own process group"
-        plugin_process.kill()
-        plugin_process.wait(timeout=10)
+        if ending != "compose_timeout":
+            plugin_process.send_signal(getattr(signal, ending))
+        _, stderr = plugin_process.communicate(timeout=60)
         # Bounded poll: the whole group (podman-compose and the podman it runs) goes with the plugin.
         wait_until(
             lambda: group_members(compose_group) == [], timeout=10, what="compose's process group to end"
@@ -298,9 +314,16 @@ def test_a_killed_group_install_leaves_no_podman_compose_running(
     finally:
         if plugin_process.poll() is None:
             plugin_process.kill()
-            plugin_process.wait()
-    assert group.modules() == "slow\t1\n", "mid-swap: listed as the version it is repaired to"
-
+            plugin_process.communicate()
+    code, line = ENDINGS[ending]
+    assert plugin_process.returncode == code, stderr
+    lines = stderr.strip().splitlines()
+    assert (lines[-1] if lines else "").startswith(line), stderr
+    if ending == "compose_timeout":  # the plugin rolled back itself
+        assert lines[-1].endswith("The previous version 1 runs again."), lines[-1]
+    assert group.modules() == "slow\t1\n", "listed as the version it runs or is repaired to"
+    if ending != "SIGKILL":
+        return  # the next install repairs what an interruption left alike: once is enough
     v3 = tmp_path / "v3.yaml"
     v3.write_text(compose({"web": app(APP2)}))
     result = group.install("slow", "3", v3)
