@@ -49,6 +49,8 @@ def main(args: list[str]) -> int:
     if separator != "--" or not argv:
         print("usage: child_guard.py PARENT_PID -- COMMAND ...", file=sys.stderr)
         return 2
+    if os.getpgrp() != os.getpid():  # not started in a session of its own: never kill the caller's group
+        os.setpgid(0, 0)
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, _kill_group)
     notified = _die_with_parent()

@@ -3,6 +3,7 @@ own, in a new session as runner.py starts podman-compose; the parent dies; nothi
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -54,3 +55,11 @@ def test_the_guard_passes_the_exit_code_on() -> None:
 
     assert code("exit 7") == 7
     assert code("kill -9 $$") == 128 + 9
+
+
+def test_a_guard_started_in_the_callers_group_makes_its_own() -> None:
+    # Without a session of its own, the guard's group kill must still never reach its caller.
+    argv = child_guard.guarded([sys.executable, "-c", "import os; print(os.getpgrp())"])
+    result = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=10)
+    assert result.returncode == 0
+    assert int(result.stdout) != os.getpgrp()
