@@ -3,22 +3,20 @@
 Built for real in each test against the session's podman service: a FIFO given
 as `--file`, module names longer than a hostname may be, a group install killed
 while podman-compose brings its project up, a container caught between the two
-renames of a swap. Each test asserts the exit code, the last stderr line and
+renames of a swap, an engine storage fuller than container.min_free_space
+allows. Each test asserts the exit code, the last stderr line and
 what did not change outside; the plugin's peak memory is bounded too
 (`resource.getrusage(RUSAGE_CHILDREN)` in a small process that runs it, see
-`_MEASURE`), not timed.
+tests/support/measure.py), not timed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import gzip
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -27,6 +25,7 @@ import pytest
 from tests.conftest import Plugin
 from tests.support.group import Group, app, compose, last_line, tar_of
 from tests.support.images import TestImages
+from tests.support.measure import Measured, run_measured
 from tests.support.proc import group_members, live_processes, wait_until
 
 pytestmark = pytest.mark.integration  # real podman: marked as the tests in tests/integration are
@@ -47,83 +46,6 @@ def _quiet(plugin: Plugin) -> None:
 def group(plugin: Plugin) -> Group:
     # As tests/integration/conftest.py's: below the service's directory (podman 5 runs chrooted).
     return Group(plugin, plugin.podman.workdir / "group-data" / uuid.uuid4().hex[:8])
-
-
-# Runs the plugin as its child and writes the child's peak RSS (KiB) to argv[1]. The child's
-# ru_maxrss starts from what its parent had mapped when it forked (Linux keeps the high-water
-# mark across exec), so the parent is this small interpreter, not pytest. The child's end is
-# passed on: its exit code, or the signal that ended it.
-_MEASURE = """
-import os, resource, signal, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-while True:
-    try:
-        _, status = os.waitpid(pid, 0)
-        break
-    except InterruptedError:
-        continue
-with open(sys.argv[1], "w") as report:
-    report.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
-if os.WIFSIGNALED(status):
-    if os.WTERMSIG(status) != signal.SIGKILL:
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-    os.kill(os.getpid(), os.WTERMSIG(status))
-sys.exit(os.WEXITSTATUS(status))
-"""
-
-
-class Measured:
-    """A plugin run (through `_MEASURE`) whose peak RSS is measured: `resource.getrusage` of the child."""
-
-    def __init__(self, plugin: Plugin, argv: list[str], env: dict[str, str] | None = None) -> None:
-        self._report = plugin.config_dir / f"peak-rss-{uuid.uuid4().hex[:8]}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _MEASURE, str(self._report), *argv],
-            env=plugin.env(env),
-            cwd=str(plugin.config_dir),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,  # the measuring process and the plugin: one group to kill
-        )
-        self.returncode: int | None = None
-        self.stdout = self.stderr = ""
-        self.peak_kb = 0
-
-    def plugin_pid(self) -> int:
-        """The plugin's own pid (the measuring process's child), once it runs."""
-        found: list[int] = []
-
-        def started() -> bool:
-            found[:] = [pid for pid, (ppid, _, _) in live_processes().items() if ppid == self.process.pid]
-            return bool(found)
-
-        wait_until(started, timeout=10, what="the plugin to start")
-        return found[0]
-
-    def finish(self, timeout: float = 120) -> Measured:
-        try:
-            self.stdout, self.stderr = self.process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise
-        self.returncode = self.process.returncode
-        self.peak_kb = int(self._report.read_text())
-        return self
-
-    def kill(self) -> None:
-        """End the measuring process and the plugin (podman-compose goes with it: child_guard)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.communicate()
-
-
-def run_measured(plugin: Plugin, software: str, *args: str, env: dict[str, str] | None = None) -> Measured:
-    """`sm-plugins/SOFTWARE ARGS` to its end, with its peak RSS."""
-    return Measured(plugin, plugin.run_argv(*args, software=software), env).finish()
 
 
 def container_names(podman_service) -> list[str]:
