@@ -6,8 +6,9 @@ directory, in the project's working directory, with a small environment:
 socket the engine adapter resolved, so compose and the plugin see one engine.
 Every run is bounded by `container_group.compose_timeout` (the whole process
 group is killed after it). Its exit code is not trusted: install checks the
-engine afterwards (checks.py). Its output is never printed as a whole: it
-echoes every podman command line, environment values included.
+engine afterwards (checks.py). Its output is never printed as a whole: its
+last error line is quoted, and at debug every line logged, both made safe
+(compose_output.py).
 """
 
 from __future__ import annotations
