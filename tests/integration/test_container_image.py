@@ -179,7 +179,8 @@ def test_a_name_removed_by_hand_is_no_module_any_more(images, podman_service, te
     name = reference.rpartition(":")[0]
     assert images("install", name, "--module-version", "1").returncode == 0
     assert images("list").stdout == f"{name}\t1\n"
-    podman_service.cli("untag", reference)  # the image stays under its other names
+    podman_service.cli("untag", reference, reference)  # that name only: the image keeps its others
+    assert has_image(podman_service, APP1)
     assert images("list").stdout == ""
     assert list((tmp_path / "data" / "images").iterdir()) == []  # the record is dropped
     result = images("remove", name, "--module-version", "1")

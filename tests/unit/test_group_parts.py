@@ -309,6 +309,8 @@ def test_compose_output_quotes_its_last_error_cut_short_and_without_secrets():
     )
     assert compose_output.last_error("podman ps\nexit code: 0\n") == ""
     assert compose_output.secret_values({"API_TOKEN": "abcd", "MODE": "prod"}) == ["abcd"]
+    path = "Error: statfs /var/tedge-container-plugin/compose_other_group/conf_directory: no such file"
+    assert compose_output.last_error(path, "/var/tedge-container-plugin/compose/shop") == path
 
 
 def test_interpolation_collects_variables_used_without_a_default():

@@ -7,7 +7,8 @@ exception. The operator gets the last of these in the failure's last line,
 with a hint when the cause is a common one; at debug level every line is
 logged. Values that may be secret never get through: the project's
 variables with a secret-looking name, and anything the credentials
-redaction recognises (`password=...`, tokens, long opaque strings).
+redaction recognises (`password=...`, `Bearer ...`, JWTs; not long unbroken
+strings, which here are mostly file paths).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def clean(line: str, directory: str = "", secrets: Iterable[str] = ()) -> str:
     text = _CONTAINER_ID.sub(r"\1", line.strip())  # podman's 64-hex ids would look like tokens
     if directory:
         text = text.replace(os.path.join(directory, ""), "./").replace(directory, ".")
-    return redact(text, secrets)
+    return redact(text, secrets, opaque=False)
 
 
 def error_lines(output: str) -> list[str]:
