@@ -320,3 +320,14 @@ def test_interpolation_collects_variables_used_without_a_default():
     assert project.interpolate({"k": [text]}, values, "f", missing) == {"k": ["  x x  1   $H "]}
     assert missing == {"A", "B", "G", "I"}
     assert project.interpolate("${A}", values, "f") == ""  # without a collector: as before
+
+
+def test_unset_variables_are_attributed_to_services_once_per_shared_node(tmp_path: Path):
+    # 200 services aliasing one environment through a YAML anchor: each is named, the node read once.
+    lines = ["x-env: &env", "  A: ${UNSET}", "  B: ${SET}", "services:"]
+    lines += [f"  s{n}: {{image: app, environment: *env}}" for n in range(200)]
+    (tmp_path / "compose.yaml").write_text("\n".join(lines) + "\n")
+    (tmp_path / ".env").write_text("SET=1\n")
+    loaded = project.load(str(tmp_path), "shop", {})
+    assert list(loaded.unset) == ["UNSET"] and len(loaded.unset["UNSET"]) == 200
+    assert loaded.unset["UNSET"][:2] == ["s0", "s1"]

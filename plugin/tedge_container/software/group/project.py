@@ -237,11 +237,28 @@ def load(directory: str, module_name: str, environ: Mapping[str, str]) -> Projec
 
 
 def _users(services: Any, values: Mapping[str, str], where: str, missing: set[str]) -> dict[str, list[str]]:
-    """Each unset variable → the services using it (none: used outside services)."""
+    """Each unset variable → the services using it (none: used outside services).
+
+    Nodes shared through YAML anchors are looked at once (memoised by id), however
+    many services alias them.
+    """
+    seen: dict[int, frozenset[str]] = {}
+
+    def used_in(node: Any) -> frozenset[str]:
+        key = id(node)
+        if key not in seen:
+            names: set[str] = set()
+            if isinstance(node, dict):
+                names.update(*(used_in(item) for item in node.values()))
+            elif isinstance(node, list):
+                names.update(*(used_in(item) for item in node))
+            elif isinstance(node, str) and "$" in node:
+                _expand(node, values, where, names)
+            seen[key] = frozenset(names)
+        return seen[key]
+
     users: dict[str, list[str]] = {name: [] for name in sorted(missing)}
     for service, body in services.items() if isinstance(services, dict) else ():
-        used: set[str] = set()
-        interpolate(body, values, where, used)
-        for name in sorted(used):
+        for name in sorted(used_in(body)):
             users[name].append(str(service))
     return users
