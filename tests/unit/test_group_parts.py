@@ -268,9 +268,9 @@ def test_only_error_lines_of_compose_output_are_quoted():
             "exit code: 125",
         ]
     )
-    assert ComposeRun(0, output).errors() == [
+    assert ComposeRun(0, output).last_error() == (
         'Error: no container with name or ID "shop_web_1" found: no such container'
-    ]
+    )
 
 
 def test_broken_archives_fail_with_their_name(tmp_path: Path):

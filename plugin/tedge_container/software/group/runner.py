@@ -22,7 +22,7 @@ import sys
 
 from ... import log
 from ...errors import EngineTimeout, PluginError
-from .compose_output import clean, error_lines, last_error, said, secret_values
+from .compose_output import clean, last_error, said, secret_values
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,10 +81,6 @@ class ComposeRun:
         self.output = output
         self.directory = directory
         self.secrets = secrets
-
-    def errors(self) -> list[str]:
-        """podman's and compose's error lines, without the echoed command lines (they hold env values)."""
-        return [line[:300] for line in error_lines(self.output)[-3:]]
 
     def last_error(self) -> str:
         """Compose's last error line, cut short and without secrets; '' when it said none."""
