@@ -122,3 +122,23 @@ def test_two_compose_files_one_warning_naming_the_one_used(
         "docker-compose.yml); keep only one"
     ]
     assert list(group.containers("two")) == ["web"]
+
+
+def test_compose_is_quoted_on_its_cause_without_the_values_of_secret_variables(
+    group: Group, test_images: TestImages, tmp_path: Path
+):
+    """podman's error holds the value of API_TOKEN (from .env): never shown, not even at debug level."""
+    web = {"image": test_images.app1, "ports": ["127.0.0.1:${API_TOKEN}:80"]}
+    files = {"compose.yaml": compose({"web": web}), ".env": "API_TOKEN=s3cr3tvalue42\n"}
+    result = group.run(
+        "install", "tok", "--module-version", "1", "--file", str(tar_of(tmp_path / "t.tar", files)), "-v"
+    )
+    assert result.returncode == 2
+    assert "s3cr3tvalue42" not in result.stderr
+    assert "debug: podman-compose: Error: " in result.stderr
+    line = last_line(result)
+    assert line.startswith(
+        "Installing group tok 1 failed: service web has no container: compose did not create it"
+    )
+    assert "(compose said: Error: " in line and '"***"' in line  # podman's own complaint about the port
+    assert "no such container" not in line  # the echo of the failed create is not the cause

@@ -26,6 +26,7 @@ MAX_QUOTE = 200
 _ECHOED = ("podman ", "['podman'", "[podman", "exit code:")
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception|Exit))(?::\s*(.*))?$")
 _CONTAINER_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
+_ECHO_OF_A_FAILED_CREATE = ": no such container"
 _SECRET_NAME = re.compile(r"(?i)pass|secret|token|key|auth|credential|cert")
 # A known cause → what the operator can do about it.
 _HINTS = (
@@ -80,8 +81,14 @@ def _in_traceback(lines: list[str], index: int) -> bool:
 
 
 def last_error(output: str, directory: str = "", secrets: Iterable[str] = ()) -> str:
-    """Compose's last error line, clean and at most MAX_QUOTE characters; '' when it said none."""
+    """Compose's last error line, clean and at most MAX_QUOTE characters; '' when it said none.
+
+    podman's "no such container" after a failed create is an echo of the cause, not the cause:
+    the line before it is quoted when there is one.
+    """
     found = error_lines(output)
+    causes = [line for line in found if not line.endswith(_ECHO_OF_A_FAILED_CREATE)]
+    found = causes or found
     if not found:
         return ""
     text = clean(found[-1], directory, secrets)
