@@ -142,3 +142,30 @@ def test_compose_is_quoted_on_its_cause_without_the_values_of_secret_variables(
     )
     assert "(compose said: Error: " in line and '"***"' in line  # podman's own complaint about the port
     assert "no such container" not in line  # the echo of the failed create is not the cause
+
+
+def test_an_upgrade_compose_fails_to_build_is_not_taken_for_the_running_old_version(
+    group: Group, test_images: TestImages, tmp_path: Path
+):
+    """podman-compose fails before it touches web: web's 1.0 container still running is no success."""
+    assert (
+        group.install(
+            "upb", "1.0", file_of(tmp_path, "v1.yaml", compose({"web": app(test_images.app1)}))
+        ).returncode
+        == 0
+    )
+    before = group.containers("upb")["web"]["id"]
+    v2 = {
+        "compose.yaml": compose(
+            {"web": {"build": "./app", "image": "localhost/upb-web:2", "restart": "always"}}
+        )
+    }
+    result = group.install("upb", "2.0", tar_of(tmp_path / "v2.tar", v2))
+    assert result.returncode == 2, result.stderr
+    assert last_line(result) == (
+        "Installing group upb 2.0 failed: podman-compose up failed (exit 1); service web still runs the "
+        f"previous version's container (compose said: Dockerfile not found in ./app); {BUILD_HINT}. "
+        "The previous version 1.0 runs again."
+    )
+    assert group.modules() == "upb\t1.0\n"
+    assert group.containers("upb")["web"]["id"] == before

@@ -110,12 +110,25 @@ class Group:
         args = ["up", "-d"]
         if any(spec.builds for spec in project.services):
             args.append("--build")
+        before = {
+            entry.get("Id")
+            for entries in project_containers(self.engine, project.name).values()
+            for entry in entries
+        }
         since = time.time()
         run = self.compose.run(project, args, "up")
         try:
             self.remove_orphans(project)
             config = self.config
             containers = verify(self.engine, project, since, float(config.get("container_group.settle_time")))
+            # A failed compose run may leave the previous version's containers running: no success.
+            failed = bool(run.returncode and run.last_error())
+            kept = [service for service, entry in containers.items() if failed and entry.get("Id") in before]
+            if kept:
+                raise ServiceFailed(
+                    f"podman-compose up failed (exit {run.returncode}); service {', '.join(kept)} still "
+                    f"run{'s' if len(kept) == 1 else ''} the previous version's container"
+                )
             prove_healthy(self.engine, project, containers, float(config.get("container.health_timeout")))
             return containers
         except ServiceFailed as error:
