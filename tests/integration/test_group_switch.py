@@ -24,25 +24,28 @@ def hosts_of(group: Group, container: str) -> dict[str, str]:
 def test_group_services_reach_the_host_as_host_docker_internal_unless_the_file_says_otherwise(
     group: Group, test_images, tmp_path: Path
 ):
-    own = "192.0.2.7"
+    own, other = "192.0.2.7", "192.0.2.9"
     services = {
         "web": app(test_images.app1),  # the project's default network
-        "tuned": app(test_images.app1, networks=["tuned"]),  # a network with settings: compose makes it
-        "own": app(test_images.app1, extra_hosts=[f"host.docker.internal:{own}"]),
+        # A network with settings (compose makes it); extra_hosts in the mapping form.
+        "tuned": app(test_images.app1, networks=["tuned"], extra_hosts={"other.example": other}),
+        "own": app(test_images.app1, extra_hosts=[f"host.docker.internal:{own}"]),  # the file sets it
+        "mapped": app(test_images.app1, extra_hosts={"host.docker.internal": own}),  # the same, as a mapping
     }
     networks = {"default": {}, "tuned": {"labels": ["org.example.purpose=test"]}}
     result = group.install("hosts", "1.0", file_of(tmp_path, "c.yaml", compose(services, networks=networks)))
     assert result.returncode == 0, result.stderr
-    assert states(group, "hosts") == {"web": "running", "tuned": "running", "own": "running"}
+    assert set(states(group, "hosts").values()) == {"running"}
 
+    gateways = {}
     for service in ("web", "tuned"):
         hosts = hosts_of(group, f"hosts_{service}_1")
         assert hosts.get("host.docker.internal") == hosts["host.containers.internal"], (service, hosts)
-    assert (
-        hosts_of(group, "hosts_web_1")["host.docker.internal"]
-        != (hosts_of(group, "hosts_tuned_1")["host.docker.internal"])
-    )  # each the gateway of its own network, as podman's name
-    assert hosts_of(group, "hosts_own_1")["host.docker.internal"] == own  # the file wins
+        gateways[service] = hosts["host.docker.internal"]
+    assert gateways["web"] != gateways["tuned"]  # each the gateway of its own network, as podman's name
+    assert hosts_of(group, "hosts_tuned_1")["other.example"] == other
+    for service in ("own", "mapped"):  # the file wins
+        assert hosts_of(group, f"hosts_{service}_1")["host.docker.internal"] == own, service
 
     # The operator's file is as it was given; the plugin's override sits beside it.
     working = group.data_dir / "compose" / "hosts"

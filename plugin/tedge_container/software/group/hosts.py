@@ -9,6 +9,8 @@ project's own file (runner.py passes it to podman-compose after it). It adds
 in that service: the gateway of the service's bridge network. A service
 whose compose file sets the name in `extra_hosts` keeps its own value; one
 with `network_mode` (host, another container's network, ...) is left alone.
+On every podman, a service's `extra_hosts` written as a mapping is passed on
+as the list podman-compose understands (it would give podman the names alone).
 
 The project's networks must exist to know their gateways: a missing plain one
 is created here as podman-compose would create it (same name and labels);
@@ -35,6 +37,7 @@ HOST_NAME = "host.docker.internal"
 HOSTS_OVERRIDE = ".tedge-hosts.compose.yaml"
 NATIVE_SINCE = (4, 7)  # podman adds host.docker.internal itself
 _COMPOSE_NETWORK_LABELS = (COMPOSE_PROJECT_LABEL, "io.podman.compose.project")
+_HEADER = "# Written by tedge-container-plugin before each podman-compose up (group/hosts.py)."
 
 
 def sets_host(extra_hosts: Any, name: str = HOST_NAME) -> bool:
@@ -108,14 +111,16 @@ def _true(value: Any) -> bool:
     return value is True or str(value).lower() in ("true", "1")
 
 
-class _Wanted:
-    """A service that gets the name: its network keys, and its own extra_hosts' form."""
+class _Service:
+    """What the override says for one service: the networks whose gateway it gets, its own entries."""
 
-    __slots__ = ("as_mapping", "keys")
+    __slots__ = ("keys", "own")
 
-    def __init__(self, keys: list[str], as_mapping: bool) -> None:
-        self.keys = keys
-        self.as_mapping = as_mapping  # compose merges a mapping only with a mapping
+    def __init__(self, keys: list[str], own: list[str] | None) -> None:
+        self.keys = keys  # [] when the service gets no host.docker.internal from the plugin
+        # Its own extra_hosts when written as a mapping, as `NAME:IP` entries: podman-compose
+        # passes a mapping's keys alone to podman, so the override replaces it (`!override`).
+        self.own = own
 
 
 class HostsOverride:
@@ -127,32 +132,34 @@ class HostsOverride:
         self.environ = environ
         self.path = os.path.join(project.directory, HOSTS_OVERRIDE)
         self.networks: _Networks | None = None
-        self.wanted: dict[str, _Wanted] = {}
+        self.services: dict[str, _Service] = {}
 
-    def _read(self) -> None:
+    def _read(self, add_host: bool) -> None:
         project = self.project
         document = read_yaml(os.path.join(project.directory, project.compose_file))
         document = interpolate(document, variables(project.directory, self.environ), project.compose_file)
         self.networks = _Networks(document, project.name)
-        self.wanted = {}
+        self.services = {}
         for service, body in (document.get("services") or {}).items():
-            if not isinstance(body, dict) or body.get("network_mode") or sets_host(body.get("extra_hosts")):
+            if not isinstance(body, dict):
                 continue
-            keys = self.networks.of_service(body)
-            if keys:
-                self.wanted[str(service)] = _Wanted(keys, isinstance(body.get("extra_hosts"), dict))
+            extra_hosts = body.get("extra_hosts")
+            own = None
+            if isinstance(extra_hosts, dict):
+                own = [f"{name}:{address or ''}" for name, address in extra_hosts.items()]
+            wanted = add_host and not body.get("network_mode") and not sets_host(extra_hosts)
+            keys = self.networks.of_service(body) if wanted else []
+            if keys or own is not None:
+                self.services[str(service)] = _Service(keys, own)
 
     def prepare(self) -> bool:
         """Write (or remove) the override; True when compose must first create a network itself."""
-        if self.engine.server_version() >= NATIVE_SINCE:
-            self._remove()
-            return False
-        self._read()
+        self._read(add_host=self.engine.server_version() < NATIVE_SINCE)
         networks = self.networks
         assert networks is not None
         compose_creates = False
         labels = {label: self.project.name for label in _COMPOSE_NETWORK_LABELS}
-        for key in sorted({key for wanted in self.wanted.values() for key in wanted.keys}):
+        for key in sorted({key for service in self.services.values() for key in service.keys}):
             name = networks.engine_name(key)
             if self.engine.has_network(name):
                 continue
@@ -165,23 +172,25 @@ class HostsOverride:
 
     def write(self) -> None:
         """The override from the networks' gateways as they are now (after prepare)."""
-        from ... import jsonio
+        import json
 
         networks = self.networks
-        entries: dict[str, Any] = {}
-        for service, wanted in self.wanted.items():
+        lines = []
+        for name, service in self.services.items():
             assert networks is not None
-            names = (networks.engine_name(key) for key in wanted.keys)
-            gateway = next((gw for gw in map(self.engine.network_gateway, names) if gw), "")
-            if gateway:
-                hosts = {HOST_NAME: gateway} if wanted.as_mapping else [f"{HOST_NAME}:{gateway}"]
-                entries[service] = {"extra_hosts": hosts}
-        if not entries:
+            engine_names = (networks.engine_name(key) for key in service.keys)
+            gateway = next((gw for gw in map(self.engine.network_gateway, engine_names) if gw), "")
+            hosts = list(service.own or []) + ([f"{HOST_NAME}:{gateway}"] if gateway else [])
+            if service.own is None and not gateway:
+                continue
+            tag = "!override " if service.own is not None else ""  # else compose appends to the file's list
+            lines += [f"  {json.dumps(name)}:", f"    extra_hosts: {tag}{json.dumps(hosts)}"]
+        if not lines:
             self._remove()
             return
         temporary = self.path + ".tedge-tmp"
         with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write(jsonio.dumps({"services": entries}))  # JSON is YAML
+            stream.write("\n".join([_HEADER, "services:", *lines, ""]))
         os.replace(temporary, self.path)
 
     def _remove(self) -> None:
