@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from .. import jsonio
+from ..errors import EngineError
 from .connection import Connection, quoted
-from .sockets import API_PREFIX
+from .sockets import API_PREFIX, UnixHTTP
 
 
 class NetworkCalls(Connection):
     _version: tuple[int, ...] | None = None
 
     def server_version(self) -> tuple[int, ...]:
-        """podman's version, (4, 3, 1); (0,) when it does not say."""
+        """podman's version, (4, 3, 1), from the ping's `Libpod-Api-Version` header (`/version` takes
+        half a second: podman runs conmon and the OCI runtime for it); (0,) when it does not say."""
         if self._version is None:
+            self.ping()
+            http = UnixHTTP(self.socket_path, self.config.get("container.connect_timeout"))
             try:
-                answer = jsonio.loads(self._raw_get(f"{API_PREFIX}/version"))
-                text = str(answer.get("Version") or answer.get("Components", [{}])[0].get("Version", ""))
-            except (ValueError, AttributeError, IndexError, TypeError):
-                text = ""
+                _, head, _ = http.exchange("GET", f"{API_PREFIX}/_ping")
+            except (OSError, EngineError):
+                head = b""
+            text = ""
+            for line in head.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "libpod-api-version":
+                    text = value.strip()
             numbers = []
             for part in text.split("-", 1)[0].split("."):
                 if not part.isdigit():
