@@ -4,7 +4,10 @@
 configuration. Bringing a project up means `podman-compose up -d`, then
 removing containers of services the project no longer has (podman-compose
 has no working `--remove-orphans` for `up`), then checking the engine
-(checks.py). Taking it down means `podman-compose down` and then removing
+(checks.py). Before it, the `host.docker.internal` override is written
+(hosts.py); a pod podman-compose made for the project earlier (the Go
+plugin's way) is emptied by recreating every container, then removed.
+Taking it down means `podman-compose down` and then removing
 whatever container of the project is still there, by label.
 """
 
@@ -17,6 +20,7 @@ from ... import log
 from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
+from .hosts import HostsOverride
 from .project import COMPOSE_FILES, Project, ProjectError, load
 from .runner import Compose, variables_environment
 
@@ -107,16 +111,20 @@ class Group:
 
     def up(self, project: Project) -> dict[str, dict[str, Any]]:
         """Bring `project` up from its directory; returns each service's container entry."""
-        args = ["up", "-d"]
-        if any(spec.builds for spec in project.services):
-            args.append("--build")
-        before = {
+        before = {  # containers of the project before this run: a previous version's, or none
             entry.get("Id")
             for entries in project_containers(self.engine, project.name).values()
             for entry in entries
         }
+        build = ["--build"] if any(spec.builds for spec in project.services) else []
+        hosts = HostsOverride(self.engine, project, self.environ)
+        if hosts.prepare():  # a network with settings: compose creates it, then its gateway is known
+            self.compose.run(project, ["up", "--no-start", *build], "up")
+            hosts.write()
+        legacy_pod = self.legacy_pod(project)
+        recreate = ["--force-recreate"] if legacy_pod else []  # every container out of the old pod
         since = time.time()
-        run = self.compose.run(project, args, "up")
+        run = self.compose.run(project, ["up", "-d", *build, *recreate], "up")
         try:
             self.remove_orphans(project)
             config = self.config
@@ -130,10 +138,18 @@ class Group:
                     f"run{'s' if len(kept) == 1 else ''} the previous version's container"
                 )
             prove_healthy(self.engine, project, containers, float(config.get("container.health_timeout")))
+            if legacy_pod:
+                self.engine.remove_pod(legacy_pod)
             return containers
         except ServiceFailed as error:
             error.args = (str(error).rstrip(".") + run.said(),)  # compose's own word on it, if any
             raise
+
+    def legacy_pod(self, project: Project) -> str:
+        """podman-compose's pod of this project from before (its default, which the Go plugin used),
+        when the compose file does not ask for a pod itself; "" when there is none."""
+        pod = f"pod_{project.name}"
+        return pod if not project.pod_declared and self.engine.has_pod(pod) else ""
 
     def remove_orphans(self, project: Project) -> list[str]:
         """Remove the containers of services `project` no longer defines; returns those services."""
