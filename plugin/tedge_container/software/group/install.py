@@ -106,6 +106,7 @@ def install(
         try:
             unpack(file, layout.staging)
             staged = group.load(layout.staging, name)
+            group.warn_about(staged)
             group.pull_images(staged)
             group.ensure_network()
         except PluginError:
