@@ -56,12 +56,16 @@ def test_archive_entries_that_escape_or_are_devices_are_refused(tmp_path: Path, 
     assert not (tmp_path / "evil").exists() and not (tmp_path.parent / "evil").exists()
 
 
-def test_links_inside_the_project_are_kept(tmp_path: Path):
+def test_links_inside_the_project_are_kept_but_never_written_through(tmp_path: Path):
     directory = special("real", tarfile.DIRTYPE)
-    entries = [COMPOSE, directory, special("conf", tarfile.SYMTYPE, "real"), ("conf/app.ini", "a=1")]
+    entries = [COMPOSE, directory, ("real/app.ini", "a=1"), special("conf", tarfile.SYMTYPE, "real")]
     staging.unpack(str(make_tar(tmp_path / "ok.tar.gz", entries)), str(tmp_path / "staging"))
     assert (tmp_path / "staging" / "conf").is_symlink()
-    assert (tmp_path / "staging" / "real" / "app.ini").read_text() == "a=1"
+    assert (tmp_path / "staging" / "conf" / "app.ini").read_text() == "a=1"
+    # Even a link inside the project is not a way to place an entry.
+    through = [COMPOSE, directory, special("conf", tarfile.SYMTYPE, "real"), ("conf/app.ini", "a=1")]
+    with pytest.raises(staging.UnsafeArchive, match="written through the link 'conf'; refused"):
+        staging.unpack(str(make_tar(tmp_path / "through.tar.gz", through)), str(tmp_path / "staging"))
 
 
 def test_zip_entries_escaping_are_refused_and_plain_entries_kept(tmp_path: Path):

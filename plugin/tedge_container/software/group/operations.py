@@ -16,6 +16,7 @@ from ... import log
 from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
+from .limits import Limits
 from .project import Project, ProjectError, load
 from .runner import Compose, variables_environment
 
@@ -36,7 +37,7 @@ class Group:
         self.environ = variables_environment()
 
     def load(self, directory: str, module_name: str) -> Project:
-        return load(directory, module_name, self.environ)
+        return load(directory, module_name, self.environ, Limits.of(self.config))
 
     # -- images --------------------------------------------------------------
 

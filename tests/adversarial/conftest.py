@@ -1,0 +1,94 @@
+"""Hostile and broken input, built for real in each test (docs/container-group.md, "What is refused").
+
+Tests here run in the normal `scripts/test` run (testpaths = tests). Those that need
+the podman service (a `group` or `plugin` fixture) are marked `integration` as the
+tests in tests/integration are; the others need nothing but the plugin's code. Every
+child that could exhaust memory runs under `prlimit --as`, every one that could fill
+a disk writes to a small tmpfs or under a small limit key.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from tests.integration.conftest import group  # noqa: F401  (the fixture, shared)
+
+ADVERSARIAL_DIR = Path(__file__).resolve().parent
+_SERVICE_FIXTURES = {"podman_service", "plugin", "group", "test_images"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if ADVERSARIAL_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.adversarial)
+            if _SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+                item.add_marker(pytest.mark.integration)
+
+
+class Measured(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_rss_mb: float
+
+    @property
+    def last_line(self) -> str:
+        lines = self.stderr.strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+def run_limited(
+    argv: Sequence[str], env: dict[str, str], address_space_mb: int, timeout: float = 120
+) -> Measured:
+    """Run `argv` under `prlimit --as` (a regression fails the test, not the machine); its peak RSS.
+
+    The peak is the child's own `ru_maxrss`, from the rusage wait4 returns for it.
+    """
+    limited = ["prlimit", f"--as={address_space_mb << 20}", "--", *argv]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(limited, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    return Measured(process.returncode, stdout, stderr, usage.ru_maxrss / 1024)
+
+
+@pytest.fixture()
+def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """`tmpfs(size_mb)`: a fresh tmpfs of that size below tmp_path (the tests run as root)."""
+    mounted: list[Path] = []
+
+    def mount(size_mb: int, name: str = "small") -> Path:
+        target = tmp_path / name
+        target.mkdir()
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0755", "tmpfs", str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mounted.append(target)
+        return target
+
+    try:
+        yield mount
+    finally:
+        for target in mounted:
+            subprocess.run(["umount", "-l", str(target)], check=False)
+            os.rmdir(target)
