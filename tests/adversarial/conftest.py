@@ -15,9 +15,11 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import pytest
+from tests.conftest import Plugin
 from tests.integration.conftest import group  # noqa: F401  (the fixture, shared)
 
 ADVERSARIAL_DIR = Path(__file__).resolve().parent
@@ -92,3 +94,36 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
         for target in mounted:
             subprocess.run(["umount", "-l", str(target)], check=False)
             os.rmdir(target)
+
+
+class Offline(NamedTuple):
+    """The plugin with no engine to reach (a socket that does not exist), its data_dir and lock dir."""
+
+    plugin: Plugin
+    data_dir: Path
+    runtime_dir: Path
+
+    def run(self, software: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {"TEDGE_CONTAINER_PLUGIN_RUNTIME_DIR": str(self.runtime_dir)}
+        return self.plugin._exec(self.plugin.run_argv(*args, software=software), stdin, env, 60)
+
+    def written(self) -> list[str]:
+        """Every file or directory the plugin left in its data_dir or lock directory."""
+        return sorted(str(path) for root in (self.data_dir, self.runtime_dir) for path in root.rglob("*"))
+
+
+@pytest.fixture()
+def offline(tmp_path: Path) -> Offline:
+    """For input refused before the engine is needed: if it were not, the run would end with exit 3."""
+    config_dir = tmp_path / "tedge"
+    config_dir.mkdir()
+    engine = SimpleNamespace(url=f"unix://{tmp_path}/no-podman.sock")
+    plugin = Plugin(config_dir, engine)  # type: ignore[arg-type]  (only its url is used)
+    plugin.set("container", "connect_timeout", 1)
+    plugin.set("report", "enabled", False)
+    plugin.set("container_image", "enabled", True)
+    data_dir, runtime_dir = tmp_path / "data", tmp_path / "run"
+    data_dir.mkdir()
+    runtime_dir.mkdir()
+    plugin.set("", "data_dir", str(data_dir))
+    return Offline(plugin, data_dir, runtime_dir)
