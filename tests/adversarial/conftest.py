@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -46,27 +46,43 @@ class Measured(NamedTuple):
         return lines[-1] if lines else ""
 
 
+# Started by the test, it forks the command and reports the command's own peak RSS. Not measured
+# from the test process directly: ru_maxrss survives fork and exec, so a child of a large
+# pytest process would report pytest's size; this launcher's fresh, small process is the base.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_limited(
     argv: Sequence[str], env: dict[str, str], address_space_mb: int, timeout: float = 120
 ) -> Measured:
     """Run `argv` under `prlimit --as` (a regression fails the test, not the machine); its peak RSS.
 
-    The peak is the child's own `ru_maxrss`, from the rusage wait4 returns for it.
+    The peak is the command's own `ru_maxrss`, from the rusage wait4 returns for it.
     """
-    limited = ["prlimit", f"--as={address_space_mb << 20}", "--", *argv]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(limited, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        timer = threading.Timer(timeout, process.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            timer.cancel()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    return Measured(process.returncode, stdout, stderr, usage.ru_maxrss / 1024)
+    with tempfile.TemporaryDirectory() as scratch:
+        report = os.path.join(scratch, "maxrss")
+        limited = [sys.executable, "-c", _LAUNCHER, report, "prlimit", f"--as={address_space_mb << 20}", "--"]
+        result = subprocess.run(
+            [*limited, *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        with open(report) as stream:
+            peak_kib = int(stream.read())
+    return Measured(result.returncode, result.stdout, result.stderr, peak_kib / 1024)
 
 
 @pytest.fixture()

@@ -61,8 +61,8 @@ class Limits(NamedTuple):
         """A compose file larger than the limit is refused before it is parsed."""
         if size > self.compose_size:
             raise LimitExceeded(
-                f"{display} is {format_size(size)}, more than {format_size(self.compose_size)} "
-                f"(the limit {MAX_COMPOSE_SIZE_KEY}); refused before reading it."
+                f"{display} is larger than {format_size(self.compose_size)} (the limit "
+                f"{MAX_COMPOSE_SIZE_KEY}): {size} bytes; refused before reading it."
             )
 
     def check_nodes(self, document: Any, display: str) -> int:

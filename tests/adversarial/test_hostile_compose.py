@@ -1,0 +1,110 @@
+"""Compose files that would take all memory or time: refused by size or by node count, in bounded memory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from tests.adversarial.conftest import run_limited
+from tests.support.group import GROUP_SCRIPT, Group
+from tests.support.hostile import alias_bomb, large_compose
+from tests.support.images import TestImages
+
+from tedge_container.software.group import project
+from tedge_container.software.group.limits import LimitExceeded, Limits
+
+# The child's address space: a regression (9^9 nodes) dies of MemoryError here, not the machine.
+ADDRESS_SPACE_MB = 1536
+PEAK_RSS_MB = 100
+
+
+def install_limited(group: Group, name: str, file: Path):
+    argv = [sys.executable, str(GROUP_SCRIPT), "install", name, "--module-version", "1", "--file", str(file)]
+    return run_limited(argv, group.plugin.env(), ADDRESS_SPACE_MB)
+
+
+def test_the_alias_bomb_is_refused_in_bounded_memory(group: Group, test_images: TestImages, tmp_path: Path):
+    bomb = tmp_path / "lol.yaml"
+    bomb.write_text(alias_bomb(test_images.app1))
+    assert bomb.stat().st_size < 512
+    result = install_limited(group, "lol", bomb)
+    assert result.returncode == 2, result.stderr
+    assert result.last_line == (
+        "Installing group lol 1 failed: docker-compose.yaml expands to more than 100000 YAML nodes "
+        "with its aliases (the limit container_group.max_compose_nodes); refused."
+    )
+    print(f"peak RSS {result.peak_rss_mb:.0f} MB")
+    assert result.peak_rss_mb < PEAK_RSS_MB, result.peak_rss_mb
+    assert list((group.data_dir / "compose").iterdir()) == []
+
+
+def test_a_50_mb_compose_file_is_refused_before_parsing(
+    group: Group, test_images: TestImages, tmp_path: Path
+):
+    big = large_compose(tmp_path / "big.yaml", test_images.app1, 50 << 20)
+    result = install_limited(group, "big", big)
+    assert result.returncode == 2, result.stderr
+    assert result.last_line == (
+        "Installing group big 1 failed: docker-compose.yaml is larger than 1 MiB "
+        "(the limit container_group.max_compose_size): 52428800 bytes; refused before reading it."
+    )
+    # Parsing 50 MB with the pure-Python loader would take hundreds of MB.
+    print(f"peak RSS {result.peak_rss_mb:.0f} MB")
+    assert result.peak_rss_mb < PEAK_RSS_MB, result.peak_rss_mb
+    assert list((group.data_dir / "compose").iterdir()) == []
+
+
+# -- the same rules, in-process (pure logic on real files) ---------------------------------------
+
+
+def write(directory: Path, text: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "compose.yaml").write_text(text)
+    return directory
+
+
+def test_anchors_and_merge_keys_for_shared_blocks_still_load(tmp_path: Path):
+    text = """\
+x-defaults: &defaults
+  restart: always
+  environment: {LEVEL: "${LEVEL:-info}"}
+services:
+  web: {<<: *defaults, image: "busybox:${TAG}"}
+  worker: {<<: *defaults, image: busybox}
+"""
+    loaded = project.load(write(tmp_path / "p", text), "shop", {"TAG": "1.36"})
+    assert [(s.name, s.image, s.restart) for s in loaded.services] == [
+        ("web", "busybox:1.36", "always"),
+        ("worker", "busybox", "always"),
+    ]
+
+
+def test_a_recursive_alias_is_refused(tmp_path: Path):
+    text = "x-loop: &loop [*loop]\nservices: {web: {image: busybox}}\n"
+    with pytest.raises(LimitExceeded, match="an alias refers to a block that contains it"):
+        project.load(write(tmp_path / "p", text), "loop", {})
+
+
+def test_node_count_is_computed_without_expanding_and_interpolation_shares_blocks():
+    import yaml
+
+    document = yaml.safe_load(alias_bomb("busybox:${TAG}"))
+    with pytest.raises(LimitExceeded, match="max_compose_nodes"):
+        Limits().check_nodes(document, "bomb")
+    assert Limits(compose_nodes=10**9).check_nodes(document, "bomb") > 9**9
+    # Walked once per shared block (the bomb's 9^9 strings would never finish otherwise).
+    result = project.interpolate(document, {"TAG": "1"}, "bomb")
+    assert result["services"]["web"]["image"] == "busybox:1"
+    assert result["i"][0] is result["i"][8]
+
+
+def test_a_compose_file_at_the_size_limit_loads(tmp_path: Path):
+    (tmp_path / "p").mkdir()
+    compose = large_compose(tmp_path / "p" / "compose.yaml", "busybox", 1 << 20)
+    assert compose.stat().st_size == 1 << 20
+    assert project.load(str(tmp_path / "p"), "padded", {}).service_names() == ["web"]
+    with open(compose, "a") as more:
+        more.write("#")
+    with pytest.raises(LimitExceeded, match="larger than 1 MiB .* 1048577 bytes"):
+        project.load(str(tmp_path / "p"), "padded", {})
