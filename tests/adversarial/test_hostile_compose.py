@@ -106,5 +106,5 @@ def test_a_compose_file_at_the_size_limit_loads(tmp_path: Path):
     assert project.load(str(tmp_path / "p"), "padded", {}).service_names() == ["web"]
     with open(compose, "a") as more:
         more.write("#")
-    with pytest.raises(LimitExceeded, match="larger than 1 MiB .* 1048577 bytes"):
+    with pytest.raises(LimitExceeded, match=r"larger than 1 MiB .* 1048577 bytes"):
         project.load(str(tmp_path / "p"), "padded", {})
