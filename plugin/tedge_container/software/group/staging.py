@@ -155,6 +155,22 @@ def unpack(
     os.makedirs(staging, mode=0o750)
     tree = SafeTree(staging, display, limits)
     try:
+        _fill(file, tree, reserve, skip)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # nothing half-checked is left (links above all)
+        raise
+    recorded = os.path.join(tree.root, VERSION_FILE)
+    if os.path.lexists(recorded):  # the plugin's record of the installed version
+        log.warning(f"{display}: the top-level file {VERSION_FILE!r} is replaced by the version record.")
+        if os.path.isdir(recorded) and not os.path.islink(recorded):
+            shutil.rmtree(recorded)
+        else:
+            os.unlink(recorded)
+
+
+def _fill(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> None:
+    display, limits = tree.display, tree.limits
+    try:
         kind = _kind(file)
         if kind == "zip":
             _unpack_zip(file, tree, reserve, skip)
@@ -177,13 +193,6 @@ def unpack(
     except (EOFError, OSError) as error:
         reason = getattr(error, "strerror", None) or str(error)
         raise ProjectError(f"{display} cannot be unpacked: {reason}.") from None
-    recorded = os.path.join(tree.root, VERSION_FILE)
-    if os.path.lexists(recorded):  # the plugin's record of the installed version
-        log.warning(f"{display}: the top-level file {VERSION_FILE!r} is replaced by the version record.")
-        if os.path.isdir(recorded) and not os.path.islink(recorded):
-            shutil.rmtree(recorded)
-        else:
-            os.unlink(recorded)
 
 
 def _unpack_tar(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> None:
