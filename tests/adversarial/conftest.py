@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import NamedTuple
@@ -32,57 +30,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.adversarial)
             if _SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
                 item.add_marker(pytest.mark.integration)
-
-
-class Measured(NamedTuple):
-    returncode: int
-    stdout: str
-    stderr: str
-    peak_rss_mb: float
-
-    @property
-    def last_line(self) -> str:
-        lines = self.stderr.strip().splitlines()
-        return lines[-1] if lines else ""
-
-
-# Started by the test, it forks the command and reports the command's own peak RSS. Not measured
-# from the test process directly: ru_maxrss survives fork and exec, so a child of a large
-# pytest process would report pytest's size; this launcher's fresh, small process is the base.
-_LAUNCHER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as report:
-    report.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
-def run_limited(
-    argv: Sequence[str], env: dict[str, str], address_space_mb: int, timeout: float = 120
-) -> Measured:
-    """Run `argv` under `prlimit --as` (a regression fails the test, not the machine); its peak RSS.
-
-    The peak is the command's own `ru_maxrss`, from the rusage wait4 returns for it.
-    """
-    with tempfile.TemporaryDirectory() as scratch:
-        report = os.path.join(scratch, "maxrss")
-        limited = [sys.executable, "-c", _LAUNCHER, report, "prlimit", f"--as={address_space_mb << 20}", "--"]
-        result = subprocess.run(
-            [*limited, *argv],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        with open(report) as stream:
-            peak_kib = int(stream.read())
-    return Measured(result.returncode, result.stdout, result.stderr, peak_kib / 1024)
 
 
 @pytest.fixture()

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import subprocess
+import sys
 import tarfile
+import tempfile
 import zlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 _MiB = 1 << 20
 
 
-def alias_bomb(image: str) -> str:
-    """The issue's ~400 bytes: nine levels of nine aliases, 9^9 strings once expanded."""
-    levels = "abcdefghi"
+def alias_bomb(image: str, depth: int = 9) -> str:
+    """The issue's ~400 bytes: nine levels of nine aliases, 9^9 strings once expanded (9^depth)."""
+    levels = "abcdefghi"[:depth]
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     for previous, level in zip(levels, levels[1:]):
         lines.append(f"{level}: &{level} [{','.join(['*' + previous] * 9)}]")
-    lines += ["services:", "  web:", f"    image: {image}", "    x-lol: *i"]
+    lines += ["services:", "  web:", f"    image: {image}", f"    x-lol: *{levels[-1]}"]
     return "\n".join(lines) + "\n"
 
 
@@ -70,3 +76,57 @@ def gzip_bomb(path: Path, member_size: int, compose_text: str) -> Path:
         total = len(head) + member_size + len(tail)
         out.write(struct.pack("<II", crc & 0xFFFFFFFF, total & 0xFFFFFFFF))
     return path
+
+
+class Measured(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+    peak_rss_mb: float
+
+    @property
+    def last_line(self) -> str:
+        lines = self.stderr.strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+# Started by the test, it forks the command and reports the command's own peak RSS. Not measured
+# from the test process directly: ru_maxrss survives fork and exec, so a child of a large
+# pytest process would report pytest's size; this launcher's fresh, small process is the base.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_limited(
+    argv: Sequence[str], env: Mapping[str, str], address_space_mb: int = 0, timeout: float = 120
+) -> Measured:
+    """Run `argv` under `prlimit --as` (a regression fails the test, not the machine); its peak RSS.
+
+    The peak is the command's own `ru_maxrss`, from the rusage wait4 returns for it.
+    `address_space_mb` 0: no limit.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        report = os.path.join(scratch, "maxrss")
+        limited = [sys.executable, "-c", _LAUNCHER, report]
+        if address_space_mb:
+            limited += ["prlimit", f"--as={address_space_mb << 20}", "--"]
+        result = subprocess.run(
+            [*limited, *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        with open(report) as stream:
+            peak_kib = int(stream.read())
+    return Measured(result.returncode, result.stdout, result.stderr, peak_kib / 1024)
