@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import Plugin
-from tests.support.group import Group, app, compose, last_line, tar_of
+from tests.support.group import Group, app, compose, last_line, tar_entries, tar_of
 from tests.support.hostile import gzip_bomb
 from tests.support.images import TestImages
 
@@ -119,21 +119,9 @@ def test_a_nearly_full_data_dir_is_refused_naming_the_filesystem(
 # -- in-process: pure unpacking on real files, no engine needed -----------------------------------
 
 
-def make_tar(path: Path, entries: list[tarfile.TarInfo | tuple[str, bytes]]) -> Path:
-    with tarfile.open(path, "w") as tar:
-        for entry in entries:
-            if isinstance(entry, tarfile.TarInfo):
-                tar.addfile(entry)
-            else:
-                info = tarfile.TarInfo(entry[0])
-                info.size = len(entry[1])
-                tar.addfile(info, io.BytesIO(entry[1]))
-    return path
-
-
 def test_too_many_entries_are_refused_while_reading_headers(tmp_path: Path):
     entries = [("compose.yaml", b"services: {}")] + [(f"f{index}", b"") for index in range(60)]
-    archive = make_tar(tmp_path / "many.tar", entries)
+    archive = tar_entries(tmp_path / "many.tar", entries)
     with pytest.raises(LimitExceeded) as caught:
         staging.unpack(str(archive), str(tmp_path / "staging"), Limits(entries=50))
     assert (
@@ -179,7 +167,7 @@ def test_a_link_that_a_later_link_turns_outward_is_refused(tmp_path: Path):
     # `x -> d/..` is the root when made; `d -> .` then makes it the root's parent.
     entries = [("compose.yaml", b"services: {}"), link("x", "d/.."), link("d", ".")]
     with pytest.raises(UnsafeArchive, match=r"'x'.*leads out of the project through other links"):
-        staging.unpack(str(make_tar(tmp_path / "turn.tar", entries)), str(tmp_path / "staging"))
+        staging.unpack(str(tar_entries(tmp_path / "turn.tar", entries)), str(tmp_path / "staging"))
     assert not (tmp_path / "staging").exists()
 
 
@@ -235,7 +223,7 @@ def test_no_layout_writes_outside_or_leaves_a_link_out(entries):
                 if kind == "hardlink":
                     member.type = tarfile.LNKTYPE
                 members.append(member)
-        archive = make_tar(box / "layout.tar", members)
+        archive = tar_entries(box / "layout.tar", members)
         before, around = snapshot(box / "outside"), nearby(root)
         try:
             staging.unpack(str(archive), str(root))

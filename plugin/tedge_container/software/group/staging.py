@@ -11,10 +11,11 @@ number of entries are bounded (limits.py), and the disk guard is asked first.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ... import log
 from .layout import VERSION_FILE
@@ -37,7 +38,7 @@ PLAIN_FILE_NAME = "docker-compose.yaml"
 Skip = Callable[[str], bool]
 
 
-def _never(name: str) -> bool:
+def _never(name: object) -> bool:
     return False
 
 
@@ -195,26 +196,26 @@ def _fill(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip
         raise ProjectError(f"{display} cannot be unpacked: {reason}.") from None
 
 
+@contextlib.contextmanager
+def _readable(display: str, kind: str, error_type: type[Exception]) -> Iterator[None]:
+    """The archive library's own error as the operator's line."""
+    try:
+        yield
+    except error_type as error:
+        raise ProjectError(f"{display} is not a readable {kind} archive ({error}).") from None
+
+
 def _unpack_tar(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> None:
     import tarfile
 
-    try:
-        needed = _tar_size(file, tree.limits, tree.display, skip)
-        if reserve is not None:
-            reserve(needed)
+    with _readable(tree.display, "tar", tarfile.TarError):
+        (reserve or _never)(_tar_size(file, tree.limits, tree.display, skip))
         _extract_tar(file, tree, skip)
-    except tarfile.TarError as error:
-        raise ProjectError(f"{tree.display} is not a readable tar archive ({error}).") from None
 
 
 def _unpack_zip(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> None:
     import zipfile
 
-    try:
-        with zipfile.ZipFile(file) as archive:
-            needed = _zip_size(archive, tree.limits, tree.display, skip)
-            if reserve is not None:
-                reserve(needed)
-            _extract_zip(archive, tree, skip)
-    except zipfile.BadZipFile as error:
-        raise ProjectError(f"{tree.display} is not a readable zip archive ({error}).") from None
+    with _readable(tree.display, "zip", zipfile.BadZipFile), zipfile.ZipFile(file) as archive:
+        (reserve or _never)(_zip_size(archive, tree.limits, tree.display, skip))
+        _extract_zip(archive, tree, skip)
