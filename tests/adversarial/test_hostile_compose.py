@@ -45,7 +45,7 @@ def test_a_50_mb_compose_file_is_refused_before_parsing(
     result = install_limited(group, "big", big)
     assert result.returncode == 2, result.stderr
     assert result.last_line == (
-        "Installing group big 1 failed: docker-compose.yaml is larger than 1 MiB "
+        "Installing group big 1 failed: big.yaml is larger than 1 MiB "
         "(the limit container_group.max_compose_size): 52428800 bytes; refused before reading it."
     )
     # Parsing 50 MB with the pure-Python loader would take hundreds of MB.

@@ -179,8 +179,7 @@ def _fill(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip
             _unpack_tar(file, tree, reserve, skip)
         elif kind == "yaml":
             needed = os.path.getsize(file)
-            if needed > limits.unpacked_size:
-                raise limits.too_large(display)
+            limits.check_compose_size(display, needed)  # before a byte of it is copied
             if reserve is not None:
                 reserve(needed)
             with open(file, "rb") as source:
