@@ -19,7 +19,7 @@ from tests.support.group import Group, app, compose, last_line, tar_entries, tar
 from tests.support.hostile import gzip_bomb
 from tests.support.images import TestImages
 
-from tedge_container.software.group import staging
+from tedge_container.software.group import layout, staging
 from tedge_container.software.group.limits import LimitExceeded, Limits
 from tedge_container.software.group.project import ProjectError
 from tedge_container.software.group.tree import SafeTree, UnsafeArchive
@@ -243,3 +243,17 @@ def directory_entry(name: str) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
     return info
+
+
+def test_records_are_never_written_through_a_planted_link(tmp_path: Path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    working = tmp_path / "working"
+    working.mkdir()
+    (working / "version.tedge-tmp").symlink_to(victim)
+    (working / "version").symlink_to(victim)
+    layout.write_version(str(working), "2", "shop")
+    assert victim.read_text() == "precious\n"
+    assert not (working / "version").is_symlink()
+    assert (working / "version").read_text() == "2\nshop\n"
+    assert not (working / "version.tedge-tmp").exists()
