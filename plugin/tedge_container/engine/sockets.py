@@ -151,6 +151,11 @@ class UnixHTTP:
         return self.request("GET", target)
 
     def request(self, method: str, target: str, body: bytes | None = None) -> tuple[int, bytes]:
+        status, _, answer = self.exchange(method, target, body)
+        return status, answer
+
+    def exchange(self, method: str, target: str, body: bytes | None = None) -> tuple[int, bytes, bytes]:
+        """(status, header lines, body)."""
         deadline = time.monotonic() + self.timeout
         head = f"{method} {target} HTTP/1.0\r\nHost: d\r\n"
         if body is not None:
@@ -174,4 +179,4 @@ class UnixHTTP:
         status_line = head_bytes.split(b"\r\n", 1)[0].split()
         if len(status_line) < 2 or not status_line[1].isdigit():
             raise EngineError(f"The engine at {self.path} did not answer with HTTP.")
-        return int(status_line[1]), answer
+        return int(status_line[1]), head_bytes, answer

@@ -4,7 +4,10 @@
 configuration. Bringing a project up means `podman-compose up -d`, then
 removing containers of services the project no longer has (podman-compose
 has no working `--remove-orphans` for `up`), then checking the engine
-(checks.py). Taking it down means `podman-compose down` and then removing
+(checks.py). Before it, the `host.docker.internal` override is written
+(hosts.py); a pod podman-compose made for the project earlier (the Go
+plugin's way) is emptied by recreating every container, then removed.
+Taking it down means `podman-compose down` and then removing
 whatever container of the project is still there, by label.
 """
 
@@ -16,6 +19,7 @@ from ... import log
 from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
+from .hosts import HostsOverride
 from .limits import Limits
 from .project import Project, ProjectError, load
 from .runner import Compose, variables_environment
@@ -76,22 +80,34 @@ class Group:
 
     def up(self, project: Project) -> dict[str, dict[str, Any]]:
         """Bring `project` up from its directory; returns each service's container entry."""
-        args = ["up", "-d"]
-        if any(spec.builds for spec in project.services):
-            args.append("--build")
+        build = ["--build"] if any(spec.builds for spec in project.services) else []
+        hosts = HostsOverride(self.engine, project, self.environ)
+        if hosts.prepare():  # a network with settings: compose creates it, then its gateway is known
+            self.compose.run(project, ["up", "--no-start", *build], "up")
+            hosts.write()
+        legacy_pod = self.legacy_pod(project)
+        recreate = ["--force-recreate"] if legacy_pod else []  # every container out of the old pod
         since = time.time()
-        run = self.compose.run(project, args, "up")
+        run = self.compose.run(project, ["up", "-d", *build, *recreate], "up")
         try:
             self.remove_orphans(project)
             config = self.config
             containers = verify(self.engine, project, since, float(config.get("container_group.settle_time")))
             prove_healthy(self.engine, project, containers, float(config.get("container.health_timeout")))
+            if legacy_pod:
+                self.engine.remove_pod(legacy_pod)
             return containers
         except ServiceFailed as error:
             said = run.errors()
             if said:
                 raise add_context(error, suffix=f" (compose said: {said[-1]})") from None
             raise
+
+    def legacy_pod(self, project: Project) -> str:
+        """podman-compose's pod of this project from before (its default, which the Go plugin used),
+        when the compose file does not ask for a pod itself; "" when there is none."""
+        pod = f"pod_{project.name}"
+        return pod if not project.pod_declared and self.engine.has_pod(pod) else ""
 
     def remove_orphans(self, project: Project) -> list[str]:
         """Remove the containers of services `project` no longer defines; returns those services."""

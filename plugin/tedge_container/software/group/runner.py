@@ -21,6 +21,7 @@ import sys
 
 from ... import log
 from ...errors import EngineTimeout, PluginError
+from .hosts import HOSTS_OVERRIDE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -111,7 +112,10 @@ class Compose:
         directory, compose_file = project.directory, project.compose_file
         self.check_available()
         pod = [] if project.pod_declared else ["--in-pod=false"]
-        argv = [sys.executable, "-s", "-m", "podman_compose", *pod, "-f", compose_file, *args]
+        files = ["-f", compose_file]
+        if os.path.isfile(os.path.join(directory, HOSTS_OVERRIDE)):  # the plugin's, after the project's
+            files += ["-f", HOSTS_OVERRIDE]
+        argv = [sys.executable, "-s", "-m", "podman_compose", *pod, *files, *args]
         log.debug(f"running podman-compose {' '.join(args)} in {directory}")
         process = subprocess.Popen(
             argv,
