@@ -18,40 +18,36 @@ ADDRESS_SPACE_MB = 1536
 PEAK_RSS_MB = 100
 
 
-def install_limited(group: Group, name: str, file: Path):
+def refused_in_bounded_memory(group: Group, name: str, file: Path) -> str:
+    """Install `file` as group `name` under the address-space limit: exit 2, small peak RSS, nothing kept."""
     argv = [sys.executable, str(GROUP_SCRIPT), "install", name, "--module-version", "1", "--file", str(file)]
-    return run_limited(argv, group.plugin.env(), ADDRESS_SPACE_MB)
+    result = run_limited(argv, group.plugin.env(), ADDRESS_SPACE_MB)
+    assert result.returncode == 2, result.stderr
+    print(f"peak RSS {result.peak_rss_mb:.0f} MB")
+    assert result.peak_rss_mb < PEAK_RSS_MB, result.peak_rss_mb
+    assert list((group.data_dir / "compose").iterdir()) == []
+    return result.last_line
 
 
 def test_the_alias_bomb_is_refused_in_bounded_memory(group: Group, test_images: TestImages, tmp_path: Path):
     bomb = tmp_path / "lol.yaml"
     bomb.write_text(alias_bomb(test_images.app1))
     assert bomb.stat().st_size < 512
-    result = install_limited(group, "lol", bomb)
-    assert result.returncode == 2, result.stderr
-    assert result.last_line == (
+    assert refused_in_bounded_memory(group, "lol", bomb) == (
         "Installing group lol 1 failed: docker-compose.yaml expands to more than 100000 YAML nodes "
         "with its aliases (the limit container_group.max_compose_nodes); refused."
     )
-    print(f"peak RSS {result.peak_rss_mb:.0f} MB")
-    assert result.peak_rss_mb < PEAK_RSS_MB, result.peak_rss_mb
-    assert list((group.data_dir / "compose").iterdir()) == []
 
 
 def test_a_50_mb_compose_file_is_refused_before_parsing(
     group: Group, test_images: TestImages, tmp_path: Path
 ):
+    # Parsed by the pure-Python loader, 50 MB would take hundreds of MB and most of a minute.
     big = large_compose(tmp_path / "big.yaml", test_images.app1, 50 << 20)
-    result = install_limited(group, "big", big)
-    assert result.returncode == 2, result.stderr
-    assert result.last_line == (
+    assert refused_in_bounded_memory(group, "big", big) == (
         "Installing group big 1 failed: big.yaml is larger than 1 MiB "
         "(the limit container_group.max_compose_size): 52428800 bytes; refused before reading it."
     )
-    # Parsing 50 MB with the pure-Python loader would take hundreds of MB.
-    print(f"peak RSS {result.peak_rss_mb:.0f} MB")
-    assert result.peak_rss_mb < PEAK_RSS_MB, result.peak_rss_mb
-    assert list((group.data_dir / "compose").iterdir()) == []
 
 
 # -- the same rules, in-process (pure logic on real files) ---------------------------------------
