@@ -96,6 +96,16 @@ def test_node_count_is_computed_without_expanding_and_interpolation_shares_block
     assert result["f"][0] is result["f"][8] and result["services"]["web"]["x-lol"] is result["f"]
 
 
+def test_a_chain_of_aliases_too_deep_to_walk_is_refused(tmp_path: Path):
+    # Flat as text, 1000 blocks deep as a tree: a recursive walk would end in RecursionError.
+    chain = "\n".join(["x-0: &a0 [leaf]", *(f"x-{n}: &a{n} [*a{n - 1}]" for n in range(1, 1000))])
+    text = f"{chain}\nservices: {{web: {{image: busybox, x-deep: *a999}}}}\n"
+    with pytest.raises(LimitExceeded, match="nests blocks more than 200 deep with its aliases; refused"):
+        project.load(write(tmp_path / "p", text), "deep", {})
+    shallow = "x-0: &a0 [leaf]\nx-1: &a1 [*a0, *a0]\nservices: {web: {image: busybox, x-deep: *a1}}\n"
+    assert project.load(write(tmp_path / "q", shallow), "deep", {}).service_names() == ["web"]
+
+
 def test_a_compose_file_at_the_size_limit_loads(tmp_path: Path):
     (tmp_path / "p").mkdir()
     compose = large_compose(tmp_path / "p" / "compose.yaml", "busybox", 1 << 20)

@@ -25,6 +25,8 @@ MAX_UNPACKED_SIZE_KEY = "container_group.max_unpacked_size"
 MAX_ENTRIES_KEY = "container_group.max_entries"
 MAX_COMPOSE_SIZE_KEY = "container_group.max_compose_size"
 MAX_COMPOSE_NODES_KEY = "container_group.max_compose_nodes"
+# Blocks in blocks, aliases expanded: real compose files stay within ten or so.
+MAX_DEPTH = 200
 
 
 class LimitExceeded(ProjectError):
@@ -68,35 +70,47 @@ class Limits(NamedTuple):
     def check_nodes(self, document: Any, display: str) -> int:
         """The document's node count with every alias expanded, computed without expanding (memoised by id).
 
-        Refuses past `compose_nodes`, and a document that contains itself (a recursive alias).
+        Refuses past `compose_nodes`, deeper than MAX_DEPTH once expanded (a chain of
+        aliases is shallow as text, deep as a tree: code that walks it recursively would
+        fail), and a document that contains itself (a recursive alias).
         """
-        sizes: dict[int, int] = {}
+        measured: dict[int, tuple[int, int]] = {}  # id → (nodes, height) of a block
         open_nodes: set[int] = set()
         budget = self.compose_nodes
 
-        def size(node: Any) -> int:  # depth is bounded: PyYAML's composer recursed as deep to build it
+        def too_deep() -> LimitExceeded:
+            return LimitExceeded(
+                f"{display} nests blocks more than {MAX_DEPTH} deep with its aliases; refused."
+            )
+
+        def measure(node: Any, depth: int) -> tuple[int, int]:  # recursion bounded by MAX_DEPTH
             if isinstance(node, dict):
                 children: Any = (*node.keys(), *node.values())
             elif isinstance(node, list):
                 children = node
             else:
-                return 1
+                return 1, 1
             key = id(node)
-            if key in sizes:
-                return sizes[key]
+            if key in measured:
+                return measured[key]
             if key in open_nodes:
                 raise LimitExceeded(f"{display}: an alias refers to a block that contains it; refused.")
+            if depth >= MAX_DEPTH:
+                raise too_deep()
             open_nodes.add(key)
-            total = 1
+            total, height = 1, 1
             for child in children:
-                total += size(child)
+                nodes, child_height = measure(child, depth + 1)
+                total, height = total + nodes, max(height, child_height + 1)
                 if total > budget:
                     raise LimitExceeded(
                         f"{display} expands to more than {budget} YAML nodes with its aliases "
                         f"(the limit {MAX_COMPOSE_NODES_KEY}); refused."
                     )
+                if depth + height > MAX_DEPTH:
+                    raise too_deep()
             open_nodes.discard(key)
-            sizes[key] = total
-            return total
+            measured[key] = total, height
+            return total, height
 
-        return size(document)
+        return measure(document, 0)[0]
