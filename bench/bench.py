@@ -9,7 +9,8 @@ default, for the record), the module lock under 2 ms, peak RSS of
 a two-service group install ≤ 1.3x plain `podman-compose up -d` of the same
 files (images present: no pulls; with `container_group.settle_time = 0`, and
 at its default for the record, as for the container's gate),
-`container-group list` ≤ 1.5x `podman ps -a`.
+`container-group list` ≤ 1.5x `podman ps -a`, peak RSS of `container-group install`
+on the alias bomb (refused) and on a 1 MiB compose file < 100 MB.
 
     bench/run [--quick] [--readme]
 
@@ -32,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.support.hostile import alias_bomb, large_compose, run_limited  # noqa: E402
 from tests.support.services import Stack  # noqa: E402
 
 PLUGIN = str(REPO / "sm-plugins" / "container")
@@ -237,6 +239,34 @@ class Bench:
             )
             path.unlink()
 
+    def bench_hostile_compose(self, workdir: Path) -> None:
+        """Peak RSS of `container-group install` on the alias bomb (refused) and a 1 MiB compose file."""
+        bomb = workdir / "lol.yaml"
+        bomb.write_text(alias_bomb(APP))
+        big = large_compose(workdir / "big.yaml", APP, 1 << 20)
+        for label, path, expected in (("alias bomb (refused)", bomb, 2), ("1 MiB compose file", big, 0)):
+            self.podman.remove_all_containers()
+            shutil.rmtree(self.data_dir / "compose", ignore_errors=True)
+            argv = [sys.executable, GROUP_PLUGIN, "install", "rssgroup", "--module-version", "1"]
+            # Measured from a small launcher: ru_maxrss survives fork and exec (see run_limited).
+            result = run_limited([*argv, "--file", str(path)], self.plugin_env)
+            rss = result.peak_rss_mb
+            if result.returncode != expected:
+                raise SystemExit(
+                    f"group install of the {label} exited {result.returncode}: {result.last_line}"
+                )
+            self.rows.append(
+                (
+                    f"peak RSS, `container-group install`, {label}",
+                    f"{rss:.0f} MB",
+                    f"{path.stat().st_size / 1024:.1f} KiB file",
+                    f"{rss / 100:.2f}x of 100 MB",
+                    "< 100 MB",
+                )
+            )
+        self.podman.remove_all_containers()
+        shutil.rmtree(self.data_dir / "compose", ignore_errors=True)
+
     def create_containers(self, count: int) -> None:
         for index in range(count):
             self.podman.cli("create", "--name", f"filler-{index:03d}", APP)
@@ -281,6 +311,7 @@ def main() -> int:
             bench.bench_install(max(5, runs // 3))
             bench.bench_lock(Path(tmp))
         bench.bench_group(max(5, runs // 3))
+        bench.bench_hostile_compose(Path(tmp))
         if not args.group_only:
             bench.bench_archive_memory(Path(tmp), size_mb)
         table = bench.table()

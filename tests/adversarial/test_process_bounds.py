@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -40,12 +39,6 @@ PEAK_RSS_BOUND_KB = 100 * 1024  # the plugin's peak RSS: podman-py and PyYAML lo
 def _quiet(plugin: Plugin) -> None:
     plugin.set_config("container", "pruneimages", False)
     plugin.set_config("report", "enabled", False)
-
-
-@pytest.fixture()
-def group(plugin: Plugin) -> Group:
-    # As tests/integration/conftest.py's: below the service's directory (podman 5 runs chrooted).
-    return Group(plugin, plugin.podman.workdir / "group-data" / uuid.uuid4().hex[:8])
 
 
 def container_names(podman_service) -> list[str]:

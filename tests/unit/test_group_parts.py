@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from tests.support.group import tar_entries
 
 from tedge_container.software.group import checks, layout, project, staging
-
-
-def make_tar(path: Path, entries: list[tarfile.TarInfo | tuple[str, str]]) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        for entry in entries:
-            if isinstance(entry, tarfile.TarInfo):
-                tar.addfile(entry)
-            else:
-                name, text = entry
-                info = tarfile.TarInfo(name)
-                info.size = len(text.encode())
-                tar.addfile(info, io.BytesIO(text.encode()))
-    return path
 
 
 def special(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
@@ -49,19 +36,23 @@ COMPOSE = ("compose.yaml", "services: {web: {image: busybox}}")
     ],
 )
 def test_archive_entries_that_escape_or_are_devices_are_refused(tmp_path: Path, entries, complaint):
-    archive = make_tar(tmp_path / "project.tar.gz", entries)
+    archive = tar_entries(tmp_path / "project.tar.gz", entries)
     with pytest.raises(staging.UnsafeArchive, match=r"refused|no file") as caught:
         staging.unpack(str(archive), str(tmp_path / "staging"))
     assert complaint in str(caught.value)
     assert not (tmp_path / "evil").exists() and not (tmp_path.parent / "evil").exists()
 
 
-def test_links_inside_the_project_are_kept(tmp_path: Path):
+def test_links_inside_the_project_are_kept_but_never_written_through(tmp_path: Path):
     directory = special("real", tarfile.DIRTYPE)
-    entries = [COMPOSE, directory, special("conf", tarfile.SYMTYPE, "real"), ("conf/app.ini", "a=1")]
-    staging.unpack(str(make_tar(tmp_path / "ok.tar.gz", entries)), str(tmp_path / "staging"))
+    entries = [COMPOSE, directory, ("real/app.ini", "a=1"), special("conf", tarfile.SYMTYPE, "real")]
+    staging.unpack(str(tar_entries(tmp_path / "ok.tar.gz", entries)), str(tmp_path / "staging"))
     assert (tmp_path / "staging" / "conf").is_symlink()
-    assert (tmp_path / "staging" / "real" / "app.ini").read_text() == "a=1"
+    assert (tmp_path / "staging" / "conf" / "app.ini").read_text() == "a=1"
+    # Even a link inside the project is not a way to place an entry.
+    through = [COMPOSE, directory, special("conf", tarfile.SYMTYPE, "real"), ("conf/app.ini", "a=1")]
+    with pytest.raises(staging.UnsafeArchive, match="written through the link 'conf'; refused"):
+        staging.unpack(str(tar_entries(tmp_path / "through.tar.gz", through)), str(tmp_path / "staging"))
 
 
 def test_zip_entries_escaping_are_refused_and_plain_entries_kept(tmp_path: Path):
@@ -275,7 +266,7 @@ def test_only_error_lines_of_compose_output_are_quoted():
 
 def test_broken_archives_fail_with_their_name(tmp_path: Path):
     truncated = tmp_path / "cut.tar.gz"
-    truncated.write_bytes(make_tar(tmp_path / "whole.tar.gz", [COMPOSE]).read_bytes()[:20])
+    truncated.write_bytes(tar_entries(tmp_path / "whole.tar.gz", [COMPOSE]).read_bytes()[:20])
     with pytest.raises(project.ProjectError, match=r"cut\.tar\.gz"):
         staging.unpack(str(truncated), str(tmp_path / "staging"))
     broken = tmp_path / "broken.zip"

@@ -233,11 +233,11 @@ class CloudCleanup:
     def _save(self) -> None:
         if not self.state_path:
             return
-        temporary = self.state_path + ".tmp"
+        from ..safefiles import write_atomically
+
         try:
-            with open(temporary, "w", encoding="utf-8") as stream:
-                json.dump(sorted(self.pending.due), stream)
-            os.replace(temporary, self.state_path)
+            data = json.dumps(sorted(self.pending.due)).encode()
+            write_atomically(self.state_path, data, temporary_suffix=".tmp")
         except OSError as error:
             log.debug(f"monitor: cannot keep the pending cloud deletions in {self.state_path}: {error}")
 

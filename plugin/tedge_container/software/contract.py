@@ -96,6 +96,22 @@ def check_file(file: str) -> None:
         )
 
 
+# Unicode's control characters (C0, DEL, C1) and its line and paragraph separators: each
+# breaks a line-oriented record (a group's version file, `list`'s NAME<TAB>VERSION lines).
+_CONTROL = frozenset([*map(chr, range(0x20)), *map(chr, range(0x7F, 0xA0)), "\u2028", "\u2029"])
+
+
+def check_printable(name: str, version: str) -> None:
+    """Refuse (exit 2) a module name or version holding a control character, before anything is done."""
+    for what, text in (("name", name), ("version", version)):
+        found = next((char for char in text if char in _CONTROL), None)
+        if found is not None:
+            raise PluginError(
+                f"The module {what} {text!r} holds the control character {found!r}; refused: "
+                f"names and versions must be printable text."
+            )
+
+
 def perform(
     software: SoftwareType,
     config: Config,
@@ -108,6 +124,7 @@ def perform(
     """One install or remove, holding the module's lock (see locking.py) while it runs."""
     from ..locking import module_lock
 
+    check_printable(name, version)
     if verb == "install" and file:
         check_file(file)
     with module_lock(software.name, name, float(config.get("container.lock_timeout"))):

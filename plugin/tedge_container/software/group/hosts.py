@@ -188,10 +188,9 @@ class HostsOverride:
         if not lines:
             self._remove()
             return
-        temporary = self.path + ".tedge-tmp"
-        with open(temporary, "w", encoding="utf-8") as stream:
-            stream.write("\n".join([_HEADER, "services:", *lines, ""]))
-        os.replace(temporary, self.path)
+        from ...safefiles import write_atomically  # the project's files may hold a link at that name
+
+        write_atomically(self.path, "\n".join([_HEADER, "services:", *lines, ""]).encode())
 
     def _remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):

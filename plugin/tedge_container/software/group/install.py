@@ -21,12 +21,15 @@ from typing import Any, NamedTuple
 from ... import log
 from ...errors import PluginError, UsageError, add_context
 from .layout import Layout, check_module_name, read_version, sync_directory, write_version
+from .limits import Limits
 from .project import Project
 from .recovery import repair, restore_previous
 from .staging import unpack
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ...config import Config
     from ...engine import Engine
     from .operations import Group
@@ -84,6 +87,19 @@ def swap(group: Group, layout: Layout, new: Project, version: str) -> Installed:
     return Installed(layout.name, version, new, containers, dropped)
 
 
+def _disk_guard(config: Config, layout: Layout, file: str) -> Callable[[int], None]:
+    """Before unpacking: data_dir must keep container.min_free_space after the project's files."""
+    from ... import diskspace
+
+    def reserve(needed: int) -> None:
+        diskspace.require(config, layout.root, needed, f"unpack {os.path.basename(file)}", _DATA_DIR_HINT)
+
+    return reserve
+
+
+_DATA_DIR_HINT = "free space there: remove groups or other files no longer needed from that filesystem"
+
+
 def install(
     config: Config, name: str, version: str = "", file: str = "", engine: Engine | None = None
 ) -> Installed:
@@ -104,7 +120,7 @@ def install(
         repair(group, layout)
         previous_version = read_version(layout.working)
         try:
-            unpack(file, layout.staging)
+            unpack(file, layout.staging, Limits.of(config), _disk_guard(config, layout, file))
             staged = group.load(layout.staging, name)
             group.warn_about(staged)
             group.pull_images(staged)

@@ -21,6 +21,7 @@ from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
 from .hosts import HostsOverride
+from .limits import Limits
 from .project import COMPOSE_FILES, Project, ProjectError, load
 from .runner import Compose, variables_environment
 
@@ -41,7 +42,7 @@ class Group:
         self.environ = variables_environment()
 
     def load(self, directory: str, module_name: str) -> Project:
-        return load(directory, module_name, self.environ)
+        return load(directory, module_name, self.environ, Limits.of(self.config))
 
     def warn_about(self, project: Project) -> None:
         """What the staged files hold that compose will take otherwise than the author may think.

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from .limits import Limits
+
 # The compose specification's order of preference.
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 # Policies under which a container that exited on its own is not restarted (compose's default: "no").
@@ -91,15 +93,26 @@ def project_name(raw: str) -> str:
 def interpolate(value: Any, variables: Mapping[str, str], where: str, missing: set[str] | None = None) -> Any:
     """Compose's `$VAR`, `${VAR}`, `${VAR:-def}`, `${VAR-def}`, `${VAR:?error}`, `${VAR:+alt}`, `$$`.
 
+    A block shared through YAML aliases is walked once, and shared in the result
+    too (memoised by id): nested aliases never get copied out into a huge tree.
     `missing`, when given, collects the variables used without a default that are not set.
     """
-    if isinstance(value, dict):
-        return {key: interpolate(item, variables, where, missing) for key, item in value.items()}
-    if isinstance(value, list):
-        return [interpolate(item, variables, where, missing) for item in value]
-    if not isinstance(value, str) or "$" not in value:
-        return value
-    return _expand(value, variables, where, missing)
+    done: dict[int, Any] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, (dict, list)):
+            key = id(node)
+            if key not in done:
+                if isinstance(node, dict):
+                    done[key] = {name: walk(item) for name, item in node.items()}
+                else:
+                    done[key] = [walk(item) for item in node]
+            return done[key]
+        if not isinstance(node, str) or "$" not in node:
+            return node
+        return _expand(node, variables, where, missing)
+
+    return walk(value)
 
 
 def _expand(text: str, variables: Mapping[str, str], where: str, missing: set[str] | None = None) -> str:
@@ -171,19 +184,25 @@ def _yaml_loader() -> Any:
     return Loader
 
 
-def read_yaml(path: str) -> Any:
+def read_yaml(path: str, limits: Limits | None = None) -> Any:
+    """The document in `path`, refused (before parsing) past `limits.compose_size` bytes."""
     import yaml
 
+    display = os.path.basename(path)
     try:
         with open(path, encoding="utf-8") as stream:
+            if limits is not None:
+                limits.check_compose_size(display, os.fstat(stream.fileno()).st_size)
             return yaml.load(stream, Loader=_yaml_loader())  # a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or type(error).__name__
-        raise ProjectError(f"{os.path.basename(path)} is not valid YAML{where}: {problem}.") from None
+        raise ProjectError(f"{display} is not valid YAML{where}: {problem}.") from None
+    except RecursionError:
+        raise ProjectError(f"{display} nests blocks too deeply to be a compose file; refused.") from None
     except UnicodeDecodeError:
-        raise ProjectError(f"{os.path.basename(path)} is not UTF-8 text.") from None
+        raise ProjectError(f"{display} is not UTF-8 text.") from None
     except OSError as error:
         raise ProjectError(f"Cannot read {path}: {error.strerror}.") from None
 
@@ -200,12 +219,21 @@ def variables(directory: str, environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def load(directory: str, module_name: str, environ: Mapping[str, str]) -> Project:
-    """Read and check the compose project in `directory` (installed as module `module_name`)."""
+def load(
+    directory: str, module_name: str, environ: Mapping[str, str], limits: Limits | None = None
+) -> Project:
+    """Read and check the compose project in `directory` (installed as module `module_name`).
+
+    `limits` (default: the keys' defaults) bound the compose file's size and its nodes.
+    """
+    from .limits import Limits  # not at the top: limits.py needs ProjectError from here
+
+    limits = limits or Limits()
     compose_file = find_compose_file(directory)
-    document = read_yaml(os.path.join(directory, compose_file))
+    document = read_yaml(os.path.join(directory, compose_file), limits)
     if not isinstance(document, dict):
         raise ProjectError(f"{compose_file} does not hold a compose project (a mapping with `services`).")
+    limits.check_nodes(document, compose_file)
     values = variables(directory, environ)
     raw = document
     missing: set[str] = set()

@@ -82,14 +82,11 @@ def find(config: Config, name: str) -> Record | None:
 def write(config: Config, record: Record) -> None:
     directory = records_dir(config, create=True)
     os.makedirs(directory, mode=0o755, exist_ok=True)
-    path = _path(directory, record.name)
-    temporary = path + ".tmp"
+    from ...safefiles import write_atomically  # never through a link planted at the record's name
+
     data = {slot: getattr(record, slot) for slot in Record.__slots__}
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(jsonio.dumps(data))  # what json.dump(data, stream) writes
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    # What json.dump(data, stream) writes.
+    write_atomically(_path(directory, record.name), jsonio.dumps(data).encode(), temporary_suffix=".tmp")
 
 
 def delete(config: Config, name: str, only: Record | None = None) -> None:
