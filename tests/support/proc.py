@@ -203,3 +203,30 @@ def wait_until(
             raise ServiceError(f"timed out after {timeout}s waiting for {what}{error}{log}")
         time.sleep(interval)
         interval = min(interval * 1.5, 0.5)
+
+
+def live_processes() -> dict[int, tuple[int, int, str]]:
+    """pid → (parent pid, process group, command line) of every live process, from /proc.
+
+    Zombies are left out: they are dead, and this machine's PID 1 reaps orphans
+    only every few seconds.
+    """
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # gone meanwhile
+            continue
+        if fields[0] != b"Z":
+            found[int(entry)] = (int(fields[1]), int(fields[2]), command)
+    return found
+
+
+def group_members(pgid: int) -> list[str]:
+    """The command lines of the live processes in process group `pgid`."""
+    return [command for _, group, command in live_processes().values() if group == pgid]

@@ -145,12 +145,19 @@ class ImageCalls(Connection):
         return error
 
     def storage_root(self) -> str:
-        """podman's image storage (`store.graphRoot` of its info), or "" when it cannot tell."""
+        """podman's image storage (`store.graphRoot` of its info), or "" when it cannot tell.
+
+        Asked once per engine (info takes 0.1 s or more): every pull and load checks its disk space.
+        """
+        known = getattr(self, "_storage_root", "")
+        if known:
+            return known
         try:
             body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.connect_timeout"))
-            return str(jsonio.loads(body)["store"]["graphRoot"])
+            self._storage_root = str(jsonio.loads(body)["store"]["graphRoot"])
         except (PluginError, ValueError, KeyError, TypeError):
             return ""
+        return self._storage_root
 
     def load(self, chunks: Iterable[bytes], progress: Progress | None = None) -> list[str]:
         """Stream an uncompressed image archive to the engine; returns the loaded image names.

@@ -9,6 +9,7 @@ always with `container.alwayspull`.
 
 from __future__ import annotations
 
+from ..diskspace import require_in_engine
 from ..errors import PluginError
 from . import pulling, references, shortnames
 
@@ -31,6 +32,9 @@ def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str
             reference = references.parse(version)
             registries = engine.search_registries() if reference.short else ()
             wanted = shortnames.local_candidates(reference, registries)
+        # First, as it reads nothing: podman stores layers uncompressed, so the archive's unpacked
+        # size is what the load writes at least (a gzip bomb whose trailer tells is refused unread).
+        require_in_engine(config, engine, archive.unpacked_size(file), f"load {file}")
         chosen = archive.select_image(file, version or None, wanted)
         progress = engine.progress(f"Loading {file}")
         engine.load(archive.stream(file, progress), progress)

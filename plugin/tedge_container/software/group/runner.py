@@ -5,8 +5,10 @@ directory, in the project's working directory, with a small environment:
 `CONTAINER_HOST` points the podman CLI it drives (in remote mode) at the same
 socket the engine adapter resolved, so compose and the plugin see one engine.
 Every run is bounded by `container_group.compose_timeout` (the whole process
-group is killed after it). Its exit code is not trusted: install checks the
-engine afterwards (checks.py). Its output is never printed as a whole: its
+group is killed after it), and never outlives the plugin: it runs under
+child_guard.py, which kills its process group when the plugin dies, and the
+plugin kills it when interrupted. Its exit code is not trusted: install checks
+the engine afterwards (checks.py). Its output is never printed as a whole: its
 last error line is quoted, and at debug every line logged, both made safe
 (compose_output.py).
 """
@@ -21,6 +23,7 @@ import subprocess
 import sys
 
 from ... import log
+from ...child_guard import guarded
 from ...errors import EngineTimeout, PluginError
 from .compose_output import clean, last_error, said, secret_values
 from .hosts import HOSTS_OVERRIDE
@@ -119,8 +122,9 @@ class Compose:
             files += ["-f", HOSTS_OVERRIDE]
         argv = [sys.executable, "-s", "-m", "podman_compose", *pod, *files, *args]
         log.debug(f"running podman-compose {' '.join(args)} in {directory}")
+        # Started from the thread that waits for it: the guard's parent-death signal is per thread.
         process = subprocess.Popen(
-            argv,
+            guarded(argv),
             cwd=directory,
             env=compose_environment(self.socket_path),
             stdin=subprocess.DEVNULL,
@@ -136,6 +140,9 @@ class Compose:
                 f"podman-compose {what} did not finish within {self.timeout:g} s; try again later, "
                 "or raise container_group.compose_timeout."
             ) from None
+        except BaseException:  # Ctrl-C, SIGTERM turned into an exception: compose stops with the plugin
+            _kill_group(process)
+            raise
         text = output[-_KEPT_OUTPUT:].decode("utf-8", "replace")
         secrets = secret_values(_variables(directory))
         if process.returncode:
