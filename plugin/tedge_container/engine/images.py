@@ -181,3 +181,14 @@ class ImageCalls(Connection):
             )
             step.result = "removed" if status < 400 else f"refused (HTTP {status})"
         return status < 400
+
+    def tag_image(self, image: str, repository: str, tag: str) -> None:
+        """Give image `image` (an id) the name `repository:tag`, taking it from any other image."""
+        from urllib.parse import urlencode
+
+        query = urlencode({"repo": repository, "tag": tag})
+        self._raw_change(
+            f"tag image {image[:12]} as {repository}:{tag}",
+            "POST",
+            f"{API_PREFIX}/images/{quoted(image)}/tag?{query}",
+        )

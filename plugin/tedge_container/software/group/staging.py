@@ -15,6 +15,7 @@ import shutil
 import stat
 
 from ... import log
+from .bundle import is_bundled_image
 from .layout import VERSION_FILE
 from .project import COMPOSE_FILES, ProjectError
 
@@ -80,6 +81,8 @@ def _extract_tar(path: str, root: str, display: str) -> None:
 
 def _extract_tar_members(tar: tarfile.TarFile, root: str, display: str) -> None:
     for member in tar:
+        if is_bundled_image(member.name):  # image archives: streamed to the engine by bundle.py
+            continue
         target = _member_path(root, member.name, display)
         if member.isdir():
             os.makedirs(target, exist_ok=True)
@@ -115,6 +118,8 @@ def _extract_zip(path: str, root: str, display: str) -> None:
 
 def _extract_zip_members(archive: zipfile.ZipFile, root: str, display: str) -> None:
     for info in archive.infolist():
+        if is_bundled_image(info.filename):  # image archives: streamed to the engine by bundle.py
+            continue
         target = _member_path(root, info.filename, display)
         mode = info.external_attr >> 16
         if info.is_dir():
