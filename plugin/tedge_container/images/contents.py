@@ -191,7 +191,7 @@ def _describe(
             for tag in _names_in_index({"manifests": [entry]}):
                 if image_id:
                     ids[tag] = image_id
-    return list(dict.fromkeys(names)), ids, needed
+    return [name for name in dict.fromkeys(names) if name], ids, needed
 
 
 def _config_digest(manifest: bytes | None) -> str:
