@@ -9,7 +9,9 @@ default, for the record), the module lock under 2 ms, peak RSS of
 a two-service group install ≤ 1.3x plain `podman-compose up -d` of the same
 files (images present: no pulls; with `container_group.settle_time = 0`, and
 at its default for the record, as for the container's gate),
-`container-group list` ≤ 1.5x `podman ps -a`.
+`container-group list` ≤ 1.5x `podman ps -a`; a two-image group bundle ≤ 1.2x
+`podman load` of its archives plus `podman-compose up -d`, and the plugin's
+peak RSS while it streams a bundle's big image ≤ 64 MB (bundles.py).
 
     bench/run [--quick] [--readme]
 
@@ -32,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bundles import bench_bundle, bench_bundle_memory  # noqa: E402
 from tests.support.services import Stack  # noqa: E402
 
 PLUGIN = str(REPO / "sm-plugins" / "container")
@@ -281,8 +284,10 @@ def main() -> int:
             bench.bench_install(max(5, runs // 3))
             bench.bench_lock(Path(tmp))
         bench.bench_group(max(5, runs // 3))
+        bench_bundle(bench, Path(tmp), max(5, runs // 3), GROUP_PLUGIN)
         if not args.group_only:
             bench.bench_archive_memory(Path(tmp), size_mb)
+        bench_bundle_memory(bench, Path(tmp), size_mb, GROUP_PLUGIN)
         table = bench.table()
     python = subprocess.run([SYSTEM_PYTHON, "--version"], capture_output=True, text=True).stdout.strip()
     note = (

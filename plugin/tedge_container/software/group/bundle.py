@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 
 from ... import log
 from ...config.values import format_size
@@ -109,6 +110,17 @@ def _members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
             yield member.name, member.size, source
 
 
+def _ask_storage_root(engine: Engine) -> threading.Thread | None:
+    """Ask podman for its storage root (~0.3 s) while the archives are read: the disk guard needs it."""
+    from ...diskspace import MIN_FREE_KEY
+
+    if int(engine.config.get(MIN_FREE_KEY)) <= 0:
+        return None
+    thread = threading.Thread(target=engine.storage_root, name="storage root", daemon=True)
+    thread.start()
+    return thread
+
+
 class Bundle:
     """The image archives of one group archive, checked, then loaded."""
 
@@ -121,6 +133,7 @@ class Bundle:
         self.images: dict[str, str] = {}  # full name → id, of every image of the bundle once loaded
         self.loaded: dict[str, str] = {}  # full name → id, of the images this install loaded
         self.moved: dict[str, str] = {}  # full name → the id it named before the load took it
+        self.prefetch: threading.Thread | None = None
 
     @classmethod
     def read(cls, engine: Engine, file: str, limit: int) -> Bundle | None:
@@ -136,8 +149,11 @@ class Bundle:
         )
         archives: list[ImageArchive] = []
         total = 0
+        prefetch = None
         try:
             for member, stored, source in _members(file, display):
+                if prefetch is None:
+                    prefetch = _ask_storage_root(engine)
                 where = f"{display}: {member}"
                 held = contents.inspect(source, where, limit - total, over)
                 total += held.size
@@ -151,7 +167,11 @@ class Bundle:
         if archives:
             names = sum((len(archive.contents.names) for archive in archives), 0)
             log.info(f"{display}: {len(archives)} image archive(s), {names} image(s), {format_size(total)}")
-        return cls(engine, file, archives) if archives else None
+        if not archives:
+            return None
+        bundle = cls(engine, file, archives)
+        bundle.prefetch = prefetch
+        return bundle
 
     # -- what the compose file needs -----------------------------------------------
 
@@ -210,6 +230,8 @@ class Bundle:
             if not archive.load:
                 log.info(f"{archive.display}: podman has its images already, not loaded again")
         needed = sum(archive.contents.size for archive in self.archives if archive.load)
+        if self.prefetch is not None:
+            self.prefetch.join(float(config.get("container.connect_timeout")))
         if needed:
             require_in_engine(config, self.engine, needed, f"load the images of {self.display}")
         wanted = {archive.member: archive for archive in self.archives if archive.load}
@@ -244,7 +266,7 @@ class Bundle:
                 yield chunk
 
         try:
-            self.engine.load(chunks(), progress)
+            self.engine.load_sized(chunks(), archive.contents.size, progress)
         except PluginError as error:
             raise PluginError(f"Loading {archive.display} failed: {error}") from None
 
