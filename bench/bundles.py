@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,9 +55,13 @@ def _bundle(path: Path, compose: str, archives: list[Path]) -> Path:
     return path
 
 
-def bench_bundle(bench: Bench, workdir: Path, runs: int, group_plugin: str) -> None:
-    from bench import median_seconds, median_seconds_in
+def _timed(argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
 
+
+def bench_bundle(bench: Bench, workdir: Path, runs: int, group_plugin: str) -> None:
     images = bench.stack.images
     images.variant(WEB, "bench web")
     images.variant(WORKER, "bench worker")
@@ -86,7 +92,6 @@ def bench_bundle(bench: Bench, workdir: Path, runs: int, group_plugin: str) -> N
         str(bundle),
     ]
     unsettled = {**bench.plugin_env, "CONTAINER_CONTAINER_GROUP_SETTLE_TIME": "0"}
-    ours = median_seconds(install, unsettled, runs, between=reset)
     # As a person would: load both archives (podman 4.3 loads no gzip: `gunzip -c | podman load`),
     # then compose.
     by_hand_script = (
@@ -94,7 +99,14 @@ def bench_bundle(bench: Bench, workdir: Path, runs: int, group_plugin: str) -> N
         f"gunzip -c {worker} | {' '.join(bench.local)} load -q >/dev/null && "
         f"CONTAINER_HOST={bench.podman.url} {sys.executable} -m podman_compose up -d"
     )
-    theirs = median_seconds_in(["sh", "-c", by_hand_script], bench.podman_env, runs, by_hand, reset)
+    # Interleaved, so that the noise of a shared machine hits both sides alike.
+    ours_samples, their_samples = [], []
+    for _ in range(runs):
+        ours_samples.append(_timed(install, unsettled, None))
+        reset()
+        their_samples.append(_timed(["sh", "-c", by_hand_script], bench.podman_env, by_hand))
+        reset()
+    ours, theirs = statistics.median(ours_samples), statistics.median(their_samples)
     bench.row(
         "bundle install, 2 images, `settle_time = 0`",
         ours,

@@ -151,6 +151,24 @@ def test_a_failed_bundle_upgrade_restores_the_first_version_with_its_images(
     assert group.modules() == "keep\t1.0\n"
     assert running["web"]["id"] == before or running["web"]["image"] == web1
 
+    # The same name, other content (a rebuilt `:1`): the name goes back to 1.0's image.
+    first_id = images.image_id(web1)
+    other = images.build("rebuilt:1")
+    images.podman.cli("tag", other, web1)
+    rebuilt = images.save(web1)  # web:1, with the other image's id
+    images.podman.cli("tag", first_id, web1)
+    images.forget(other)
+    assert images.image_id(web1) == first_id and images.image_id(other) == ""
+    third = bundle(tmp_path / "keep-3.tar", crashing.replace(web2, web1), {"images/web.tar": rebuilt})
+    result = group.install("keep", "3.0", third)
+    assert result.returncode == 2, result.stderr
+    assert last_line(result).endswith("The previous version 1.0 runs again."), last_line(result)
+    assert images.image_id(web1) == first_id
+    running = group.containers("keep")
+    assert list(running) == ["web"] and running["web"]["state"] == "running"
+    inspected = images.podman.cli("inspect", "--format", "{{.Image}}", group.containers("keep")["web"]["id"])
+    assert inspected.stdout.strip() == first_id
+
 
 def test_broken_bundles_fail_before_anything_running_changes(group: Group, images: Images, tmp_path: Path):
     web1, web2, db = images.build("web:1"), images.build("web:2"), images.build("db:1")
