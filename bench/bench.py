@@ -183,9 +183,7 @@ class Bench:
         """A two-service group: install vs `podman-compose up -d` of the same file, then `list`."""
         compose_file = self.podman.workdir / "bench-group.yaml"
         compose_file.write_text(GROUP_COMPOSE)
-        by_hand = self.podman.workdir / "bench-compose" / "benchgroup"
-        by_hand.mkdir(parents=True, exist_ok=True)
-        (by_hand / "compose.yaml").write_text(GROUP_COMPOSE)
+        by_hand = self.by_hand_project("benchgroup", GROUP_COMPOSE)
         working = self.data_dir / "compose" / "benchgroup"
 
         def reset() -> None:
@@ -214,6 +212,13 @@ class Bench:
         remote = median_seconds([*self.remote, "ps", "-a"], self.podman_env, runs)
         self.row("`container-group list`", listing, remote, "`podman --remote ps -a`", "≤ 1.5x")
         reset()
+
+    def by_hand_project(self, name: str, compose: str) -> Path:
+        """A directory with `compose` as compose.yaml, for podman-compose run by hand (the baseline)."""
+        directory = self.podman.workdir / "bench-compose" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "compose.yaml").write_text(compose)
+        return directory
 
     def bench_archive_memory(self, workdir: Path, size_mb: int) -> None:
         image = self.stack.images.big_image(size_mb)

@@ -70,9 +70,7 @@ def bench_bundle(bench: Bench, workdir: Path, runs: int, group_plugin: str) -> N
     web = images.save_archive(WEB, saved / "web.tar")
     worker = _gzip(images.save_archive(WORKER, saved / "worker.tar"))
     bundle = _bundle(workdir / "bench-bundle.tar.gz", COMPOSE, [web, worker])
-    by_hand = bench.podman.workdir / "bench-compose" / "benchbundle"
-    by_hand.mkdir(parents=True, exist_ok=True)
-    (by_hand / "compose.yaml").write_text(COMPOSE)
+    by_hand = bench.by_hand_project("benchbundle", COMPOSE)
     working = bench.data_dir / "compose" / "benchbundle"
 
     def reset() -> None:

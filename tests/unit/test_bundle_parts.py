@@ -11,10 +11,11 @@ import gzip
 import hashlib
 import io
 import json
-import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
+from tests.unit.test_archive import make_archive
 
 from tedge_container.errors import ArchiveError
 from tedge_container.images import contents
@@ -28,13 +29,8 @@ OVER = ArchiveError("over the limit")
 
 
 def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    with tempfile.TemporaryDirectory() as directory:
+        return make_archive(Path(directory) / "a.tar", files).read_bytes()
 
 
 def docker_archive(
