@@ -28,7 +28,7 @@ import threading
 
 from ... import log
 from ...config.values import format_size
-from ...errors import ArchiveError, InvalidReference, PluginError
+from ...errors import ArchiveError, InvalidReference, PluginError, add_context
 from ...images import contents, references, shortnames
 from .bundled import image_id, remove_brought
 from .project import ProjectError
@@ -164,11 +164,10 @@ class Bundle:
             ) from None
         except (tarfile.TarError, zipfile.BadZipFile, zlib.error) as error:  # the group archive itself
             raise BundleError(f"{display} cannot be read ({error}).") from None
-        if archives:
-            names = sum((len(archive.contents.names) for archive in archives), 0)
-            log.info(f"{display}: {len(archives)} image archive(s), {names} image(s), {format_size(total)}")
         if not archives:
             return None
+        names = sum((len(archive.contents.names) for archive in archives), 0)
+        log.info(f"{display}: {len(archives)} image archive(s), {names} image(s), {format_size(total)}")
         bundle = cls(engine, file, archives)
         bundle.prefetch = prefetch
         return bundle
@@ -267,8 +266,8 @@ class Bundle:
 
         try:
             self.engine.load_sized(chunks(), archive.contents.size, progress)
-        except PluginError as error:
-            raise PluginError(f"Loading {archive.display} failed: {error}") from None
+        except PluginError as error:  # its class kept: an engine that went away is still exit 3
+            raise add_context(error, prefix=f"Loading {archive.display} failed: ") from None
 
     # -- undoing ---------------------------------------------------------------------
 
