@@ -8,14 +8,18 @@ bundle's images are never pulled.
 
 from __future__ import annotations
 
+import gzip
 import io
+import os
+import subprocess
+import sys
 import tarfile
 import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
-from tests.support.group import Group, app, compose, last_line, states
+from tests.support.group import GROUP_SCRIPT, Group, app, compose, last_line, states
 from tests.support.images import TestImages
 
 pytestmark = pytest.mark.integration
@@ -221,3 +225,40 @@ def test_broken_bundles_fail_before_anything_running_changes(group: Group, image
     assert result.returncode == 2, result.stderr
     assert f"service web: {web2} is not in podman's image store" in last_line(result), last_line(result)
     unchanged()
+
+
+def test_a_gzip_bomb_in_a_bundle_stops_at_max_images_size_in_little_memory(group: Group, tmp_path: Path):
+    """128 MiB of zeros (well under 1 MB of gzip) against a 32 MiB bound: refused while reading."""
+    bomb = tmp_path / "zeros.tar.gz"
+    with gzip.open(bomb, "wb", compresslevel=1) as packed, tarfile.open(fileobj=packed, mode="w|") as tar:
+        info = tarfile.TarInfo("layer.tar")
+        info.size = 128 << 20
+        tar.addfile(info, _Zeros())
+    group.plugin.set("container_group", "max_images_size", "32MiB")
+    compose_text = compose({"web": app("localhost/tedge-bundle/zeros:1")})
+    archive = bundle(tmp_path / "zeros-1.tar", compose_text, {"images/zeros.tar.gz": bomb.read_bytes()})
+    argv = [
+        sys.executable,
+        str(GROUP_SCRIPT),
+        "install",
+        "zeros",
+        "--module-version",
+        "1",
+        "--file",
+        str(archive),
+    ]
+    process = subprocess.Popen(
+        argv, env=group.plugin.env(None), cwd=str(group.plugin.config_dir), stderr=subprocess.PIPE, text=True
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    last = (process.stderr.read() if process.stderr else "").strip().splitlines()[-1]
+    assert os.waitstatus_to_exitcode(status) == 2, last
+    assert "zeros-1.tar: the image archives under images/ hold more than" in last, last
+    assert "container_group.max_images_size = 32 MiB" in last, last
+    assert usage.ru_maxrss < 64 << 10, f"peak RSS {usage.ru_maxrss} kB"  # ru_maxrss is in kB
+    assert group.modules() == ""
+
+
+class _Zeros:
+    def read(self, size: int = -1) -> bytes:
+        return bytes(size if size >= 0 else 1 << 20)
