@@ -82,9 +82,7 @@ def _members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
     """(name, stored size, stream) of every image archive in the group archive, in its order."""
     import tarfile
 
-    with open(file, "rb") as head:
-        is_zip = head.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
-    if is_zip:
+    if _is_zip(file):
         import zipfile
 
         with zipfile.ZipFile(file) as archive:
@@ -110,11 +108,26 @@ def _members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
             yield member.name, member.size, source
 
 
-def _ask_storage_root(engine: Engine) -> threading.Thread | None:
-    """Ask podman for its storage root (~0.3 s) while the archives are read: the disk guard needs it."""
+def _is_zip(file: str) -> bool:
+    with open(file, "rb") as head:
+        return head.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def ask_storage_root(engine: Engine, file: str) -> threading.Thread | None:
+    """Ask podman for its storage root (~0.3 s) while the archive is unpacked and read.
+
+    The disk guard needs it before a bundle's loads; asked only for an archive (it may be a bundle).
+    """
+    import tarfile
+
     from ...diskspace import MIN_FREE_KEY
 
-    if int(engine.config.get(MIN_FREE_KEY)) <= 0:
+    if int(engine.config.get(MIN_FREE_KEY)) <= 0 or not os.path.isfile(file):  # a FIFO would block
+        return None
+    try:
+        if not (_is_zip(file) or tarfile.is_tarfile(file)):
+            return None
+    except OSError:
         return None
     thread = threading.Thread(target=engine.storage_root, name="storage root", daemon=True)
     thread.start()
@@ -136,8 +149,13 @@ class Bundle:
         self.prefetch: threading.Thread | None = None
 
     @classmethod
-    def read(cls, engine: Engine, file: str, limit: int) -> Bundle | None:
-        """Inspect every image archive of `file`; None when it has none."""
+    def read(
+        cls, engine: Engine, file: str, limit: int, prefetch: threading.Thread | None = None
+    ) -> Bundle | None:
+        """Inspect every image archive of `file`; None when it has none.
+
+        `prefetch`: the storage root asked for already (ask_storage_root).
+        """
         import tarfile
         import zipfile
         import zlib
@@ -149,11 +167,8 @@ class Bundle:
         )
         archives: list[ImageArchive] = []
         total = 0
-        prefetch = None
         try:
             for member, stored, source in _members(file, display):
-                if prefetch is None:
-                    prefetch = _ask_storage_root(engine)
                 where = f"{display}: {member}"
                 held = contents.inspect(source, where, limit - total, over)
                 total += held.size

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from ... import log
 from ...errors import PluginError, UsageError, add_context
-from .bundle import MAX_SIZE_KEY, Bundle
+from .bundle import MAX_SIZE_KEY, Bundle, ask_storage_root
 from .bundled import prune, read_record, write_record
 from .layout import Layout, check_module_name, read_version, sync_directory, write_version
 from .project import Project
@@ -125,10 +125,11 @@ def install(
         previous_version = read_version(layout.working)
         previous_images = read_record(layout.working)
         loaded: Bundle | None = None
+        storage_root = ask_storage_root(group.engine, file)  # asked while unpacking (bundle.py)
         try:
             unpack(file, layout.staging)
             staged = group.load(layout.staging, name)
-            loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)))
+            loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)), storage_root)
             if loaded is not None:
                 loaded.check(staged)
             group.pull_images(staged, skip=loaded.provided if loaded is not None else ())
