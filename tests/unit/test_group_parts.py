@@ -268,9 +268,9 @@ def test_only_error_lines_of_compose_output_are_quoted():
             "exit code: 125",
         ]
     )
-    assert ComposeRun(0, output).errors() == [
+    assert ComposeRun(0, output).last_error() == (
         'Error: no container with name or ID "shop_web_1" found: no such container'
-    ]
+    )
 
 
 def test_broken_archives_fail_with_their_name(tmp_path: Path):
@@ -282,3 +282,52 @@ def test_broken_archives_fail_with_their_name(tmp_path: Path):
     broken.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     with pytest.raises(project.ProjectError, match=r"broken\.zip is not a readable zip archive"):
         staging.unpack(str(broken), str(tmp_path / "staging"))
+
+
+def test_compose_output_quotes_its_last_error_cut_short_and_without_secrets():
+    from tedge_container.software.group import compose_output
+
+    traceback = "\n".join(
+        [
+            "Traceback (most recent call last):",
+            '  File "podman_compose.py", line 3324, in container_to_build_args',
+            '    raise OSError(f"Dockerfile not found in {ctx}")',
+            "OSError: Dockerfile not found in /data/compose/shop/app",
+        ]
+    )
+    assert compose_output.last_error(traceback, "/data/compose/shop") == "Dockerfile not found in ./app"
+    assert "build context" in compose_output.said("Dockerfile not found in ./app")
+    podman = "podman create -e DB_PASSWORD=s3cret x\nError: cannot use DB_PASSWORD=s3cret with " + "y " * 150
+    quoted = compose_output.last_error(
+        podman, secrets=compose_output.secret_values({"DB_PASSWORD": "s3cret"})
+    )
+    assert "s3cret" not in quoted and quoted.startswith("Error: cannot use DB_PASSWORD=***")
+    assert len(quoted) == compose_output.MAX_QUOTE and quoted.endswith("…")
+    long_id = "0123456789ab" + "c" * 52
+    assert compose_output.last_error(f'Error: unable to start container "{long_id}": x') == (
+        'Error: unable to start container "0123456789ab": x'
+    )
+    assert compose_output.last_error("podman ps\nexit code: 0\n") == ""
+    assert compose_output.secret_values({"API_TOKEN": "abcd", "MODE": "prod"}) == ["abcd"]
+    path = "Error: statfs /var/tedge-container-plugin/compose_other_group/conf_directory: no such file"
+    assert compose_output.last_error(path, "/var/tedge-container-plugin/compose/shop") == path
+
+
+def test_interpolation_collects_variables_used_without_a_default():
+    missing: set[str] = set()
+    values = {"SET": "1", "EMPTY": ""}
+    text = "$A ${B} ${C:-x} ${D-x} ${E:+y} ${SET} ${EMPTY} ${F:-${G}} $$H ${SET:+${I}}"
+    assert project.interpolate({"k": [text]}, values, "f", missing) == {"k": ["  x x  1   $H "]}
+    assert missing == {"A", "B", "G", "I"}
+    assert project.interpolate("${A}", values, "f") == ""  # without a collector: as before
+
+
+def test_unset_variables_are_attributed_to_services_once_per_shared_node(tmp_path: Path):
+    # 200 services aliasing one environment through a YAML anchor: each is named, the node read once.
+    lines = ["x-env: &env", "  A: ${UNSET}", "  B: ${SET}", "services:"]
+    lines += [f"  s{n}: {{image: app, environment: *env}}" for n in range(200)]
+    (tmp_path / "compose.yaml").write_text("\n".join(lines) + "\n")
+    (tmp_path / ".env").write_text("SET=1\n")
+    loaded = project.load(str(tmp_path), "shop", {})
+    assert list(loaded.unset) == ["UNSET"] and len(loaded.unset["UNSET"]) == 200
+    assert loaded.unset["UNSET"][:2] == ["s0", "s1"]

@@ -164,7 +164,16 @@ class UnixHTTP:
     def request(
         self, method: str, target: str, body: bytes | None = None, upload: Upload | None = None
     ) -> tuple[int, bytes]:
-        """`upload`: a body sent as it is produced, of a length known beforehand (no chunked encoding)."""
+        status, _, answer = self.exchange(method, target, body, upload)
+        return status, answer
+
+    def exchange(
+        self, method: str, target: str, body: bytes | None = None, upload: Upload | None = None
+    ) -> tuple[int, bytes, bytes]:
+        """(status, header lines, body).
+
+        `upload`: a body sent as it is produced, of a length known beforehand (no chunked encoding).
+        """
         deadline = time.monotonic() + self.timeout
         head = f"{method} {target} HTTP/1.0\r\nHost: d\r\n"
         if body is not None:
@@ -198,4 +207,4 @@ class UnixHTTP:
         status_line = head_bytes.split(b"\r\n", 1)[0].split()
         if len(status_line) < 2 or not status_line[1].isdigit():
             raise EngineError(f"The engine at {self.path} did not answer with HTTP.")
-        return int(status_line[1]), answer
+        return int(status_line[1]), head_bytes, answer

@@ -129,6 +129,7 @@ def install(
         try:
             unpack(file, layout.staging)
             staged = group.load(layout.staging, name)
+            group.warn_about(staged)
             loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)), storage_root)
             if loaded is not None:
                 loaded.check(staged)

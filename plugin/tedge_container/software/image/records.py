@@ -92,8 +92,13 @@ def write(config: Config, record: Record) -> None:
     os.replace(temporary, path)
 
 
-def delete(config: Config, name: str) -> None:
+def delete(config: Config, name: str, only: Record | None = None) -> None:
+    """Drop module `name`'s record; with `only`, just when it still is that record (not a newer one)."""
     directory = records_dir(config)
+    if only is not None:
+        current = find(config, name)
+        if current is None or (current.reference, current.version) != (only.reference, only.version):
+            return
     if directory:
         import contextlib
 
