@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from tests.integration.test_log_plugin import log_plugin
 from tests.support.group import GROUP_SCRIPT, Group, app, compose, last_line, states
 from tests.support.images import TestImages
 
@@ -104,6 +105,9 @@ def test_bundle_installs_offline_and_an_upgrade_prunes_what_only_the_first_bundl
     assert not (working / "images").exists()  # streamed into podman, not unpacked
     assert "Pulling" not in result.stderr
     assert "Loading shop-1.tar.gz: images/db.tar.gz: " in result.stderr  # progress, as other loads
+    # The log plugin sees the bundle's services as any group's.
+    listed = log_plugin(group.plugin, "list", name="container-group")
+    assert sorted(listed.stdout.split()) == ["shop@db", "shop@web"], listed.stderr
 
     # 2.0 (a zip) brings web:2 and db:1 again; web:1, which only 1.0's bundle brought, goes.
     v2 = compose({"web": app(web2), "db": app(db)})
