@@ -85,29 +85,32 @@ def images(test_images: TestImages, tmp_path: Path, group: Group):
 
 
 def test_bundle_installs_offline_and_an_upgrade_prunes_what_only_the_first_bundle_brought(
-    group: Group, images: Images, tmp_path: Path
+    group: Group, images: Images, test_images: TestImages, open_registry, tmp_path: Path
 ):
     web1, web2, db = images.build("web:1"), images.build("web:2"), images.build("db:1")
     saved = {"web1": images.save(web1), "web2": images.save(web2), "db": images.save(db, gzip=True)}
     ids = {image: images.image_id(image) for image in (web1, web2, db)}
     images.forget(web1, web2, db)
+    # A service whose image is in no archive, on a registry: pulled with the credential chain, as ever.
+    cache = test_images.push(test_images.app1, open_registry, f"tedge-test/bundle-cache:{images.tag}")
 
-    v1 = compose({"web": app(web1), "db": app(db)})
+    v1 = compose({"web": app(web1), "db": app(db), "cache": app(cache)})
     first = bundle(
         tmp_path / "shop-1.tar.gz", v1, {"images/web.tar": saved["web1"], "images/db.tar.gz": saved["db"]}
     )
     result = group.install("shop", "1.0", first)
     assert result.returncode == 0, result.stderr
-    assert states(group, "shop") == {"web": "running", "db": "running"}
+    assert states(group, "shop") == {"web": "running", "db": "running", "cache": "running"}
+    assert f"credentials for {open_registry.host}" in result.stderr  # cache was pulled
+    assert "credentials for localhost" not in result.stderr  # the bundle's images were not
     assert group.modules() == "shop\t1.0\n"
     assert images.image_id(web1) == ids[web1] and images.image_id(db) == ids[db]
     working = group.data_dir / "compose" / "shop"
     assert not (working / "images").exists()  # streamed into podman, not unpacked
-    assert "Pulling" not in result.stderr
     assert "Loading shop-1.tar.gz: images/db.tar.gz: " in result.stderr  # progress, as other loads
     # The log plugin sees the bundle's services as any group's.
     listed = log_plugin(group.plugin, "list", name="container-group")
-    assert sorted(listed.stdout.split()) == ["shop@db", "shop@web"], listed.stderr
+    assert sorted(listed.stdout.split()) == ["shop@cache", "shop@db", "shop@web"], listed.stderr
 
     # 2.0 (a zip) brings web:2 and db:1 again; web:1, which only 1.0's bundle brought, goes.
     v2 = compose({"web": app(web2), "db": app(db)})
@@ -120,6 +123,7 @@ def test_bundle_installs_offline_and_an_upgrade_prunes_what_only_the_first_bundl
     assert running["web"]["image"] == web2 and running["web"]["state"] == "running"
     assert images.image_id(web1) == ""
     assert images.image_id(web2) == ids[web2] and images.image_id(db) == ids[db]
+    assert images.image_id(cache) != ""  # dropped with 1.0's cache service, but no bundle brought it
     assert group.modules() == "shop\t2.0\n"
 
     # 3.0 has no bundle: db:1 is still used, web:2 is not any more, and goes.
