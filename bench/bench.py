@@ -10,7 +10,9 @@ a two-service group install ≤ 1.3x plain `podman-compose up -d` of the same
 files (images present: no pulls; with `container_group.settle_time = 0`, and
 at its default for the record, as for the container's gate),
 `container-group list` ≤ 1.5x `podman ps -a`, peak RSS of `container-group install`
-on the alias bomb (refused) and on a 1 MiB compose file < 100 MB.
+on the alias bomb (refused) and on a 1 MiB compose file < 100 MB; a two-image group
+bundle ≤ 1.2x `podman load` of its archives plus `podman-compose up -d`, and the
+plugin's peak RSS while it streams a bundle's big image ≤ 64 MB (bundles.py).
 
     bench/run [--quick] [--readme]
 
@@ -33,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bundles import bench_bundle, bench_bundle_memory  # noqa: E402
 from tests.support.hostile import alias_bomb, large_compose, run_limited  # noqa: E402
 from tests.support.services import Stack  # noqa: E402
 
@@ -182,9 +185,7 @@ class Bench:
         """A two-service group: install vs `podman-compose up -d` of the same file, then `list`."""
         compose_file = self.podman.workdir / "bench-group.yaml"
         compose_file.write_text(GROUP_COMPOSE)
-        by_hand = self.podman.workdir / "bench-compose" / "benchgroup"
-        by_hand.mkdir(parents=True, exist_ok=True)
-        (by_hand / "compose.yaml").write_text(GROUP_COMPOSE)
+        by_hand = self.by_hand_project("benchgroup", GROUP_COMPOSE)
         working = self.data_dir / "compose" / "benchgroup"
 
         def reset() -> None:
@@ -213,6 +214,13 @@ class Bench:
         remote = median_seconds([*self.remote, "ps", "-a"], self.podman_env, runs)
         self.row("`container-group list`", listing, remote, "`podman --remote ps -a`", "≤ 1.5x")
         reset()
+
+    def by_hand_project(self, name: str, compose: str) -> Path:
+        """A directory with `compose` as compose.yaml, for podman-compose run by hand (the baseline)."""
+        directory = self.podman.workdir / "bench-compose" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "compose.yaml").write_text(compose)
+        return directory
 
     def bench_archive_memory(self, workdir: Path, size_mb: int) -> None:
         image = self.stack.images.big_image(size_mb)
@@ -312,8 +320,10 @@ def main() -> int:
             bench.bench_lock(Path(tmp))
         bench.bench_group(max(5, runs // 3))
         bench.bench_hostile_compose(Path(tmp))
+        bench_bundle(bench, Path(tmp), max(5, runs // 3), GROUP_PLUGIN)
         if not args.group_only:
             bench.bench_archive_memory(Path(tmp), size_mb)
+        bench_bundle_memory(bench, Path(tmp), size_mb, GROUP_PLUGIN)
         table = bench.table()
     python = subprocess.run([SYSTEM_PYTHON, "--version"], capture_output=True, text=True).stdout.strip()
     note = (

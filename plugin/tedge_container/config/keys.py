@@ -58,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
     "container_group.max_compose_nodes": 100_000,
     # Service names PROJECT@SERVICE (false, the Go plugin's default) or MODULE@SERVICE.
     "container_group.use_module_name": False,
+    # Uncompressed bytes of the image archives under images/ of a group bundle (bundle.py).
+    "container_group.max_images_size": ByteSize(4 << 30),
     "container_image.enabled": False,
     # The monitor (`tedge-container-plugin monitor`, docs/monitor.md). The Go service's keys first.
     "container.crash_loop_threshold": 3,  # restarts since first seen (or the last steady run): alarm

@@ -49,11 +49,7 @@ def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str
     if reference.domain == shortnames.LOCALHOST:
         # No registry serves localhost/ names: they are built or loaded on the device.
         if not engine.image_exists(reference.full):
-            raise PluginError(
-                f"{reference.full} is not in podman's image store, and a localhost/ image cannot be "
-                "pulled (no registry serves it); load it with --file or `podman load`, or build it on "
-                "the device."
-            )
+            raise shortnames.not_pullable(reference)
         return reference.full
     if config.get("container.alwayspull") or not engine.image_exists(reference.full):
         pulling.pull(engine, reference, config)

@@ -18,7 +18,7 @@ import time
 
 from ... import log
 from ...errors import InvalidReference, PluginError, add_context
-from ...images import pulling, references
+from ...images import pulling, references, shortnames
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
 from .hosts import HostsOverride
 from .limits import Limits
@@ -27,6 +27,7 @@ from .runner import Compose, variables_environment
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any
 
     from ...config import Config
@@ -71,10 +72,13 @@ class Group:
 
     # -- images --------------------------------------------------------------
 
-    def pull_images(self, project: Project) -> None:
-        """Pull every service image through the plugin's credential chain (like `container`)."""
+    def pull_images(self, project: Project, skip: Collection[str] = ()) -> None:
+        """Pull every service image through the plugin's credential chain (like `container`).
+
+        `skip`: the references (`Reference.full`) a bundle brought, never pulled.
+        """
         always = bool(self.config.get("container.alwayspull"))
-        done: set[str] = set()
+        done: set[str] = set(skip)
         for spec in project.services:
             if not spec.image:
                 continue
@@ -96,6 +100,10 @@ class Group:
             present = self.engine.image_exists(reference.full)
             if spec.builds and not present:
                 continue  # compose builds it
+            if reference.domain == shortnames.LOCALHOST:  # built or loaded on the device: never pulled
+                if present:
+                    continue
+                raise add_context(shortnames.not_pullable(reference), prefix=f"service {spec.name}: ")
             if always or not present:
                 try:
                     pulling.pull(self.engine, reference, self.config)
