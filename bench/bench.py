@@ -79,11 +79,9 @@ def median_seconds_in(argv: list[str], env: dict[str, str], runs: int, cwd: Path
 
 
 def peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Peak resident memory of one command (and its exit code), from the kernel's rusage."""
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss / 1024, process.returncode
+    """Peak resident memory of one command (and its exit code), from a small launcher (run_limited)."""
+    result = run_limited(argv, env, timeout=1800)
+    return result.peak_rss_mb, result.returncode
 
 
 class Bench:

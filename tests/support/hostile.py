@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from .proc import PEAK_RSS_LAUNCHER
+
 _MiB = 1 << 20
 
 
@@ -90,21 +92,6 @@ class Measured(NamedTuple):
         return lines[-1] if lines else ""
 
 
-# Started by the test, it forks the command and reports the command's own peak RSS. Not measured
-# from the test process directly: ru_maxrss survives fork and exec, so a child of a large
-# pytest process would report pytest's size; this launcher's fresh, small process is the base.
-_LAUNCHER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execvp(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as report:
-    report.write(str(usage.ru_maxrss))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
 def run_limited(
     argv: Sequence[str], env: Mapping[str, str], address_space_mb: int = 0, timeout: float = 120
 ) -> Measured:
@@ -115,7 +102,7 @@ def run_limited(
     """
     with tempfile.TemporaryDirectory() as scratch:
         report = os.path.join(scratch, "maxrss")
-        limited = [sys.executable, "-c", _LAUNCHER, report]
+        limited = [sys.executable, "-I", "-S", "-c", PEAK_RSS_LAUNCHER, report]
         if address_space_mb:
             limited += ["prlimit", f"--as={address_space_mb << 20}", "--"]
         result = subprocess.run(

@@ -3,7 +3,7 @@
 A child's `ru_maxrss` starts from what its parent had mapped when it forked
 (Linux keeps the high-water mark across exec), so measuring the plugin from
 pytest's own process would count pytest. `Measured` runs it from a small
-interpreter (`_MEASURE`) that forks it, waits, and writes the child's peak.
+interpreter (`proc.PEAK_RSS_LAUNCHER`) that forks it, waits, and writes the child's peak.
 """
 
 from __future__ import annotations
@@ -16,38 +16,16 @@ import sys
 import uuid
 
 from tests.conftest import Plugin
-from tests.support.proc import live_processes, wait_until
-
-# Runs argv[2:] as its child, writes the child's peak RSS (KiB) to argv[1], and ends as the
-# child did: its exit code, or the signal that ended it.
-_MEASURE = """
-import os, resource, signal, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-while True:
-    try:
-        _, status = os.waitpid(pid, 0)
-        break
-    except InterruptedError:
-        continue
-with open(sys.argv[1], "w") as report:
-    report.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
-if os.WIFSIGNALED(status):
-    if os.WTERMSIG(status) != signal.SIGKILL:
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-    os.kill(os.getpid(), os.WTERMSIG(status))
-sys.exit(os.WEXITSTATUS(status))
-"""
+from tests.support.proc import PEAK_RSS_LAUNCHER, live_processes, wait_until
 
 
 class Measured:
-    """A plugin run (through `_MEASURE`) whose peak RSS is measured: `resource.getrusage` of the child."""
+    """A plugin run whose peak RSS is measured (through `proc.PEAK_RSS_LAUNCHER`)."""
 
     def __init__(self, plugin: Plugin, argv: list[str], env: dict[str, str] | None = None) -> None:
         self._report = plugin.config_dir / f"peak-rss-{uuid.uuid4().hex[:8]}"
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _MEASURE, str(self._report), *argv],
+            [sys.executable, "-I", "-S", "-c", PEAK_RSS_LAUNCHER, str(self._report), *argv],
             env=plugin.env(env),
             cwd=str(plugin.config_dir),
             stdin=subprocess.DEVNULL,

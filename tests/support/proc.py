@@ -12,6 +12,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Callable
 
+# `python -I -S -c PEAK_RSS_LAUNCHER REPORT COMMAND...` runs COMMAND as its child, writes the
+# child's peak RSS (KiB) to REPORT, and ends as the child did (its exit code, or its signal).
+# A command's peak is never measured from the test or bench process directly: ru_maxrss
+# survives fork and exec, so a child of a large pytest process would report pytest's size;
+# this launcher's fresh, small process is the base.
+PEAK_RSS_LAUNCHER = """
+import os, resource, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+while True:
+    try:
+        _, status = os.waitpid(pid, 0)
+        break
+    except InterruptedError:
+        continue
+with open(sys.argv[1], "w") as report:
+    report.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+if os.WIFSIGNALED(status):
+    if os.WTERMSIG(status) != signal.SIGKILL:
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.WEXITSTATUS(status))
+"""
+
 
 class ServiceError(RuntimeError):
     """A service failed to start, to answer or to stop."""

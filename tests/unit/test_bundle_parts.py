@@ -19,7 +19,7 @@ from tests.unit.test_archive import make_archive
 
 from tedge_container.errors import ArchiveError
 from tedge_container.images import contents
-from tedge_container.software.group.bundle import is_bundled_image
+from tedge_container.software.group.bundle_archive import is_bundled_image
 from tedge_container.software.group.staging import unpack
 
 LAYER = b"layer bytes " * 100

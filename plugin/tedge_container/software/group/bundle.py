@@ -3,8 +3,8 @@
 A `container-group` archive (tar, tar.gz or zip) may carry `podman save` /
 `docker save` output (tar or tar.gz, one or more images each) under
 `images/`. Those members are never unpacked into data_dir (staging.py skips
-them, `is_bundled_image`): this module reads the group archive itself, twice,
-as a stream:
+them: `is_bundled_image`, bundle_archive.py): this module reads the group
+archive itself, twice, as a stream:
 
 1. Inspect: every image archive is read to its end (images/contents.py):
    its image names and ids, and proof that it is whole. Their uncompressed
@@ -23,94 +23,25 @@ directory (bundled.py), so that an upgrade prunes only those images.
 from __future__ import annotations
 
 import os
-import stat
 import threading
 
 from ... import log
 from ...config.values import format_size
 from ...errors import ArchiveError, InvalidReference, PluginError, add_context
 from ...images import contents, references, shortnames
+from .bundle_archive import BundleError, ImageArchive, is_zip, members
 from .bundled import image_id, remove_brought
-from .project import ProjectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
     from typing import IO
 
     from ...config import Config
     from ...engine import Engine
     from .project import Project
 
-IMAGES_DIR = "images"
 MAX_SIZE_KEY = "container_group.max_images_size"
-
-
-def is_bundled_image(name: str) -> bool:
-    """True for a group archive member under `images/`: an image archive, loaded here, never unpacked."""
-    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
-    return bool(parts) and parts[0] == IMAGES_DIR
-
-
-class BundleError(ProjectError):
-    """A bundle that cannot be installed, found before anything running is touched (exit 2)."""
-
-
-class ImageArchive:
-    """One member under images/: what it holds, and what became of it."""
-
-    __slots__ = ("contents", "display", "load", "member", "stored")
-
-    def __init__(self, member: str, stored: int, display: str, held: contents.Contents) -> None:
-        self.member = member
-        self.stored = stored  # bytes in the group archive (compressed, for a gzip member)
-        self.display = display
-        self.contents = held
-        self.load = True  # False when the engine has every image of it, with the same id
-
-    def references(self) -> dict[str, str]:
-        """Full name → the id it was saved with ("" when the archive does not say)."""
-        found = {}
-        for name in self.contents.names:
-            parsed = references.try_parse(name)
-            if parsed is not None:
-                found[parsed.full] = contents.plain_id(self.contents.ids.get(name, ""))
-        return found
-
-
-def _members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
-    """(name, stored size, stream) of every image archive in the group archive, in its order."""
-    import tarfile
-
-    if _is_zip(file):
-        import zipfile
-
-        with zipfile.ZipFile(file) as archive:
-            for info in archive.infolist():
-                if not is_bundled_image(info.filename) or info.is_dir():
-                    continue
-                if stat.S_IFMT(info.external_attr >> 16) not in (0, stat.S_IFREG):
-                    raise BundleError(
-                        f"{display}: {info.filename} is not a file; images/ holds image archives."
-                    )
-                with archive.open(info) as source:  # read decompressed: its size is file_size
-                    yield info.filename, info.file_size, source
-        return
-    if not tarfile.is_tarfile(file):
-        return  # a compose file given as such
-    with tarfile.open(file, mode="r|*", bufsize=contents.CHUNK_SIZE) as tar:
-        for member in tar:
-            if not is_bundled_image(member.name) or member.isdir():
-                continue
-            source = tar.extractfile(member) if member.isfile() else None
-            if source is None:
-                raise BundleError(f"{display}: {member.name} is not a file; images/ holds image archives.")
-            yield member.name, member.size, source
-
-
-def _is_zip(file: str) -> bool:
-    with open(file, "rb") as head:
-        return head.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
 
 
 def ask_storage_root(engine: Engine, file: str) -> threading.Thread | None:
@@ -125,7 +56,7 @@ def ask_storage_root(engine: Engine, file: str) -> threading.Thread | None:
     if int(engine.config.get(MIN_FREE_KEY)) <= 0 or not os.path.isfile(file):  # a FIFO would block
         return None
     try:
-        if not (_is_zip(file) or tarfile.is_tarfile(file)):
+        if not (is_zip(file) or tarfile.is_tarfile(file)):
             return None
     except OSError:
         return None
@@ -168,7 +99,7 @@ class Bundle:
         archives: list[ImageArchive] = []
         total = 0
         try:
-            for member, stored, source in _members(file, display):
+            for member, stored, source in members(file, display):
                 where = f"{display}: {member}"
                 held = contents.inspect(source, where, limit - total, over)
                 total += held.size
@@ -250,7 +181,7 @@ class Bundle:
             require_in_engine(config, self.engine, needed, f"load the images of {self.display}")
         wanted = {archive.member: archive for archive in self.archives if archive.load}
         if wanted:
-            for member, _, source in _members(self.file, self.display):
+            for member, _, source in members(self.file, self.display):
                 if member in wanted:
                     self._load_one(wanted[member], source)
         for archive in self.archives:

@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 from ... import log
 from ...errors import PluginError, UsageError, add_context
-from .bundle import MAX_SIZE_KEY, Bundle, ask_storage_root, is_bundled_image
+from .bundle import MAX_SIZE_KEY, Bundle, ask_storage_root
+from .bundle_archive import is_bundled_image
 from .bundled import prune, read_record, write_record
 from .layout import Layout, check_module_name, read_version, sync_directory, write_version
 from .limits import Limits
