@@ -9,7 +9,10 @@ default, for the record), the module lock under 2 ms, peak RSS of
 a two-service group install ≤ 1.3x plain `podman-compose up -d` of the same
 files (images present: no pulls; with `container_group.settle_time = 0`, and
 at its default for the record, as for the container's gate),
-`container-group list` ≤ 1.5x `podman ps -a`.
+`container-group list` ≤ 1.5x `podman ps -a`, peak RSS of `container-group install`
+on the alias bomb (refused) and on a 1 MiB compose file < 100 MB; a two-image group
+bundle ≤ 1.2x `podman load` of its archives plus `podman-compose up -d`, and the
+plugin's peak RSS while it streams a bundle's big image ≤ 64 MB (bundles.py).
 
     bench/run [--quick] [--readme]
 
@@ -32,6 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bundles import bench_bundle, bench_bundle_memory  # noqa: E402
+from tests.support.hostile import alias_bomb, large_compose, run_limited  # noqa: E402
 from tests.support.services import Stack  # noqa: E402
 
 PLUGIN = str(REPO / "sm-plugins" / "container")
@@ -74,11 +79,9 @@ def median_seconds_in(argv: list[str], env: dict[str, str], runs: int, cwd: Path
 
 
 def peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Peak resident memory of one command (and its exit code), from the kernel's rusage."""
-    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss / 1024, process.returncode
+    """Peak resident memory of one command (and its exit code), from a small launcher (run_limited)."""
+    result = run_limited(argv, env, timeout=1800)
+    return result.peak_rss_mb, result.returncode
 
 
 class Bench:
@@ -180,9 +183,7 @@ class Bench:
         """A two-service group: install vs `podman-compose up -d` of the same file, then `list`."""
         compose_file = self.podman.workdir / "bench-group.yaml"
         compose_file.write_text(GROUP_COMPOSE)
-        by_hand = self.podman.workdir / "bench-compose" / "benchgroup"
-        by_hand.mkdir(parents=True, exist_ok=True)
-        (by_hand / "compose.yaml").write_text(GROUP_COMPOSE)
+        by_hand = self.by_hand_project("benchgroup", GROUP_COMPOSE)
         working = self.data_dir / "compose" / "benchgroup"
 
         def reset() -> None:
@@ -212,6 +213,13 @@ class Bench:
         self.row("`container-group list`", listing, remote, "`podman --remote ps -a`", "≤ 1.5x")
         reset()
 
+    def by_hand_project(self, name: str, compose: str) -> Path:
+        """A directory with `compose` as compose.yaml, for podman-compose run by hand (the baseline)."""
+        directory = self.podman.workdir / "bench-compose" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "compose.yaml").write_text(compose)
+        return directory
+
     def bench_archive_memory(self, workdir: Path, size_mb: int) -> None:
         image = self.stack.images.big_image(size_mb)
         for compress in (False, True):
@@ -236,6 +244,34 @@ class Bench:
                 )
             )
             path.unlink()
+
+    def bench_hostile_compose(self, workdir: Path) -> None:
+        """Peak RSS of `container-group install` on the alias bomb (refused) and a 1 MiB compose file."""
+        bomb = workdir / "lol.yaml"
+        bomb.write_text(alias_bomb(APP))
+        big = large_compose(workdir / "big.yaml", APP, 1 << 20)
+        for label, path, expected in (("alias bomb (refused)", bomb, 2), ("1 MiB compose file", big, 0)):
+            self.podman.remove_all_containers()
+            shutil.rmtree(self.data_dir / "compose", ignore_errors=True)
+            argv = [sys.executable, GROUP_PLUGIN, "install", "rssgroup", "--module-version", "1"]
+            # Measured from a small launcher: ru_maxrss survives fork and exec (see run_limited).
+            result = run_limited([*argv, "--file", str(path)], self.plugin_env)
+            rss = result.peak_rss_mb
+            if result.returncode != expected:
+                raise SystemExit(
+                    f"group install of the {label} exited {result.returncode}: {result.last_line}"
+                )
+            self.rows.append(
+                (
+                    f"peak RSS, `container-group install`, {label}",
+                    f"{rss:.0f} MB",
+                    f"{path.stat().st_size / 1024:.1f} KiB file",
+                    f"{rss / 100:.2f}x of 100 MB",
+                    "< 100 MB",
+                )
+            )
+        self.podman.remove_all_containers()
+        shutil.rmtree(self.data_dir / "compose", ignore_errors=True)
 
     def create_containers(self, count: int) -> None:
         for index in range(count):
@@ -283,8 +319,11 @@ def main() -> int:
             bench.bench_install(max(5, runs // 3))
             bench.bench_lock(Path(tmp))
         bench.bench_group(max(5, runs // 3))
+        bench.bench_hostile_compose(Path(tmp))
+        bench_bundle(bench, Path(tmp), max(5, runs // 3), GROUP_PLUGIN)
         if not args.group_only:
             bench.bench_archive_memory(Path(tmp), size_mb)
+        bench_bundle_memory(bench, Path(tmp), size_mb, GROUP_PLUGIN)
         table = bench.table()
     python = subprocess.run([SYSTEM_PYTHON, "--version"], capture_output=True, text=True).stdout.strip()
     note = (

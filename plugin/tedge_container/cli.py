@@ -27,6 +27,7 @@ usage: {prog} --version
        {prog} credentials IMAGE     which registry credentials an install of IMAGE would use
        {prog} monitor               run the container monitor (the tedge-container-plugin service)
        {prog} TYPE COMMAND ...      an sm-plugin command of a software type ({types})
+       {prog} log-plugins PLUGIN list|get ...   a log plugin (container, container-group)
        {prog} COMMAND ...           any sm-plugin command, as /etc/tedge/sm-plugins/container"""
 DEFAULT_TYPE = "container"
 # Run from a link in this directory (/usr/share/tedge/log-plugins), the program is the log plugin.
@@ -58,6 +59,20 @@ def run_typed_command(prog: str, type_name: str, args: list[str]) -> int:
     return run_sm_command(type_name, args[0], args[1:])
 
 
+def run_log_plugin_command(prog: str, args: list[str]) -> int:
+    """`PROG log-plugins PLUGIN list|get ...` (the Go CLI's form of its log plugins)."""
+    from .config import Config
+    from .logplugin import PLUGINS
+    from .logplugin import run as run_log_plugin
+
+    if not args or args[0] not in PLUGINS:
+        raise UsageError(
+            f"{prog} log-plugins: give a log plugin ({' or '.join(PLUGINS)}), "
+            f"e.g. `{prog} log-plugins {PLUGINS[0]} list`."
+        )
+    return run_log_plugin(Config.load(), args[1:], args[0])
+
+
 def run_operator_command(prog: str, args: list[str]) -> int:
     from .software import TYPES
 
@@ -78,6 +93,8 @@ def run_operator_command(prog: str, args: list[str]) -> int:
         return monitor.run(Config.load(), args[1:])
     if args[0] in TYPES:
         return run_typed_command(prog, args[0], args[1:])
+    if args[0] == "log-plugins":
+        return run_log_plugin_command(prog, args[1:])
     from .go_cli import not_offered
 
     error = not_offered(args[0])
@@ -108,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             from .config import Config
             from .logplugin import run as run_log_plugin
 
-            return run_log_plugin(Config.load(), args)
+            return run_log_plugin(Config.load(), args, prog)
         if not args or args[0] in ("-h", "--help"):
             print(sm_usage(prog, prog), file=sys.stderr)
             return 0 if args else 1

@@ -2,8 +2,9 @@
 
 Scripts written for the Go plugin call `tedge-container TYPE COMMAND ...`
 (`tedge-container container list`): every software type of this plugin is
-accepted that way. The Go program's other commands (its `cobra` command tree:
-run, engine, init, self, tools, container-logs, log-plugins, completion) are
+accepted that way, and so are its log plugins (`tedge-container log-plugins
+container-group list`, cli.py). The Go program's other commands (its `cobra`
+command tree: run, engine, init, self, tools, container-logs, completion) are
 not offered; each says in one line what to use instead (exit 1).
 """
 
@@ -23,7 +24,6 @@ REPLACEMENTS = {
     "self": "update the plugin with the device's package manager (apt, dnf or apk)",
     "tools": "use podman directly (`podman logs`, `podman restart`, `podman rm --force`, `podman pull`)",
     "container-logs": "read a container's log with `podman logs NAME`",
-    "log-plugins": "read a container's log with `podman logs NAME`",
     "completion": "there is no shell completion",
     "container-group": "compose projects are not managed by this plugin version: keep the Go plugin for them",
     "container-image": "image-only modules are not managed by this plugin version: install a "

@@ -20,6 +20,7 @@ import re
 import time
 
 from .errors import RetryLaterError
+from .safefiles import open_no_follow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def module_lock(software_type: str, name: str, timeout: float) -> Iterator[None]
     """Hold the module's lock, waiting at most `timeout` seconds for another operation to end."""
     path = lock_path(software_type, name)
     os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = open_no_follow(path, os.O_RDWR | os.O_CREAT, 0o644)  # a link planted there is refused
     try:
         deadline = time.monotonic() + max(0.0, timeout)
         while True:

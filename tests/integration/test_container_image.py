@@ -136,3 +136,52 @@ def test_a_module_name_with_a_tag_is_a_usage_error(images) -> None:
     result = images("install", "ghcr.io/acme/web:1", "--module-version", "1")
     assert result.returncode == 1
     assert "the module name is the repository alone" in last_line(result)
+
+
+def test_removing_a_name_other_containers_do_not_use_only_untags_it(
+    plugin, images, podman_service, test_images
+) -> None:
+    """Issue 18: containers started from another name of the same image are not this module's users."""
+    tag_a, tag_b = f"localhost/tedge-test/shared-{RUN}:a", f"localhost/tedge-test/shared-{RUN}:b"
+    for tag in (tag_a, tag_b):
+        podman_service.cli("tag", APP1, tag)
+    name = tag_a.rpartition(":")[0]
+    assert images("install", name, "--module-version", "a").returncode == 0
+    assert plugin.run("install", "from-b", "--module-version", tag_b).returncode == 0
+    result = images("remove", name, "--module-version", "a")
+    assert result.returncode == 0, result.stderr
+    assert not has_image(podman_service, tag_a)
+    assert has_image(podman_service, tag_b)
+    state = podman_service.cli("inspect", "--format", "{{.State.Status}}", "from-b").stdout.strip()
+    assert state == "running"
+    assert images("list").stdout == ""
+
+
+def test_a_name_many_containers_use_names_three_of_them(images, podman_service, test_images) -> None:
+    reference = f"localhost/tedge-test/busy-{RUN}:1"
+    podman_service.cli("tag", APP1, reference)
+    name = reference.rpartition(":")[0]
+    assert images("install", name, "--module-version", "1").returncode == 0
+    for number in range(1, 6):
+        podman_service.cli("create", "--name", f"busy-{number}", reference)
+    result = images("remove", name, "--module-version", "1")
+    assert result.returncode == 2
+    assert last_line(result) == (
+        f"Removing image {name} failed: containers busy-1, busy-2, busy-3 and 2 more use {reference}; "
+        "remove or upgrade them first, then remove the image."
+    )
+    assert has_image(podman_service, reference)
+
+
+def test_a_name_removed_by_hand_is_no_module_any_more(images, podman_service, test_images, tmp_path) -> None:
+    reference = f"localhost/tedge-test/byhand-{RUN}:1"
+    podman_service.cli("tag", APP1, reference)
+    name = reference.rpartition(":")[0]
+    assert images("install", name, "--module-version", "1").returncode == 0
+    assert images("list").stdout == f"{name}\t1\n"
+    podman_service.cli("untag", reference, reference)  # that name only: the image keeps its others
+    assert has_image(podman_service, APP1)
+    assert images("list").stdout == ""
+    assert list((tmp_path / "data" / "images").iterdir()) == []  # the record is dropped
+    result = images("remove", name, "--module-version", "1")
+    assert result.returncode == 0, result.stderr

@@ -134,7 +134,7 @@ def test_interrupted_swap_is_repaired(plugin, podman_service, test_images) -> No
     """A power loss between the two renames leaves only NAME.tedge-old; the next install recovers it."""
     assert plugin.run("install", "web", "--module-version", APP1).returncode == 0
     podman_service.cli("rename", "web", "web.tedge-old")
-    assert plugin.run("list").stdout == ""
+    assert plugin.run("list").stdout == f"web\t{APP1}\n"  # listed as what the next install restores
     result = plugin.run("install", "web", "--module-version", APP2)
     assert result.returncode == 0, result.stderr
     assert_runs(podman_service, "web", APP2)

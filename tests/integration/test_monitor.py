@@ -280,7 +280,9 @@ def test_group_services_have_one_name_for_the_installer_the_monitor_and_the_log_
     wait_until(f"{project}@web up", lambda: watch.health(f"{project}@web") == "up")
     time.sleep(1.5)  # room for a second name to appear, were the monitor to name it otherwise
     assert group_services() == {expected}
-    assert f"{project}@web" in log_plugin(plugin, "list").stdout.splitlines()
+    assert log_plugin(plugin, "list", name="container-group").stdout.splitlines() == [f"{project}@web"]
+    # tedge-agent re-reads every log plugin on this one signal: container-group's types too.
+    assert ("te/device/main/service/tedge-agent/signal/sync_log_upload", "{}") in watch.live
 
     monitor.stop()
     plugin.set("container_group", "use_module_name", True)
@@ -289,4 +291,4 @@ def test_group_services_have_one_name_for_the_installer_the_monitor_and_the_log_
     assert result.returncode == 0, result.stderr
     wait_until(f"{module}@web up", lambda: watch.health(f"{module}@web") == "up")
     wait_until(f"{project}@web gone", lambda: group_services() == {service_topic(f"{module}@web")})
-    assert f"{module}@web" in log_plugin(plugin, "list").stdout.splitlines()
+    assert log_plugin(plugin, "list", name="container-group").stdout.splitlines() == [f"{module}@web"]

@@ -148,8 +148,8 @@ def test_plugin_on_python_3_9_installs_a_group(installed_in_bullseye: Path, requ
     (root / "tmp/group.yaml").write_text(f"services:\n  web:\n    image: {image}\n    restart: always\n")
     plugin, name = "/etc/tedge/sm-plugins/container-group", "bullseye-group"
 
-    def plugin_run(*args: str):
-        return in_root_with_host_podman(root, plugin, *args, socket_dir=socket_path.parent)
+    def plugin_run(*args: str, program: str = plugin):
+        return in_root_with_host_podman(root, program, *args, socket_dir=socket_path.parent)
 
     try:
         plugin_run("install", name, "--module-version", "1.0", "--file", "/tmp/group.yaml")
@@ -157,6 +157,12 @@ def test_plugin_on_python_3_9_installs_a_group(installed_in_bullseye: Path, requ
         state = podman_service.cli("container", "inspect", "--format", "{{.State.Running}}", f"{name}_web_1")
         assert state.stdout.strip() == "true"
         assert (root / "data/tedge-container-plugin/compose" / name / "version").exists()
+        # Both log plugins, from the package: the group service under container-group only.
+        log_plugins = "/usr/share/tedge/log-plugins"
+        assert plugin_run("list", program=f"{log_plugins}/container-group").stdout == f"{name}@web\n"
+        assert f"{name}@web" not in plugin_run("list", program=f"{log_plugins}/container").stdout.splitlines()
+        for log_plugin in ("container", "container-group"):
+            plugin_run("get", f"{name}@web", "--since", "1h", program=f"{log_plugins}/{log_plugin}")
         plugin_run("remove", name)
         assert plugin_run("list").stdout == ""
         assert (

@@ -22,7 +22,9 @@ GO_PROGRAM = "/usr/bin/tedge-container"  # the Go plugin's program name, a symli
 GROUP_SYMLINK = "/etc/tedge/sm-plugins/container-group"
 IMAGE_SYMLINK = "/etc/tedge/sm-plugins/container-image"
 LOG_PLUGIN = "/usr/share/tedge/log-plugins/container"
-LINKS = (SYMLINK, GROUP_SYMLINK, IMAGE_SYMLINK, GO_PROGRAM, LOG_PLUGIN)  # every symlink: to the launcher
+GROUP_LOG_PLUGIN = "/usr/share/tedge/log-plugins/container-group"
+# every symlink: to the launcher
+LINKS = (SYMLINK, GROUP_SYMLINK, IMAGE_SYMLINK, GO_PROGRAM, LOG_PLUGIN, GROUP_LOG_PLUGIN)
 UNIT = "/usr/lib/systemd/system/tedge-container-plugin.service"  # the Go package's unit name
 INIT_SCRIPT = "/etc/init.d/tedge-container-plugin"  # SysV (deb, rpm) or OpenRC (apk)
 CONFIG = "/etc/tedge/plugins/tedge-container-plugin.toml"

@@ -33,6 +33,7 @@ LIB = Path("/usr/lib/tedge-container-plugin")
 DOC = Path("/usr/share/doc/tedge-container-plugin")
 TEDGE_DIR = Path("/etc/tedge")
 LOG_PLUGIN = Path("/usr/share/tedge/log-plugins/container")
+LOG_PLUGINS = (LOG_PLUGIN, LOG_PLUGIN.with_name("container-group"))
 IMAGE_TYPE = Path("/etc/tedge/sm-plugins/container-image")
 OTHER_TYPES = (Path("/etc/tedge/sm-plugins/container-group"), IMAGE_TYPE)
 UNIT = Path("/usr/lib/systemd/system/tedge-container-plugin.service")
@@ -82,8 +83,10 @@ def test_install_reinstall_remove_purge(
     # postinst byte-compiled the bundle for this python3.
     assert list(LIB.glob("tedge_container/__pycache__/cli.*.pyc"))
     # The monitor's unit, enabled (systemctl enables without a running systemd,
-    # as in CI; nothing is started then), and the log plugin.
-    assert UNIT.is_file() and os.readlink(LOG_PLUGIN) == str(LAUNCHER)
+    # as in CI; nothing is started then), and the log plugins.
+    assert UNIT.is_file()
+    for log_plugin in LOG_PLUGINS:
+        assert os.readlink(log_plugin) == str(LAUNCHER)
     for software_type in OTHER_TYPES:  # the other software types, beside `container`
         assert os.readlink(software_type) == str(LAUNCHER)
     # container-image is off by default: its list answers, empty, without asking podman.
@@ -133,7 +136,7 @@ def test_install_reinstall_remove_purge(
         *OTHER_TYPES,
         Path("/usr/bin/tedge-container"),
         UNIT,
-        LOG_PLUGIN,
+        *LOG_PLUGINS,
         WANTS,
     )
     for path in gone:

@@ -61,6 +61,21 @@ def tar_of(path: Path, files: dict[str, str | bytes], gz: bool = False) -> Path:
     return path
 
 
+def tar_entries(path: Path, entries: list[tarfile.TarInfo | tuple[str, str | bytes]]) -> Path:
+    """A tar (gzipped when `path` ends in .gz) of entries: (name, content) files, or TarInfo as given."""
+    with tarfile.open(path, "w:gz" if path.name.endswith(".gz") else "w") as tar:
+        for entry in entries:
+            if isinstance(entry, tarfile.TarInfo):
+                tar.addfile(entry)
+            else:
+                name, text = entry
+                data = text.encode() if isinstance(text, str) else text
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return path
+
+
 def app(image: str, **extra) -> dict:
     return {"image": image, "restart": "always", **extra}
 

@@ -95,6 +95,12 @@ class TestImages:
             target.unlink()
         return path
 
+    def variant(self, image: str, marker: str, exits: bool = False) -> str:
+        """A small busybox image of its own id (`marker` is written into it): sleeps, or exits 1."""
+        cmd = "exit 1" if exits else _LOOP.format(pre="")
+        self._import(image, {"etc/tedge-test-marker": marker}, ["CMD " + json.dumps(["/bin/sh", "-c", cmd])])
+        return image
+
     def big_image(self, size_mb: int) -> str:
         """An image with a random (incompressible) layer of `size_mb` MiB; built once."""
         if size_mb not in self._big:

@@ -12,6 +12,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Callable
 
+# `python -I -S -c PEAK_RSS_LAUNCHER REPORT COMMAND...` runs COMMAND as its child, writes the
+# child's peak RSS (KiB) to REPORT, and ends as the child did (its exit code, or its signal).
+# A command's peak is never measured from the test or bench process directly: ru_maxrss
+# survives fork and exec, so a child of a large pytest process would report pytest's size;
+# this launcher's fresh, small process is the base.
+PEAK_RSS_LAUNCHER = """
+import os, resource, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+while True:
+    try:
+        _, status = os.waitpid(pid, 0)
+        break
+    except InterruptedError:
+        continue
+with open(sys.argv[1], "w") as report:
+    report.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+if os.WIFSIGNALED(status):
+    if os.WTERMSIG(status) != signal.SIGKILL:
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+sys.exit(os.WEXITSTATUS(status))
+"""
+
 
 class ServiceError(RuntimeError):
     """A service failed to start, to answer or to stop."""
@@ -203,3 +228,30 @@ def wait_until(
             raise ServiceError(f"timed out after {timeout}s waiting for {what}{error}{log}")
         time.sleep(interval)
         interval = min(interval * 1.5, 0.5)
+
+
+def live_processes() -> dict[int, tuple[int, int, str]]:
+    """pid → (parent pid, process group, command line) of every live process, from /proc.
+
+    Zombies are left out: they are dead, and this machine's PID 1 reaps orphans
+    only every few seconds.
+    """
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:  # gone meanwhile
+            continue
+        if fields[0] != b"Z":
+            found[int(entry)] = (int(fields[1]), int(fields[2]), command)
+    return found
+
+
+def group_members(pgid: int) -> list[str]:
+    """The command lines of the live processes in process group `pgid`."""
+    return [command for _, group, command in live_processes().values() if group == pgid]

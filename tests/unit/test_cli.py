@@ -186,7 +186,6 @@ def test_tedge_container_accepts_the_go_forms(no_engine, capsys: pytest.CaptureF
         ("engine", "podman"),
         ("self", "package manager"),
         ("container-logs", "podman logs"),
-        ("log-plugins", "podman logs"),
         ("completion", "completion"),
     ],
 )
@@ -208,3 +207,13 @@ def test_go_types_not_provided_are_named(capsys: pytest.CaptureFixture[str]) -> 
             continue
         assert main(["tedge-container", type_name, "list"]) == 1
         assert "not managed by this plugin version" in capsys.readouterr().err
+
+
+def test_go_log_plugins_form_names_the_log_plugins(capsys: pytest.CaptureFixture[str]) -> None:
+    for args in ([], ["journald", "list"]):
+        assert main(["tedge-container", "log-plugins", *args]) == 1
+        last = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last == (
+            "tedge-container log-plugins: give a log plugin (container or container-group), "
+            "e.g. `tedge-container log-plugins container list`."
+        )

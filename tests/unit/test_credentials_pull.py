@@ -44,6 +44,9 @@ class FakeEngine:
         self.message = message
         self.calls: list[dict[str, str] | None] = []
 
+    def storage_root(self) -> str:
+        return ""  # the disk guard (diskspace.py) measures nothing: not what these tests are about
+
     def pull(self, reference: str, registry: str, auth: dict[str, str] | None = None) -> str:
         self.calls.append(auth)
         if self.message:
@@ -223,3 +226,27 @@ def test_identity_token_is_sent_as_identitytoken() -> None:
     engine = FakeEngine()
     pulling.pull(engine, parse("quay.io/a"), Config.defaults(), Chain([Token()]))  # type: ignore[arg-type]
     assert engine.calls == [{"identitytoken": FRESH}]
+
+
+def test_the_disk_guard_stops_every_pull_before_the_engine_is_asked(tmp_path: Path) -> None:
+    """pulling.pull is the one pull of every type (container-group's pull_images included): with
+    podman's storage below container.min_free_space, nothing is pulled, not even credentials asked.
+    (Integration: tests/adversarial/test_process_bounds.py; there a group's unpack guard, on the
+    same filesystem, refuses first.)"""
+    from tedge_container.diskspace import NotEnoughSpace
+
+    class FullEngine(FakeEngine):
+        def storage_root(self) -> str:
+            return str(tmp_path)
+
+    chain, calls = helper_chain(tmp_path, STALE_THEN_FRESH)
+    engine = FullEngine(good_password=FRESH)
+    stats = os.statvfs(tmp_path)
+    margin = stats.f_bavail * stats.f_frsize + (1 << 30)
+    config = Config({**DEFAULTS, "container.min_free_space": margin}, "", "")
+    with pytest.raises(NotEnoughSpace) as refused:
+        pulling.pull(engine, parse("ecr.example.com/app:1"), config, chain)  # type: ignore[arg-type]
+    assert str(refused.value).startswith(
+        f"Not enough disk space to pull ecr.example.com/app:1: {tmp_path} has "
+    )
+    assert engine.calls == [] and not calls.exists()

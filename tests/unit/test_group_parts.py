@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
+from tests.support.group import tar_entries
 
 from tedge_container.software.group import checks, layout, project, staging
-
-
-def make_tar(path: Path, entries: list[tarfile.TarInfo | tuple[str, str]]) -> Path:
-    with tarfile.open(path, "w:gz") as tar:
-        for entry in entries:
-            if isinstance(entry, tarfile.TarInfo):
-                tar.addfile(entry)
-            else:
-                name, text = entry
-                info = tarfile.TarInfo(name)
-                info.size = len(text.encode())
-                tar.addfile(info, io.BytesIO(text.encode()))
-    return path
 
 
 def special(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
@@ -49,19 +36,23 @@ COMPOSE = ("compose.yaml", "services: {web: {image: busybox}}")
     ],
 )
 def test_archive_entries_that_escape_or_are_devices_are_refused(tmp_path: Path, entries, complaint):
-    archive = make_tar(tmp_path / "project.tar.gz", entries)
+    archive = tar_entries(tmp_path / "project.tar.gz", entries)
     with pytest.raises(staging.UnsafeArchive, match=r"refused|no file") as caught:
         staging.unpack(str(archive), str(tmp_path / "staging"))
     assert complaint in str(caught.value)
     assert not (tmp_path / "evil").exists() and not (tmp_path.parent / "evil").exists()
 
 
-def test_links_inside_the_project_are_kept(tmp_path: Path):
+def test_links_inside_the_project_are_kept_but_never_written_through(tmp_path: Path):
     directory = special("real", tarfile.DIRTYPE)
-    entries = [COMPOSE, directory, special("conf", tarfile.SYMTYPE, "real"), ("conf/app.ini", "a=1")]
-    staging.unpack(str(make_tar(tmp_path / "ok.tar.gz", entries)), str(tmp_path / "staging"))
+    entries = [COMPOSE, directory, ("real/app.ini", "a=1"), special("conf", tarfile.SYMTYPE, "real")]
+    staging.unpack(str(tar_entries(tmp_path / "ok.tar.gz", entries)), str(tmp_path / "staging"))
     assert (tmp_path / "staging" / "conf").is_symlink()
-    assert (tmp_path / "staging" / "real" / "app.ini").read_text() == "a=1"
+    assert (tmp_path / "staging" / "conf" / "app.ini").read_text() == "a=1"
+    # Even a link inside the project is not a way to place an entry.
+    through = [COMPOSE, directory, special("conf", tarfile.SYMTYPE, "real"), ("conf/app.ini", "a=1")]
+    with pytest.raises(staging.UnsafeArchive, match="written through the link 'conf'; refused"):
+        staging.unpack(str(tar_entries(tmp_path / "through.tar.gz", through)), str(tmp_path / "staging"))
 
 
 def test_zip_entries_escaping_are_refused_and_plain_entries_kept(tmp_path: Path):
@@ -268,17 +259,66 @@ def test_only_error_lines_of_compose_output_are_quoted():
             "exit code: 125",
         ]
     )
-    assert ComposeRun(0, output).errors() == [
+    assert ComposeRun(0, output).last_error() == (
         'Error: no container with name or ID "shop_web_1" found: no such container'
-    ]
+    )
 
 
 def test_broken_archives_fail_with_their_name(tmp_path: Path):
     truncated = tmp_path / "cut.tar.gz"
-    truncated.write_bytes(make_tar(tmp_path / "whole.tar.gz", [COMPOSE]).read_bytes()[:20])
+    truncated.write_bytes(tar_entries(tmp_path / "whole.tar.gz", [COMPOSE]).read_bytes()[:20])
     with pytest.raises(project.ProjectError, match=r"cut\.tar\.gz"):
         staging.unpack(str(truncated), str(tmp_path / "staging"))
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
     with pytest.raises(project.ProjectError, match=r"broken\.zip is not a readable zip archive"):
         staging.unpack(str(broken), str(tmp_path / "staging"))
+
+
+def test_compose_output_quotes_its_last_error_cut_short_and_without_secrets():
+    from tedge_container.software.group import compose_output
+
+    traceback = "\n".join(
+        [
+            "Traceback (most recent call last):",
+            '  File "podman_compose.py", line 3324, in container_to_build_args',
+            '    raise OSError(f"Dockerfile not found in {ctx}")',
+            "OSError: Dockerfile not found in /data/compose/shop/app",
+        ]
+    )
+    assert compose_output.last_error(traceback, "/data/compose/shop") == "Dockerfile not found in ./app"
+    assert "build context" in compose_output.said("Dockerfile not found in ./app")
+    podman = "podman create -e DB_PASSWORD=s3cret x\nError: cannot use DB_PASSWORD=s3cret with " + "y " * 150
+    quoted = compose_output.last_error(
+        podman, secrets=compose_output.secret_values({"DB_PASSWORD": "s3cret"})
+    )
+    assert "s3cret" not in quoted and quoted.startswith("Error: cannot use DB_PASSWORD=***")
+    assert len(quoted) == compose_output.MAX_QUOTE and quoted.endswith("…")
+    long_id = "0123456789ab" + "c" * 52
+    assert compose_output.last_error(f'Error: unable to start container "{long_id}": x') == (
+        'Error: unable to start container "0123456789ab": x'
+    )
+    assert compose_output.last_error("podman ps\nexit code: 0\n") == ""
+    assert compose_output.secret_values({"API_TOKEN": "abcd", "MODE": "prod"}) == ["abcd"]
+    path = "Error: statfs /var/tedge-container-plugin/compose_other_group/conf_directory: no such file"
+    assert compose_output.last_error(path, "/var/tedge-container-plugin/compose/shop") == path
+
+
+def test_interpolation_collects_variables_used_without_a_default():
+    missing: set[str] = set()
+    values = {"SET": "1", "EMPTY": ""}
+    text = "$A ${B} ${C:-x} ${D-x} ${E:+y} ${SET} ${EMPTY} ${F:-${G}} $$H ${SET:+${I}}"
+    assert project.interpolate({"k": [text]}, values, "f", missing) == {"k": ["  x x  1   $H "]}
+    assert missing == {"A", "B", "G", "I"}
+    assert project.interpolate("${A}", values, "f") == ""  # without a collector: as before
+
+
+def test_unset_variables_are_attributed_to_services_once_per_shared_node(tmp_path: Path):
+    # 200 services aliasing one environment through a YAML anchor: each is named, the node read once.
+    lines = ["x-env: &env", "  A: ${UNSET}", "  B: ${SET}", "services:"]
+    lines += [f"  s{n}: {{image: app, environment: *env}}" for n in range(200)]
+    (tmp_path / "compose.yaml").write_text("\n".join(lines) + "\n")
+    (tmp_path / ".env").write_text("SET=1\n")
+    loaded = project.load(str(tmp_path), "shop", {})
+    assert list(loaded.unset) == ["UNSET"] and len(loaded.unset["UNSET"]) == 200
+    assert loaded.unset["UNSET"][:2] == ["s0", "s1"]

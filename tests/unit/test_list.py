@@ -4,6 +4,7 @@ import pytest
 
 from tedge_container.config import DEFAULTS, Config
 from tedge_container.engine import Container
+from tedge_container.labels import stands_for
 from tedge_container.software.container.list import ContainerFilter, clean, format_modules
 
 
@@ -34,11 +35,50 @@ def test_default_exclusions() -> None:
             container("buildx_builder0"),
             container("web.tedge-new"),
             container("web.tedge-old"),
+            container("web", "docker.io/acme/web:2"),
             container("kept"),
         ],
         ContainerFilter(config()),
     )
-    assert output == "kept\tdocker.io/library/nginx:1\n"
+    assert output == "kept\tdocker.io/library/nginx:1\nweb\tdocker.io/acme/web:2\n"
+
+
+MANAGED = {"io.thin-edge.container.managed-by": "tedge-container-plugin"}
+
+
+@pytest.mark.parametrize(
+    ("present", "expected"),
+    [
+        # killed between the renames: the old container gets its name back at the next install
+        ({"web.tedge-old": "acme/web:1", "web.tedge-new": "acme/web:2"}, "web\tacme/web:1\n"),
+        ({"web.tedge-old": "acme/web:1"}, "web\tacme/web:1\n"),
+        # a first install killed before its only rename: the new container is the module
+        ({"web.tedge-new": "acme/web:2"}, "web\tacme/web:2\n"),
+        # the swap is done or not begun: the transient containers stand for nothing
+        ({"web": "acme/web:2", "web.tedge-old": "acme/web:1"}, "web\tacme/web:2\n"),
+        ({"web": "acme/web:1", "web.tedge-new": "acme/web:2"}, "web\tacme/web:1\n"),
+    ],
+)
+def test_a_container_caught_mid_swap_is_listed_as_its_module(present: dict[str, str], expected: str) -> None:
+    containers = [
+        container(name, **{**MANAGED, "io.thin-edge.module.version": version})
+        for name, version in present.items()
+    ]
+    assert format_modules(containers, ContainerFilter(config())) == expected
+
+
+def test_a_lone_tedge_new_not_made_by_the_plugin_stands_for_nothing() -> None:
+    assert stands_for("web.tedge-new", {}, {"web.tedge-new"}) == ""
+    assert stands_for("web.tedge-new", MANAGED, {"web.tedge-new"}) == "web"
+    assert stands_for("web.tedge-old", {}, {"web.tedge-old"}) == "web"
+    assert stands_for("web", {}, {"web"}) == "web"
+
+
+def test_filters_apply_to_the_module_a_mid_swap_container_stands_for() -> None:
+    accepts = ContainerFilter(config(**{"filter.exclude.names": ["^web$"]}))
+    assert format_modules([container("web.tedge-old"), container("db.tedge-old")], accepts) == (
+        "db\tdocker.io/library/nginx:1\n"
+    )
 
 
 def test_include_filters_and_label_values() -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tedge_container.engine.logs import demultiplex_stream, log_target
 from tedge_container.errors import UsageError
 from tedge_container.logplugin import parse_get
+from tedge_container.logplugin.window import resolve
 
 
 def frame(stream: int, data: bytes) -> bytes:
@@ -26,15 +29,49 @@ def test_terminal_output_passes_unchanged() -> None:
 
 
 def test_get_takes_since_and_until_in_both_spellings() -> None:
-    assert parse_get(["web", "--since", "42m", "--until=2024-01-01T00:00:00Z"]) == (
-        "web",
-        "42m",
-        "2024-01-01T00:00:00Z",
-    )
+    name, since, until = parse_get(["web", "--since", "42m", "--until=2024-01-01T00:00:00Z"])
+    assert (name, until) == ("web", "2024-01-01T00:00:00Z")
+    assert abs(float(since) - (time.time() - 42 * 60)) < 5
     with pytest.raises(UsageError):
         parse_get(["web", "--tail", "3"])
     with pytest.raises(UsageError):
         parse_get([])
+
+
+NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("1h", f"{NOW - 3600:.3f}"),  # that long ago, for --since and --until alike
+        ("30m", f"{NOW - 1800:.3f}"),
+        ("42s", f"{NOW - 42:.3f}"),
+        ("1h30m", f"{NOW - 5400:.3f}"),
+        ("1.5h", f"{NOW - 5400:.3f}"),
+        ("500ms", f"{NOW - 0.5:.3f}"),
+        ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"),  # podman reads these itself
+        ("2024-01-01T00:00:00.123456789+02:00", "2024-01-01T00:00:00.123456789+02:00"),
+        ("2024-01-01T00:00:00", "2024-01-01T00:00:00"),
+        ("2024-01-01", "2024-01-01"),
+        ("1714564800", "1714564800"),
+        ("1714564800.25", "1714564800.25"),
+        ("", ""),
+    ],
+)
+def test_relative_times_are_that_long_ago_and_absolute_ones_pass(value: str, sent: str) -> None:
+    assert resolve(value, "--until", now=NOW) == sent
+    assert resolve(value, "--since", now=NOW) == sent
+
+
+@pytest.mark.parametrize("value", ["yesterday", "1d", "2024-13-01", "2024-01-01T25:00:00Z", "1h-", "now"])
+def test_a_time_podman_cannot_read_is_one_line_naming_the_forms(value: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        resolve(value, "--since")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"--since {value!r} is not a time")
+    assert "RFC 3339" in message and "unix seconds" in message and "42s, 30m, 1h" in message
 
 
 def test_the_request_names_both_streams_and_the_window() -> None:

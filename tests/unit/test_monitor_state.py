@@ -241,16 +241,3 @@ def test_a_malformed_event_or_message_does_not_end_the_loop(tmp_path: Path, caps
     assert not monitor.stop.is_set()
     err = capsys.readouterr().err
     assert "an event podman sent is not understood" in err and "handling registration failed" in err
-
-
-def test_a_container_caught_mid_swap_stands_for_its_module() -> None:
-    from tedge_container.monitor.state import mid_swap_name
-
-    version = {"io.thin-edge.module.version": "app:2"}
-    assert mid_swap_name("web.tedge-old", {}, ["web.tedge-old", "db"]) == "web"  # alone: the swap was cut
-    assert mid_swap_name("web.tedge-old", {}, ["web.tedge-old", "web"]) == ""  # web stands for itself
-    assert mid_swap_name("web.tedge-old", {}, ["web.tedge-old", "web.tedge-new"]) == ""  # the new one does
-    assert mid_swap_name("web.tedge-new", version, ["web.tedge-old", "web.tedge-new"]) == "web"
-    assert mid_swap_name("web.tedge-new", {}, ["web.tedge-new"]) == ""  # not labelled as a module
-    assert mid_swap_name("web.tedge-new", version, ["web.tedge-new", "web"]) == ""
-    assert mid_swap_name("web", version, ["web"]) == ""

@@ -87,6 +87,14 @@ def test_failure_text_keeps_an_existing_prefix_and_is_bounded() -> None:
     text = "Installing web failed: no image"
     assert failure_text("install", "web", text) == text
     assert len(failure_text("install", "web", "x" * 5000)) == 1000
+    group = "Installing group shop 2.0 failed: service db exited with code 1."
+    assert failure_text("install", "shop", group) == group  # "Installing" once
+    assert failure_text("remove", "ghcr.io/a/b", "Removing image ghcr.io/a/b failed: x") == (
+        "Removing image ghcr.io/a/b failed: x"
+    )
+    assert failure_text("install", "web", "Installing db failed: x") == (
+        "Installing web failed: Installing db failed: x"
+    )
 
 
 def inspect(status: str = "running", restarting: bool = False, restarts: int = 0) -> dict:

@@ -138,10 +138,11 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _OPAQUE = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}")
 
 
-def redact(text: str, secrets: Iterable[str] = (), heuristics: bool = True) -> str:
+def redact(text: str, secrets: Iterable[str] = (), heuristics: bool = True, opaque: bool = True) -> str:
     """`text` with known secrets and (with `heuristics`) anything secret-looking replaced by `***`.
 
     Engine messages get only the known secrets removed, so that digests in them stay readable.
+    `opaque=False` keeps long unbroken strings (file paths in compose's messages look like tokens).
     """
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(secret, HIDDEN)
@@ -150,4 +151,4 @@ def redact(text: str, secrets: Iterable[str] = (), heuristics: bool = True) -> s
     text = _KEY_VALUE.sub(lambda m: m.group(1) + HIDDEN, text)
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + " " + HIDDEN, text)
     text = _JWT.sub(HIDDEN, text)
-    return _OPAQUE.sub(HIDDEN, text)
+    return _OPAQUE.sub(HIDDEN, text) if opaque else text

@@ -2,16 +2,18 @@
 
 `Engine` is one object per operation, made of the connection (socket, raw
 HTTP, podman-py on demand: connection.py) and what is done over it: images
-(images.py) and containers, networks and pods (containers.py).
+(images.py), containers, networks and pods (containers.py), and what compose
+projects need to know of networks and pods (networks.py).
 """
 
 from __future__ import annotations
 
 from .containers import ContainerCalls
 from .images import ImageCalls, run_bounded
+from .networks import NetworkCalls
 
 __all__ = ["Engine", "run_bounded"]
 
 
-class Engine(ContainerCalls, ImageCalls):
+class Engine(ContainerCalls, ImageCalls, NetworkCalls):
     """A podman service reached through its unix socket."""

@@ -23,6 +23,7 @@ from .sockets import (
     API_PREFIX,
     ENABLE_HINT,
     UnixHTTP,
+    Upload,
     answer_text,
     describe_choice,
     not_podman,
@@ -55,6 +56,7 @@ class Connection:
         self._unreachable: EngineUnavailable | None = None
         self._answered = False  # one ping per process is enough once the engine answered
         self._search_registries: list[str] | None = None
+        self._storage_root = ""  # podman's graph root, once it told
 
     # -- contact ---------------------------------------------------------
 
@@ -66,7 +68,12 @@ class Connection:
         return EngineUnavailable(f"Cannot reach podman at {where} ({reason}); {ENABLE_HINT}.")
 
     def _raw_request(
-        self, target: str, timeout: float | None = None, method: str = "GET", payload: Any = None
+        self,
+        target: str,
+        timeout: float | None = None,
+        method: str = "GET",
+        payload: Any = None,
+        upload: Upload | None = None,
     ) -> tuple[int, bytes]:
         """One request over the fast raw path: (status, body); an unreachable engine is EngineUnavailable."""
         if not self.socket_path:
@@ -76,7 +83,7 @@ class Connection:
         http = UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
         body = None if payload is None else jsonio.dumps(payload).encode("utf-8")
         try:
-            return http.request(method, target, body)
+            return http.request(method, target, body, upload)
         except FileNotFoundError:
             raise self._unavailable("the socket does not exist") from None
         except ConnectionRefusedError:

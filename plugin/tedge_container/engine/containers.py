@@ -63,11 +63,13 @@ class ContainerCalls(Connection):
         container = Container.from_inspect(data)
         return container if container.name == name else None
 
-    def ensure_network(self, name: str) -> None:
+    def ensure_network(self, name: str, labels: Mapping[str, str] | None = None) -> None:
         if self.has_network(name):
             return
         # DNS on, as `podman network create` does: containers find each other by name.
-        payload = {"name": name, "driver": "bridge", "dns_enabled": True}
+        payload: dict[str, Any] = {"name": name, "driver": "bridge", "dns_enabled": True}
+        if labels:
+            payload["labels"] = dict(labels)
         status, body = self._raw_request(
             f"{API_PREFIX}/networks/create", self.config.get("container.api_timeout"), "POST", payload
         )

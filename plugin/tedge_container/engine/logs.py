@@ -11,7 +11,7 @@ import socket
 from urllib.parse import quote, urlencode
 
 from ..errors import EngineError
-from .sockets import API_PREFIX
+from .sockets import API_PREFIX, answer_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def stream_log(socket_path: str, target: str, connect_timeout: float, read_timeo
         headers, _, rest = head.partition(b"\r\n\r\n")
         status = headers.split(b"\r\n", 1)[0].split()
         if len(status) < 2 or status[1] != b"200":
-            detail = rest[:300].decode("utf-8", "replace").strip()
+            detail = answer_text(rest)  # its JSON `message`, never the raw body
             raise EngineError(
                 f"podman answered {b' '.join(status[1:2]).decode()} to the log request: {detail}"
             )

@@ -14,7 +14,7 @@ from ..errors import EngineError, EngineUnavailable
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from ..config import Config
 
@@ -136,6 +136,17 @@ def describe_choice(path: str, tried: list[str]) -> str:
     return f"podman socket: {path or '-'} ({how})"
 
 
+class Upload:
+    """A request body streamed from `chunks`, `length` bytes in all."""
+
+    __slots__ = ("chunks", "content_type", "length")
+
+    def __init__(self, chunks: Iterable[bytes], length: int, content_type: str) -> None:
+        self.chunks = chunks
+        self.length = length
+        self.content_type = content_type
+
+
 class UnixHTTP:
     """Just enough HTTP/1.0 over a unix socket for the API's small requests.
 
@@ -150,16 +161,38 @@ class UnixHTTP:
     def get(self, target: str) -> tuple[int, bytes]:
         return self.request("GET", target)
 
-    def request(self, method: str, target: str, body: bytes | None = None) -> tuple[int, bytes]:
+    def request(
+        self, method: str, target: str, body: bytes | None = None, upload: Upload | None = None
+    ) -> tuple[int, bytes]:
+        status, _, answer = self.exchange(method, target, body, upload)
+        return status, answer
+
+    def exchange(
+        self, method: str, target: str, body: bytes | None = None, upload: Upload | None = None
+    ) -> tuple[int, bytes, bytes]:
+        """(status, header lines, body).
+
+        `upload`: a body sent as it is produced, of a length known beforehand (no chunked encoding).
+        """
         deadline = time.monotonic() + self.timeout
         head = f"{method} {target} HTTP/1.0\r\nHost: d\r\n"
         if body is not None:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        elif upload is not None:
+            head += f"Content-Type: {upload.content_type}\r\nContent-Length: {upload.length}\r\n"
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         try:
             sock.settimeout(self.timeout)
             sock.connect(self.path)
             sock.sendall(head.encode("ascii") + b"\r\n" + (body or b""))
+            if upload is not None:
+                sent = 0
+                for chunk in upload.chunks:
+                    sock.settimeout(max(0.01, deadline - time.monotonic()))
+                    sock.sendall(chunk)
+                    sent += len(chunk)
+                if sent != upload.length:  # the engine would wait for the rest, or read too little
+                    raise EngineError(f"{sent} bytes to upload where {upload.length} were announced.")
             chunks = []
             while True:
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -174,4 +207,4 @@ class UnixHTTP:
         status_line = head_bytes.split(b"\r\n", 1)[0].split()
         if len(status_line) < 2 or not status_line[1].isdigit():
             raise EngineError(f"The engine at {self.path} did not answer with HTTP.")
-        return int(status_line[1]), answer
+        return int(status_line[1]), head_bytes, answer

@@ -126,6 +126,23 @@ def select_image(
     return parsed[0]
 
 
+def unpacked_size(path: str) -> int:
+    """A lower bound of the archive's uncompressed size, without reading it: what a load writes at least.
+
+    For gzip, the trailer's ISIZE (the last member's size modulo 4 GiB) or the
+    compressed size, whichever is larger; else the file's size.
+    """
+    try:
+        with open(path, "rb") as raw:
+            size = os.fstat(raw.fileno()).st_size
+            if size < 18 or raw.read(2) != b"\x1f\x8b":
+                return size
+            raw.seek(-4, os.SEEK_END)
+            return max(size, int.from_bytes(raw.read(4), "little"))
+    except OSError:
+        return 0
+
+
 def stream(path: str, progress: Progress | None = None) -> Iterator[bytes]:
     """The archive's uncompressed bytes, in chunks; `progress` counts the file's bytes read."""
     with _open(path) as source:

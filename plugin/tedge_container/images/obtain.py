@@ -9,6 +9,7 @@ always with `container.alwayspull`.
 
 from __future__ import annotations
 
+from ..diskspace import require_in_engine
 from ..errors import PluginError
 from . import pulling, references, shortnames
 
@@ -31,6 +32,9 @@ def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str
             reference = references.parse(version)
             registries = engine.search_registries() if reference.short else ()
             wanted = shortnames.local_candidates(reference, registries)
+        # First, as it reads nothing: podman stores layers uncompressed, so the archive's unpacked
+        # size is what the load writes at least (a gzip bomb whose trailer tells is refused unread).
+        require_in_engine(config, engine, archive.unpacked_size(file), f"load {file}")
         chosen = archive.select_image(file, version or None, wanted)
         progress = engine.progress(f"Loading {file}")
         engine.load(archive.stream(file, progress), progress)
@@ -45,11 +49,7 @@ def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str
     if reference.domain == shortnames.LOCALHOST:
         # No registry serves localhost/ names: they are built or loaded on the device.
         if not engine.image_exists(reference.full):
-            raise PluginError(
-                f"{reference.full} is not in podman's image store, and a localhost/ image cannot be "
-                "pulled (no registry serves it); load it with --file or `podman load`, or build it on "
-                "the device."
-            )
+            raise shortnames.not_pullable(reference)
         return reference.full
     if config.get("container.alwayspull") or not engine.image_exists(reference.full):
         pulling.pull(engine, reference, config)

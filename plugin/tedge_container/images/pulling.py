@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import log
+from ..diskspace import require_in_engine
 from ..errors import PluginError, PullError
 
 if TYPE_CHECKING:
@@ -99,7 +100,12 @@ def auth_failure(
 
 
 def pull(engine: Engine, reference: Reference, config: Config, chain: Chain | None = None) -> str:
-    """Pull `reference` and return the image id; raises PullError classified by kind."""
+    """Pull `reference` and return the image id; raises PullError classified by kind.
+
+    Refused (NotEnoughSpace, exit 2) before the engine is asked when its storage is
+    already below container.min_free_space: podman does not tell a pull's size beforehand.
+    """
+    require_in_engine(config, engine, 0, f"pull {reference.full}")
     if chain is None:
         from ..credentials import build_chain
 

@@ -20,7 +20,7 @@ wait (rate limit, timeout: exit 3).
 from __future__ import annotations
 
 from .. import log
-from ..errors import PullError
+from ..errors import PluginError, PullError
 from . import pulling, references
 
 TYPE_CHECKING = False
@@ -32,6 +32,15 @@ if TYPE_CHECKING:
     from .references import Reference
 
 LOCALHOST = "localhost"
+
+
+def not_pullable(reference: Reference) -> PluginError:
+    """A `localhost/` image the engine lacks: no registry serves it, so it is exit 2 at once."""
+    return PluginError(
+        f"{reference.full} is not in podman's image store, and a localhost/ image cannot be "
+        "pulled (no registry serves it); load it with --file or `podman load`, or build it on "
+        "the device."
+    )
 
 
 def _qualified(registry: str, reference: Reference) -> Reference:

@@ -1,12 +1,16 @@
-"""The thin-edge log plugin `container` (/usr/share/tedge/log-plugins/container).
+"""The thin-edge log plugins `container` and `container-group` (/usr/share/tedge/log-plugins/).
 
-tedge-agent runs `container list` (one log type per line: every container
-that `container list` reports, and `PROJECT@SERVICE` per compose container)
-and `container get TYPE [--since TIME] [--until TIME]` (that container's
-stdout and stderr on stdout, in time order, streamed in constant memory).
-TIME: RFC 3339, a unix time, or a duration such as `42m` (podman reads it).
+tedge-agent runs `PLUGIN list` (one log type per line) and `PLUGIN get TYPE
+[--since TIME] [--until TIME]` (that container's stdout and stderr on stdout,
+in time order, streamed in constant memory), as with the Go plugin:
+- `container` lists the plain containers that `container list` reports; its
+  `get` also takes a group service (so a request saved before the switch works);
+- `container-group` lists one type per compose service, `PROJECT@SERVICE`
+  (`MODULE@SERVICE` with container_group.use_module_name), as the monitor
+  registers them.
+TIME: RFC 3339, unix seconds, or a duration meaning that long ago (window.py).
 The program is the plugin's own, run through a link in a `log-plugins`
-directory (cli.py tells the role from that directory).
+directory named after the plugin (cli.py tells the role from that).
 """
 
 from __future__ import annotations
@@ -20,14 +24,23 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..engine import Engine
 
+CONTAINER = "container"
+GROUP = "container-group"
+PLUGINS = (CONTAINER, GROUP)
+INSTALLED_AT = "/usr/share/tedge/log-plugins"
 USAGE = """\
-usage: container list
-       container get NAME [--since TIME] [--until TIME]"""
+usage: {plugin} list
+       {plugin} get {name} [--since TIME] [--until TIME]
+TIME: RFC 3339, unix seconds, or a duration meaning that long ago (42s, 30m, 1h)"""
 
 
-def log_types(engine: Engine, config: Config) -> dict[str, str]:
-    """{log type: container id}: what `container list` reports, and compose services by their
-    service names (PROJECT@SERVICE, as the monitor registers them)."""
+def usage(plugin: str) -> str:
+    return USAGE.format(plugin=plugin, name="PROJECT@SERVICE" if plugin == GROUP else "NAME")
+
+
+def log_types(engine: Engine, config: Config) -> tuple[dict[str, str], dict[str, str]]:
+    """({container name: id}, {PROJECT@SERVICE: id}): what `container list` reports, and compose
+    services by their service names (as the monitor registers them)."""
     from ..labels import TRANSIENT_SUFFIXES
     from ..monitor.state import is_excluded
     from ..software.container.list import ContainerFilter
@@ -35,18 +48,21 @@ def log_types(engine: Engine, config: Config) -> dict[str, str]:
 
     accepts = ContainerFilter(config)
     by_module = bool(config.get("container_group.use_module_name"))
-    types = {}
+    plain, grouped = {}, {}
     for container in engine.list_containers():
         group_service = container_service_name(container.labels, by_module)
         if group_service:
             if not container.name.endswith(TRANSIENT_SUFFIXES) and not is_excluded(container, accepts):
-                types[group_service] = container.id
+                grouped[group_service] = container.id
         elif accepts.accepts(container):
-            types[container.name] = container.id
-    return types
+            plain[container.name] = container.id
+    return plain, grouped
 
 
 def parse_get(args: list[str]) -> tuple[str, str, str]:
+    """NAME, --since and --until as podman gets them (window.py)."""
+    from .window import resolve
+
     if not args or args[0].startswith("-"):
         raise UsageError("get: give the log type (a container name, or PROJECT@SERVICE).")
     name, since, until = args[0], "", ""
@@ -60,41 +76,48 @@ def parse_get(args: list[str]) -> tuple[str, str, str]:
         else:
             raise UsageError(f"get: unexpected {option!r}.")
         if option == "--since":
-            since = value
+            since = resolve(value, option)
         else:
-            until = value
+            until = resolve(value, option)
     return name, since, until
 
 
-def run(config: Config, args: list[str]) -> int:
+def run(config: Config, args: list[str], plugin: str = CONTAINER) -> int:
+    plugin = plugin if plugin in PLUGINS else CONTAINER
     try:
-        return _run(config, args)
+        return _run(config, args, plugin)
     except UsageError as error:
-        print(USAGE, file=sys.stderr)
+        print(usage(plugin), file=sys.stderr)
         print(error, file=sys.stderr)
         return error.exit_code
 
 
-def _run(config: Config, args: list[str]) -> int:
+def _run(config: Config, args: list[str], plugin: str) -> int:
     from ..engine import Engine
 
     if not args or args[0] in ("-h", "--help"):
-        print(USAGE, file=sys.stderr)
+        print(usage(plugin), file=sys.stderr)
         return 0 if args else 1
     command, rest = args[0], args[1:]
     if command == "list":
         if rest:
             raise UsageError("list takes no arguments.")
-        names = sorted(log_types(Engine(config), config))
+        plain, grouped = log_types(Engine(config), config)
+        names = sorted(grouped if plugin == GROUP else plain)
         sys.stdout.write("".join(f"{name}\n" for name in names))
         return 0
     if command == "get":
         name, since, until = parse_get(rest)
         engine = Engine(config)
-        types = log_types(engine, config)
+        plain, grouped = log_types(engine, config)
+        # `container get` also answers for group services: a log request saved before the switch.
+        types = grouped if plugin == GROUP else {**grouped, **plain}
         if name not in types:
+            other = (
+                f" It is a container: ask `{INSTALLED_AT}/{CONTAINER} get {name}`." if name in plain else ""
+            )
             raise PluginError(
-                f"No container log named {name!r}: `container list` (the log plugin) shows the log types."
+                f"No {plugin} log named {name!r}: `{INSTALLED_AT}/{plugin} list` shows the log types.{other}"
             )
         write_log(engine, types[name], since, until)
         return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 from .. import log
 
@@ -25,13 +24,13 @@ def load_names(path: str) -> list[str]:
 
 
 def save_names(path: str, names: Iterable[str], what: str) -> None:
-    """Replace `path` atomically; a failure is a debug line (`what` says what is then kept in memory only)."""
+    """Replace `path` atomically, never through a link (safefiles.py); a failure is a debug line
+    (`what` says what is then kept in memory only)."""
     if not path:
         return
-    temporary = path + ".tmp"
+    from ..safefiles import write_atomically
+
     try:
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(sorted(names), stream)
-        os.replace(temporary, path)
+        write_atomically(path, json.dumps(sorted(names)).encode(), temporary_suffix=".tmp")
     except OSError as error:
         log.debug(f"monitor: cannot keep {what} in {path}: {error}")

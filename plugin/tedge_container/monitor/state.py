@@ -12,7 +12,7 @@ type `container-group` (software/group/naming.py).
 from __future__ import annotations
 
 from ..engine.model import Container
-from ..labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, NEW_SUFFIX, OLD_SUFFIX, TRANSIENT_SUFFIXES
+from ..labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES
 from ..software.group.naming import COMPOSE_SERVICE_LABEL, container_service_name
 from ..status.topics import fits_a_topic
 
@@ -170,24 +170,6 @@ def observe(
         running,
         int(data.get("RestartCount") or 0),
     )
-
-
-def mid_swap_name(name: str, labels: Mapping[str, str], names: Iterable[str]) -> str:
-    """The module a container caught in the middle of the plugin's swap stands for; '' when none.
-
-    `NAME.tedge-old` alone (no NAME, no NAME.tedge-new: the swap was cut
-    short) and `NAME.tedge-new` labelled as a module (no NAME yet) are the
-    module NAME, as `list` shows it. A local rule: the shared one (labels.py,
-    another branch) replaces it.
-    """
-    others = set(names)
-    if name.endswith(OLD_SUFFIX) and COMPOSE_PROJECT_LABEL not in labels:
-        base = name[: -len(OLD_SUFFIX)]
-        return base if base and not {base, base + NEW_SUFFIX} & others else ""
-    if name.endswith(NEW_SUFFIX) and labels.get(MODULE_VERSION_LABEL) and COMPOSE_PROJECT_LABEL not in labels:
-        base = name[: -len(NEW_SUFFIX)]
-        return base if base and base not in others else ""
-    return ""
 
 
 def is_excluded(container: Container, accepts: ContainerFilter) -> bool:

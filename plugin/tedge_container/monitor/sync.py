@@ -11,9 +11,9 @@ import time
 
 from .. import log
 from ..engine import ENABLE_HINT
-from ..labels import COMPOSE_PROJECT_LABEL
+from ..labels import COMPOSE_PROJECT_LABEL, stands_for
 from ..status.topics import alarm_payload
-from .state import GROUP_TYPE, mid_swap_name
+from .state import GROUP_TYPE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -81,11 +81,11 @@ class EngineSync:
         seen = []
         try:
             containers = engine.list_containers()
-            names = [container.name for container in containers]
+            names = {container.name for container in containers}
             for container in containers:
                 data = engine.inspect_container(container.id, timeout=self._timeout())
-                module = mid_swap_name(container.name, container.labels, names) if data else ""
-                if module:  # caught mid-swap: it stands for its module, as in `list`
+                module = stands_for(container.name, container.labels, names) if data else ""
+                if module and module != container.name:  # caught mid-swap: its module, as in `list`
                     data = {**data, "Name": module}
                 observed = self._observe(container.name, data) if data else None
                 if observed is not None:

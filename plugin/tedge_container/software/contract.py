@@ -60,6 +60,58 @@ def report(reporter: Reporter, outcome: Outcome) -> None:
         reporter.installed(service)
 
 
+def _kind_of(mode: int) -> str:
+    import stat
+
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def check_file(file: str) -> None:
+    """`--file` must be a regular file (a link to one is fine), for every type.
+
+    Checked with `stat`, before the module's lock is taken and before anything
+    opens it: opening a FIFO for reading blocks until a writer comes, and a
+    device can be read forever. A missing file is left to the type's own message.
+    """
+    import os
+    import stat
+
+    try:
+        mode = os.stat(file).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise PluginError(
+            f"--file {file} is {_kind_of(mode)}, not a regular file: give the path of the archive "
+            "or compose file itself (nothing was changed)."
+        )
+
+
+# Unicode's control characters (C0, DEL, C1) and its line and paragraph separators: each
+# breaks a line-oriented record (a group's version file, `list`'s NAME<TAB>VERSION lines).
+_CONTROL = frozenset([*map(chr, range(0x20)), *map(chr, range(0x7F, 0xA0)), "\u2028", "\u2029"])
+
+
+def check_printable(name: str, version: str) -> None:
+    """Refuse (exit 2) a module name or version holding a control character, before anything is done."""
+    for what, text in (("name", name), ("version", version)):
+        found = next((char for char in text if char in _CONTROL), None)
+        if found is not None:
+            raise PluginError(
+                f"The module {what} {text!r} holds the control character {found!r}; refused: "
+                f"names and versions must be printable text."
+            )
+
+
 def perform(
     software: SoftwareType,
     config: Config,
@@ -72,6 +124,9 @@ def perform(
     """One install or remove, holding the module's lock (see locking.py) while it runs."""
     from ..locking import module_lock
 
+    check_printable(name, version)
+    if verb == "install" and file:
+        check_file(file)
     with module_lock(software.name, name, float(config.get("container.lock_timeout"))):
         if verb == "install":
             return software.install(config, name, version, file, engine=engine)

@@ -106,10 +106,11 @@ def alarm_payload(text: str, severity: str, now: float | None = None) -> dict[st
 def failure_text(verb: str, name: str, message: str) -> str:
     """One line saying what failed and why: `Installing web failed: ...`."""
     doing = {"install": "Installing", "remove": "Removing"}.get(verb, verb.capitalize())
-    prefix = f"{doing} {name} failed: "
     text = " ".join(str(message).split())
-    if not text.startswith(prefix):
-        text = prefix + text
+    head, said, _ = text.partition(" failed: ")
+    # `Installing group shop 2.0 failed: ...` already says it: never `Installing shop failed: Installing ...`.
+    if not (said and head.startswith(f"{doing} ") and name in head.split()):
+        text = f"{doing} {name} failed: {text}"
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
 
 

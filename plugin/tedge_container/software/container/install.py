@@ -24,6 +24,7 @@ from ...labels import (
     NEW_SUFFIX,
     OLD_SUFFIX,
     check_container_name,
+    hostname_for,
 )
 from .. import readiness
 
@@ -148,7 +149,13 @@ def replace_container(
     labels = {MODULE_VERSION_LABEL: version, MANAGED_LABEL: MANAGED_BY}
     try:
         container_id = engine.create_container(
-            new_name, image, labels, network, [name], config.get("container.publish_all"), hostname=name
+            new_name,
+            image,
+            labels,
+            network,
+            [name],
+            config.get("container.publish_all"),
+            hostname=hostname_for(name),
         )
         engine.start_container(new_name)
         _check_started(engine, new_name)

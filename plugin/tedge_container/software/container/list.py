@@ -7,7 +7,7 @@ the engine only in `run` (container-group's `list` imports `clean` from here).
 
 from __future__ import annotations
 
-from ...labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES
+from ...labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES, stands_for
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
@@ -101,8 +101,9 @@ class ContainerFilter:
         self.exclude_names = _patterns(config, "filter.exclude.names")
         self.exclude_labels = config.get("filter.exclude.labels")
 
-    def accepts(self, container: Container) -> bool:
-        name, labels = container.name, container.labels
+    def accepts(self, container: Container, name: str = "") -> bool:
+        """Whether `container` is listed; `name`: the module it stands for (see labels.stands_for)."""
+        name, labels = name or container.name, container.labels
         if not name or COMPOSE_PROJECT_LABEL in labels or name.endswith(TRANSIENT_SUFFIXES):
             return False
         if self.include_names and not any(p.search(name) for p in self.include_names):
@@ -119,11 +120,15 @@ def module_version(container: Container) -> str:
 
 
 def format_modules(containers: Iterable[Container], accepts: ContainerFilter) -> str:
-    lines = []
-    for container in sorted(containers, key=lambda c: c.name):
-        if accepts.accepts(container):
-            lines.append(f"{clean(container.name)}\t{clean(module_version(container))}\n")
-    return "".join(lines)
+    """`list`'s lines; a container caught mid-swap is listed under its module's name."""
+    containers = list(containers)
+    names = {container.name for container in containers}
+    modules = []
+    for container in containers:
+        module = stands_for(container.name, container.labels, names)
+        if module and accepts.accepts(container, module):
+            modules.append((module, module_version(container)))
+    return "".join(f"{clean(module)}\t{clean(version)}\n" for module, version in sorted(modules))
 
 
 def run(config: Config) -> str:

@@ -2,12 +2,14 @@
 
 1. Unpack F into `.NAME.tedge-staging` and read it as a compose project: a
    file that is not one fails here, before anything running is touched.
-2. Pull every service image through the plugin's credential chain.
+2. Check and load the images a bundle carries under `images/` (bundle.py),
+   then pull every other service image through the plugin's credential chain.
 3. Swap: the working directory moves aside to `.NAME.tedge-previous`, the
    staged files take its place, `podman-compose up -d` brings the new version
    up (unchanged services keep running; changed ones are recreated; dropped
    ones are removed; named volumes stay), and the engine is checked.
-4. Only then is the version recorded and `previous` deleted. If step 3
+4. Only then is the version recorded, `previous` deleted and the images
+   only the previous version's bundle brought pruned (bundled.py). If step 3
    fails, the new files go, the previous ones come back and are brought up
    again. An interruption anywhere is repaired by the next install or
    remove (recovery.py).
@@ -20,13 +22,19 @@ from typing import Any, NamedTuple
 
 from ... import log
 from ...errors import PluginError, UsageError, add_context
+from .bundle import MAX_SIZE_KEY, Bundle, ask_storage_root
+from .bundle_archive import is_bundled_image
+from .bundled import prune, read_record, write_record
 from .layout import Layout, check_module_name, read_version, sync_directory, write_version
+from .limits import Limits
 from .project import Project
 from .recovery import repair, restore_previous
 from .staging import unpack
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ...config import Config
     from ...engine import Engine
     from .operations import Group
@@ -40,9 +48,13 @@ class Installed(NamedTuple):
     dropped: list[str]  # services the previous version had and this one has not
 
 
-def _rollback(group: Group, layout: Layout, new: Project, old: Project | None) -> str:
+def _rollback(
+    group: Group, layout: Layout, new: Project, old: Project | None, before_restore: Callable[[], None] | None
+) -> str:
     """Undo a failed swap; returns what the operator should know about the previous version."""
     try:
+        if before_restore is not None:
+            before_restore()
         if old is None or old.name != new.name:
             group.take_down(new, new.name, volumes=False)
         os.rename(layout.working, layout.staging)
@@ -55,8 +67,18 @@ def _rollback(group: Group, layout: Layout, new: Project, old: Project | None) -
         return f" Putting the previous version back failed too ({error}); install it again."
 
 
-def swap(group: Group, layout: Layout, new: Project, version: str) -> Installed:
-    """Put the staged project `new` in place and bring it up, or put the previous one back."""
+def swap(
+    group: Group,
+    layout: Layout,
+    new: Project,
+    version: str,
+    before_restore: Callable[[], None] | None = None,
+) -> Installed:
+    """Put the staged project `new` in place and bring it up, or put the previous one back.
+
+    `before_restore` runs before the previous version is brought up again (a bundle gives
+    back the image names its loads took).
+    """
     old: Project | None = None
     old_services: list[str] = []
     if os.path.isdir(layout.working):
@@ -69,7 +91,7 @@ def swap(group: Group, layout: Layout, new: Project, version: str) -> Installed:
     try:
         containers = group.up(new)
     except PluginError as error:
-        raise add_context(error, suffix=_rollback(group, layout, new, old)) from None
+        raise add_context(error, suffix=_rollback(group, layout, new, old, before_restore)) from None
 
     if old is not None and old.name != new.name:  # the compose file renamed the project
         old.directory = layout.previous
@@ -82,6 +104,19 @@ def swap(group: Group, layout: Layout, new: Project, version: str) -> Installed:
         layout.trash(layout.previous)
     dropped = [service for service in old_services if service not in containers]
     return Installed(layout.name, version, new, containers, dropped)
+
+
+def _disk_guard(config: Config, layout: Layout, file: str) -> Callable[[int], None]:
+    """Before unpacking: data_dir must keep container.min_free_space after the project's files."""
+    from ... import diskspace
+
+    def reserve(needed: int) -> None:
+        diskspace.require(config, layout.root, needed, f"unpack {os.path.basename(file)}", _DATA_DIR_HINT)
+
+    return reserve
+
+
+_DATA_DIR_HINT = "free space there: remove groups or other files no longer needed from that filesystem"
 
 
 def install(
@@ -103,16 +138,40 @@ def install(
         group.compose.check_available()
         repair(group, layout)
         previous_version = read_version(layout.working)
+        previous_images = read_record(layout.working)
+        loaded: Bundle | None = None
+        storage_root = ask_storage_root(group.engine, file)  # asked while unpacking (bundle.py)
         try:
-            unpack(file, layout.staging)
+            unpack(
+                file,
+                layout.staging,
+                Limits.of(config),
+                _disk_guard(config, layout, file),
+                skip=is_bundled_image,
+            )
             staged = group.load(layout.staging, name)
-            group.pull_images(staged)
+            group.warn_about(staged)
+            loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)), storage_root)
+            if loaded is not None:
+                loaded.check(staged)
+            group.pull_images(staged, skip=loaded.provided if loaded is not None else ())
+            if loaded is not None:
+                loaded.load(config)
+            brought = write_record(layout.staging, staged, loaded, previous_images)
             group.ensure_network()
         except PluginError:
+            if loaded is not None:
+                loaded.discard()
             if os.path.lexists(layout.staging):
                 layout.trash(layout.staging)
             raise
-        installed = swap(group, layout, staged, version)
+        try:
+            installed = swap(group, layout, staged, version, loaded.restore_names if loaded else None)
+        except PluginError:
+            if loaded is not None:
+                loaded.discard()
+            raise
+        prune(group.engine, config, previous_images, brought)
     except PluginError as error:
         raise add_context(error, prefix=f"Installing group {name} {version} failed: ") from None
     except OSError as error:  # the data directory: full, read-only, ...

@@ -99,13 +99,9 @@ def read_module_name(directory: str) -> str:
 
 def write_version(directory: str, version: str, name: str) -> None:
     """Record the version atomically (a power loss leaves the old record or the new one)."""
-    path = os.path.join(directory, VERSION_FILE)
-    temporary = path + ".tedge-tmp"
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(f"{version}\n{name}\n")
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    from ...safefiles import write_atomically  # never through a link the project's files hold
+
+    write_atomically(os.path.join(directory, VERSION_FILE), f"{version}\n{name}\n".encode())
     sync_directory(directory)
 
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from .limits import Limits
+
 # The compose specification's order of preference.
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 # Policies under which a container that exited on its own is not restarted (compose's default: "no").
@@ -49,7 +51,7 @@ class ServiceSpec:
 
 
 class Project:
-    __slots__ = ("compose_file", "directory", "name", "pod_declared", "services")
+    __slots__ = ("compose_file", "directory", "name", "pod_declared", "services", "unset")
 
     def __init__(
         self,
@@ -64,6 +66,7 @@ class Project:
         self.name = name  # the compose project name (label com.docker.compose.project)
         self.services = services
         self.pod_declared = pod_declared  # the file chooses podman-compose's pod use (x-podman.in_pod)
+        self.unset: dict[str, list[str]] = {}  # variable used but set nowhere → the services using it
 
     def service_names(self) -> list[str]:
         return [service.name for service in self.services]
@@ -87,18 +90,32 @@ def project_name(raw: str) -> str:
     return _PROJECT_NAME_STRIP.sub("", raw.lower())
 
 
-def interpolate(value: Any, variables: Mapping[str, str], where: str) -> Any:
-    """Compose's `$VAR`, `${VAR}`, `${VAR:-def}`, `${VAR-def}`, `${VAR:?error}`, `${VAR:+alt}`, `$$`."""
-    if isinstance(value, dict):
-        return {key: interpolate(item, variables, where) for key, item in value.items()}
-    if isinstance(value, list):
-        return [interpolate(item, variables, where) for item in value]
-    if not isinstance(value, str) or "$" not in value:
-        return value
-    return _expand(value, variables, where)
+def interpolate(value: Any, variables: Mapping[str, str], where: str, missing: set[str] | None = None) -> Any:
+    """Compose's `$VAR`, `${VAR}`, `${VAR:-def}`, `${VAR-def}`, `${VAR:?error}`, `${VAR:+alt}`, `$$`.
+
+    A block shared through YAML aliases is walked once, and shared in the result
+    too (memoised by id): nested aliases never get copied out into a huge tree.
+    `missing`, when given, collects the variables used without a default that are not set.
+    """
+    done: dict[int, Any] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, (dict, list)):
+            key = id(node)
+            if key not in done:
+                if isinstance(node, dict):
+                    done[key] = {name: walk(item) for name, item in node.items()}
+                else:
+                    done[key] = [walk(item) for item in node]
+            return done[key]
+        if not isinstance(node, str) or "$" not in node:
+            return node
+        return _expand(node, variables, where, missing)
+
+    return walk(value)
 
 
-def _expand(text: str, variables: Mapping[str, str], where: str) -> str:
+def _expand(text: str, variables: Mapping[str, str], where: str, missing: set[str] | None = None) -> str:
     out = []
     index, length = 0, len(text)
     while index < length:
@@ -117,30 +134,34 @@ def _expand(text: str, variables: Mapping[str, str], where: str) -> str:
                 end += 1
             if depth:
                 raise ProjectError(f"{where}: unclosed interpolation {text[index:]!r}.")
-            out.append(_braced(text[index + 2 : end - 1], variables, where))
+            out.append(_braced(text[index + 2 : end - 1], variables, where, missing))
             index = end
         else:
             name = _NAME.match(text, index + 1)
+            if name and missing is not None and name.group(0) not in variables:
+                missing.add(name.group(0))
             out.append(variables.get(name.group(0), "") if name else "$")
             index = name.end() if name else index + 1
     return "".join(out)
 
 
-def _braced(body: str, variables: Mapping[str, str], where: str) -> str:
+def _braced(body: str, variables: Mapping[str, str], where: str, missing: set[str] | None = None) -> str:
     braced = _BRACED.match(body)
     if not braced:
         raise ProjectError(f"{where}: invalid interpolation ${{{body}}}.")
     name, operator, argument = braced.groups()
     current = variables.get(name, "")
     if not operator:
+        if missing is not None and name not in variables:
+            missing.add(name)
         return current
     # With ':' an empty value counts as unset.
     is_set = bool(current) if operator.startswith(":") else name in variables
     kind = operator[-1]
     if kind == "-":
-        return current if is_set else _expand(argument or "", variables, where)
+        return current if is_set else _expand(argument or "", variables, where, missing)
     if kind == "+":
-        return _expand(argument or "", variables, where) if is_set else ""
+        return _expand(argument or "", variables, where, missing) if is_set else ""
     if not is_set:  # "?"
         raise ProjectError(f"{where}: required variable {name} is missing: {argument or 'not set'}.")
     return current
@@ -163,19 +184,25 @@ def _yaml_loader() -> Any:
     return Loader
 
 
-def read_yaml(path: str) -> Any:
+def read_yaml(path: str, limits: Limits | None = None) -> Any:
+    """The document in `path`, refused (before parsing) past `limits.compose_size` bytes."""
     import yaml
 
+    display = os.path.basename(path)
     try:
         with open(path, encoding="utf-8") as stream:
+            if limits is not None:
+                limits.check_compose_size(display, os.fstat(stream.fileno()).st_size)
             return yaml.load(stream, Loader=_yaml_loader())  # a SafeLoader subclass
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or type(error).__name__
-        raise ProjectError(f"{os.path.basename(path)} is not valid YAML{where}: {problem}.") from None
+        raise ProjectError(f"{display} is not valid YAML{where}: {problem}.") from None
+    except RecursionError:
+        raise ProjectError(f"{display} nests blocks too deeply to be a compose file; refused.") from None
     except UnicodeDecodeError:
-        raise ProjectError(f"{os.path.basename(path)} is not UTF-8 text.") from None
+        raise ProjectError(f"{display} is not UTF-8 text.") from None
     except OSError as error:
         raise ProjectError(f"Cannot read {path}: {error.strerror}.") from None
 
@@ -192,14 +219,25 @@ def variables(directory: str, environ: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-def load(directory: str, module_name: str, environ: Mapping[str, str]) -> Project:
-    """Read and check the compose project in `directory` (installed as module `module_name`)."""
+def load(
+    directory: str, module_name: str, environ: Mapping[str, str], limits: Limits | None = None
+) -> Project:
+    """Read and check the compose project in `directory` (installed as module `module_name`).
+
+    `limits` (default: the keys' defaults) bound the compose file's size and its nodes.
+    """
+    from .limits import Limits  # not at the top: limits.py needs ProjectError from here
+
+    limits = limits or Limits()
     compose_file = find_compose_file(directory)
-    document = read_yaml(os.path.join(directory, compose_file))
+    document = read_yaml(os.path.join(directory, compose_file), limits)
     if not isinstance(document, dict):
         raise ProjectError(f"{compose_file} does not hold a compose project (a mapping with `services`).")
+    limits.check_nodes(document, compose_file)
     values = variables(directory, environ)
-    document = interpolate(document, values, compose_file)
+    raw = document
+    missing: set[str] = set()
+    document = interpolate(document, values, compose_file, missing)
     raw_name = document.get("name") or module_name
     name = project_name(str(raw_name))
     if not name:
@@ -220,4 +258,35 @@ def load(directory: str, module_name: str, environ: Mapping[str, str]) -> Projec
         specs.append(ServiceSpec(str(service), image, restart, builds))
     extension = document.get("x-podman")
     pod_declared = isinstance(extension, dict) and "in_pod" in extension
-    return Project(directory, compose_file, name, specs, pod_declared)
+    project = Project(directory, compose_file, name, specs, pod_declared)
+    if missing:
+        project.unset = _users(raw.get("services"), values, compose_file, missing)
+    return project
+
+
+def _users(services: Any, values: Mapping[str, str], where: str, missing: set[str]) -> dict[str, list[str]]:
+    """Each unset variable → the services using it (none: used outside services).
+
+    Nodes shared through YAML anchors are looked at once (memoised by id), however
+    many services alias them.
+    """
+    seen: dict[int, frozenset[str]] = {}
+
+    def used_in(node: Any) -> frozenset[str]:
+        key = id(node)
+        if key not in seen:
+            names: set[str] = set()
+            if isinstance(node, dict):
+                names.update(*(used_in(item) for item in node.values()))
+            elif isinstance(node, list):
+                names.update(*(used_in(item) for item in node))
+            elif isinstance(node, str) and "$" in node:
+                _expand(node, values, where, names)
+            seen[key] = frozenset(names)
+        return seen[key]
+
+    users: dict[str, list[str]] = {name: [] for name in sorted(missing)}
+    for service, body in services.items() if isinstance(services, dict) else ():
+        for name in sorted(used_in(body)):
+            users[name].append(str(service))
+    return users

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from ...errors import PluginError, add_context
+from .bundled import prune, read_record
 from .layout import Layout, check_module_name, compose_root
 from .project import project_name
 from .recovery import repair
@@ -41,7 +42,9 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> tuple[str
         services = group.take_down(
             project, taken_down, volumes=not config.get("container_group.keep_volumes")
         )
+        brought = read_record(layout.working)
         layout.trash(layout.working)
+        prune(group.engine, config, brought, {})  # the images its bundle brought, unless still used
     except PluginError as error:
         raise add_context(error, prefix=f"Removing group {name} failed: ") from None
     except OSError as error:

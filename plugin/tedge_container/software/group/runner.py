@@ -5,9 +5,12 @@ directory, in the project's working directory, with a small environment:
 `CONTAINER_HOST` points the podman CLI it drives (in remote mode) at the same
 socket the engine adapter resolved, so compose and the plugin see one engine.
 Every run is bounded by `container_group.compose_timeout` (the whole process
-group is killed after it). Its exit code is not trusted: install checks the
-engine afterwards (checks.py). Its output is never printed as a whole: it
-echoes every podman command line, environment values included.
+group is killed after it), and never outlives the plugin: it runs under
+child_guard.py, which kills its process group when the plugin dies, and the
+plugin kills it when interrupted. Its exit code is not trusted: install checks
+the engine afterwards (checks.py). Its output is never printed as a whole: its
+last error line is quoted, and at debug every line logged, both made safe
+(compose_output.py).
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ import subprocess
 import sys
 
 from ... import log
+from ...child_guard import guarded
 from ...errors import EngineTimeout, PluginError
+from .compose_output import clean, last_error, said, secret_values
+from .hosts import HOSTS_OVERRIDE
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,25 +74,25 @@ def _library_path() -> str:
 
 
 class ComposeRun:
-    """What one podman-compose run said."""
+    """What one podman-compose run said (`directory`, `secrets`: to quote it safely, compose_output.py)."""
 
-    __slots__ = ("output", "returncode")
+    __slots__ = ("directory", "output", "returncode", "secrets")
 
-    def __init__(self, returncode: int, output: str) -> None:
+    def __init__(
+        self, returncode: int, output: str, directory: str = "", secrets: Sequence[str] = ()
+    ) -> None:
         self.returncode = returncode
         self.output = output
+        self.directory = directory
+        self.secrets = secrets
 
-    def errors(self) -> list[str]:
-        """podman's and compose's error lines, without the echoed command lines (they hold env values)."""
-        found = []
-        for line in self.output.splitlines():
-            text = line.strip()
-            if not text or text.startswith(("podman ", "['podman'", "[podman", "exit code:")):
-                continue
-            lowered = text.lower()
-            if lowered.startswith("error") or " error" in lowered[:40] or "fatal" in lowered[:20]:
-                found.append(text[:300])
-        return found[-3:]
+    def last_error(self) -> str:
+        """Compose's last error line, cut short and without secrets; '' when it said none."""
+        return last_error(self.output, self.directory, self.secrets)
+
+    def said(self) -> str:
+        """` (compose said: ...)` with a hint for a known cause, or ''."""
+        return said(self.last_error())
 
 
 class Compose:
@@ -111,10 +117,14 @@ class Compose:
         directory, compose_file = project.directory, project.compose_file
         self.check_available()
         pod = [] if project.pod_declared else ["--in-pod=false"]
-        argv = [sys.executable, "-s", "-m", "podman_compose", *pod, "-f", compose_file, *args]
+        files = ["-f", compose_file]
+        if os.path.isfile(os.path.join(directory, HOSTS_OVERRIDE)):  # the plugin's, after the project's
+            files += ["-f", HOSTS_OVERRIDE]
+        argv = [sys.executable, "-s", "-m", "podman_compose", *pod, *files, *args]
         log.debug(f"running podman-compose {' '.join(args)} in {directory}")
+        # Started from the thread that waits for it: the guard's parent-death signal is per thread.
         process = subprocess.Popen(
-            argv,
+            guarded(argv),
             cwd=directory,
             env=compose_environment(self.socket_path),
             stdin=subprocess.DEVNULL,
@@ -130,10 +140,27 @@ class Compose:
                 f"podman-compose {what} did not finish within {self.timeout:g} s; try again later, "
                 "or raise container_group.compose_timeout."
             ) from None
+        except BaseException:  # Ctrl-C, SIGTERM turned into an exception: compose stops with the plugin
+            _kill_group(process)
+            raise
         text = output[-_KEPT_OUTPUT:].decode("utf-8", "replace")
+        secrets = secret_values(_variables(directory))
         if process.returncode:
             log.debug(f"podman-compose {args[0]} exited with {process.returncode}")
-        return ComposeRun(process.returncode, text)
+        if log.enabled("debug"):  # all it said, made as safe as the quoted line
+            for line in text.splitlines():
+                log.debug(f"podman-compose: {clean(line, directory, secrets)}")
+        return ComposeRun(process.returncode, text, directory, secrets)
+
+
+def _variables(directory: str) -> dict[str, str]:
+    """What compose interpolates from in `directory` (its values are hidden in what compose said)."""
+    from .project import ProjectError, variables
+
+    try:
+        return variables(directory, variables_environment())
+    except (ProjectError, OSError, ValueError):
+        return {}
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

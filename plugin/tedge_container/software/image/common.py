@@ -8,7 +8,11 @@ from ...images import references
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
     from ...config import Config
+    from ...engine.model import Container
     from ...images.references import Reference
 
 
@@ -34,3 +38,42 @@ def module_reference(name: str, version: str) -> Reference:
     version = version or "latest"
     text = f"{name}{version}" if version.startswith("@") else f"{name}:{version}"
     return references.parse(text)
+
+
+def image_names(image: Mapping[str, Any]) -> set[str]:
+    """The names (`repo:tag`) an image's inspect data gives it."""
+    return {str(name) for name in image.get("RepoTags") or image.get("Names") or []}
+
+
+def users_through(
+    containers: Iterable[Container], reference: str, image: Mapping[str, Any]
+) -> list[Container]:
+    """The containers that keep `reference` in use: removing that name would take their image.
+
+    A container started from another name of the same image, or from its id, does
+    not need this name while the image keeps another one; when `reference` is
+    the image's last name, every container of the image needs it.
+    """
+    image_id = str(image.get("Id") or "")
+    last_name = image_names(image) <= {reference}
+    return [
+        container
+        for container in containers
+        if container.image_id == image_id and (last_name or _normalised(container.image) == reference)
+    ]
+
+
+def describe_users(users: list[Container], shown: int = 3) -> str:
+    """`container a`, `containers a, b, c and 2 more`: never a line naming a hundred containers."""
+    names = sorted(container.name for container in users)
+    more = len(names) - shown
+    listed = ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+    return f"container{'s' if len(names) > 1 else ''} {listed}"
+
+
+def _normalised(name: str) -> str:
+    """`name` as the engine names images (`app:1` → `docker.io/library/app:1`); unchanged when not a name."""
+    try:
+        return references.parse(name).full
+    except PluginError:
+        return name

@@ -15,7 +15,7 @@ from ...errors import PluginError, add_context
 from ...images.obtain import obtain_image
 from ..base import Outcome
 from . import records
-from .common import module_reference, require_enabled
+from .common import describe_users, module_reference, require_enabled, users_through
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,13 +46,13 @@ def install(config: Config, name: str, version: str, file: str, engine: Engine |
 
 
 def _drop_previous(engine: Engine, previous: records.Record) -> None:
-    """The module's former tag goes, unless a container uses it (then it stays, said in a warning)."""
+    """The module's former name goes, unless a container needs it (then it stays, said in a warning)."""
     try:
-        users = engine.containers_using_image(previous.image_id) if previous.image_id else []
+        data = engine.find_image(previous.reference)
+        users = users_through(engine.list_containers(), previous.reference, data) if data else []
         if users:
-            names = ", ".join(sorted(c.name for c in users))
-            log.warning(f"the previous image {previous.reference} is kept: container {names} uses it")
-        elif not engine.remove_image(previous.reference):
+            log.warning(f"the previous image {previous.reference} is kept: {describe_users(users)} use it")
+        elif data and not engine.remove_image(previous.reference):
             log.warning(f"the previous image {previous.reference} could not be removed")
     except PluginError as error:
         log.warning(f"the previous image {previous.reference} was not removed: {error}")

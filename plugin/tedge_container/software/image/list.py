@@ -1,8 +1,10 @@
 """`list`: `NAME\\tVERSION` for each image this type installed that the engine still has.
 
 Never every image on the host: only the records of this type (records.py),
-checked against one raw image list of the engine, so an image deleted by hand
-is not reported. Runs on every software update: no podman-py, no changes.
+checked against one raw image list of the engine. A module whose name
+(`NAME:TAG`) the engine no longer has, the image deleted or only that name
+removed by hand, is not reported and its record is dropped, so that `list`
+and `remove` agree. Runs on every software update: no podman-py.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ def run(config: Config) -> str:
     if not installed:
         return ""
     present = Engine(config).image_names()
-    lines = [
-        f"{clean(record.name)}\t{clean(record.version)}\n"
-        for record in sorted(installed, key=lambda r: r.name)
-        if record.reference in present or record.image_id in present
-    ]
+    lines = []
+    for record in sorted(installed, key=lambda r: r.name):
+        # A digest names content: it is there while the image is (podman may list another digest of it).
+        if record.reference in present or ("@" in record.reference and record.image_id in present):
+            lines.append(f"{clean(record.name)}\t{clean(record.version)}\n")
+        else:  # its name is gone (removed or untagged by hand): the module is gone too
+            records.delete(config, record.name, only=record)
     return "".join(lines)

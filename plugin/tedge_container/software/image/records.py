@@ -82,18 +82,20 @@ def find(config: Config, name: str) -> Record | None:
 def write(config: Config, record: Record) -> None:
     directory = records_dir(config, create=True)
     os.makedirs(directory, mode=0o755, exist_ok=True)
-    path = _path(directory, record.name)
-    temporary = path + ".tmp"
+    from ...safefiles import write_atomically  # never through a link planted at the record's name
+
     data = {slot: getattr(record, slot) for slot in Record.__slots__}
-    with open(temporary, "w", encoding="utf-8") as stream:
-        stream.write(jsonio.dumps(data))  # what json.dump(data, stream) writes
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
+    # What json.dump(data, stream) writes.
+    write_atomically(_path(directory, record.name), jsonio.dumps(data).encode(), temporary_suffix=".tmp")
 
 
-def delete(config: Config, name: str) -> None:
+def delete(config: Config, name: str, only: Record | None = None) -> None:
+    """Drop module `name`'s record; with `only`, just when it still is that record (not a newer one)."""
     directory = records_dir(config)
+    if only is not None:
+        current = find(config, name)
+        if current is None or (current.reference, current.version) != (only.reference, only.version):
+            return
     if directory:
         import contextlib
 

@@ -1,0 +1,87 @@
+"""A group archive's `images/` members: which they are, and reading them as streams (bundle.py).
+
+Shared by staging.py (`is_bundled_image`: never unpacked) and bundle.py
+(inspect and load). The group archive is read as a stream, tar (plain or
+compressed) or zip, so nothing is copied into data_dir.
+"""
+
+from __future__ import annotations
+
+import stat
+
+from ...images import contents, references
+from .project import ProjectError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import IO
+
+IMAGES_DIR = "images"
+
+
+def is_bundled_image(name: str) -> bool:
+    """True for a group archive member under `images/`: an image archive, loaded here, never unpacked."""
+    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
+    return bool(parts) and parts[0] == IMAGES_DIR
+
+
+class BundleError(ProjectError):
+    """A bundle that cannot be installed, found before anything running is touched (exit 2)."""
+
+
+class ImageArchive:
+    """One member under images/: what it holds, and what became of it."""
+
+    __slots__ = ("contents", "display", "load", "member", "stored")
+
+    def __init__(self, member: str, stored: int, display: str, held: contents.Contents) -> None:
+        self.member = member
+        self.stored = stored  # bytes in the group archive (compressed, for a gzip member)
+        self.display = display
+        self.contents = held
+        self.load = True  # False when the engine has every image of it, with the same id
+
+    def references(self) -> dict[str, str]:
+        """Full name → the id it was saved with ("" when the archive does not say)."""
+        found = {}
+        for name in self.contents.names:
+            parsed = references.try_parse(name)
+            if parsed is not None:
+                found[parsed.full] = contents.plain_id(self.contents.ids.get(name, ""))
+        return found
+
+
+def members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
+    """(name, stored size, stream) of every image archive in the group archive, in its order."""
+    import tarfile
+
+    if is_zip(file):
+        import zipfile
+
+        with zipfile.ZipFile(file) as archive:
+            for info in archive.infolist():
+                if not is_bundled_image(info.filename) or info.is_dir():
+                    continue
+                if stat.S_IFMT(info.external_attr >> 16) not in (0, stat.S_IFREG):
+                    raise BundleError(
+                        f"{display}: {info.filename} is not a file; images/ holds image archives."
+                    )
+                with archive.open(info) as source:  # read decompressed: its size is file_size
+                    yield info.filename, info.file_size, source
+        return
+    if not tarfile.is_tarfile(file):
+        return  # a compose file given as such
+    with tarfile.open(file, mode="r|*", bufsize=contents.CHUNK_SIZE) as tar:
+        for member in tar:
+            if not is_bundled_image(member.name) or member.isdir():
+                continue
+            source = tar.extractfile(member) if member.isfile() else None
+            if source is None:
+                raise BundleError(f"{display}: {member.name} is not a file; images/ holds image archives.")
+            yield member.name, member.size, source
+
+
+def is_zip(file: str) -> bool:
+    with open(file, "rb") as head:
+        return head.read(4) in (b"PK\x03\x04", b"PK\x05\x06")

@@ -1,0 +1,117 @@
+"""Group bundles, the parts that need no engine: reading image archives as streams, and unpacking.
+
+The archives are built for real here with tarfile (the layouts of `podman save`
+in docker-archive and oci-archive form); the engine side is in
+tests/integration/test_group_bundles.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from tests.unit.test_archive import make_archive
+
+from tedge_container.errors import ArchiveError
+from tedge_container.images import contents
+from tedge_container.software.group.bundle_archive import is_bundled_image
+from tedge_container.software.group.staging import unpack
+
+LAYER = b"layer bytes " * 100
+CONFIG = b'{"architecture": "amd64"}'
+CONFIG_ID = hashlib.sha256(CONFIG).hexdigest()
+OVER = ArchiveError("over the limit")
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    with tempfile.TemporaryDirectory() as directory:
+        return make_archive(Path(directory) / "a.tar", files).read_bytes()
+
+
+def docker_archive(
+    tag: str | None = "localhost/app:1", layer: bytes = LAYER, with_layer: bool = True
+) -> bytes:
+    tags = [tag] if tag else None  # `docker save` of an untagged image: RepoTags null
+    manifest = [{"Config": f"{CONFIG_ID}.json", "RepoTags": tags, "Layers": ["abc/layer.tar"]}]
+    files = {f"{CONFIG_ID}.json": CONFIG}
+    if with_layer:
+        files["abc/layer.tar"] = layer
+    files["manifest.json"] = json.dumps(manifest).encode()
+    return _tar(files)
+
+
+def oci_archive(tag: str = "localhost/db:2") -> bytes:
+    manifest = json.dumps({"config": {"digest": f"sha256:{CONFIG_ID}"}, "layers": []}).encode()
+    digest = hashlib.sha256(manifest).hexdigest()
+    index = {
+        "manifests": [
+            {"digest": f"sha256:{digest}", "annotations": {"org.opencontainers.image.ref.name": tag}}
+        ]
+    }
+    return _tar(
+        {
+            "oci-layout": b'{"imageLayoutVersion": "1.0.0"}',
+            f"blobs/sha256/{digest}": manifest,
+            f"blobs/sha256/{CONFIG_ID}": CONFIG,
+            "index.json": json.dumps(index).encode(),
+        }
+    )
+
+
+def inspect(data: bytes, limit: int = 1 << 30) -> contents.Contents:
+    return contents.inspect(io.BytesIO(data), "b.tar: images/x.tar", limit, OVER)
+
+
+def test_docker_and_oci_archives_give_names_ids_and_uncompressed_size():
+    plain = docker_archive()
+    held = inspect(plain)
+    assert held.names == ["localhost/app:1"] and held.ids == {"localhost/app:1": CONFIG_ID}
+    assert held.size == len(plain)
+    zipped = inspect(gzip.compress(plain))  # gzip undone as a stream: the same size as the plain one
+    assert (zipped.names, zipped.ids, zipped.size) == (held.names, held.ids, len(plain))
+    oci = inspect(oci_archive())
+    assert oci.names == ["localhost/db:2"] and oci.ids == {"localhost/db:2": CONFIG_ID}
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (docker_archive()[:3000], "is not a whole image archive"),  # cut inside a member
+        (gzip.compress(docker_archive())[:-20], "is not a whole image archive"),  # gzip cut short
+        (docker_archive(with_layer=False), "is incomplete: it lacks abc/layer.tar"),
+        (_tar({"notes.txt": b"hello"}), "is not an image archive: it has no manifest.json"),
+        (b"just some text, not a tar at all\n" * 40, "is not a whole image archive"),
+        (docker_archive(tag=None), "holds no tagged image"),
+    ],
+)
+def test_broken_image_archives_are_refused_naming_them(data: bytes, says: str):
+    with pytest.raises(ArchiveError) as raised:
+        inspect(data)
+    assert str(raised.value).startswith("b.tar: images/x.tar "), raised.value
+    assert says in str(raised.value)
+
+
+def test_the_size_limit_is_counted_on_the_uncompressed_stream():
+    bomb = gzip.compress(docker_archive(layer=bytes(8 << 20)))  # 8 MiB of zeros: a few kB compressed
+    assert len(bomb) < 100_000
+    with pytest.raises(ArchiveError) as raised:
+        inspect(bomb, limit=1 << 20)
+    assert raised.value is OVER
+
+
+def test_only_members_under_images_are_bundle_images(tmp_path: Path):
+    assert is_bundled_image("images/app.tar") and is_bundled_image("./images/sub/db.tar.gz")
+    assert is_bundled_image("images/")
+    assert not is_bundled_image("compose.yaml") and not is_bundled_image("conf/images/x.tar")
+    assert not is_bundled_image("images.tar")
+    archive = tmp_path / "bundle.tar"
+    archive.write_bytes(
+        _tar({"compose.yaml": b"services: {}\n", "images/app.tar": docker_archive(), "conf/a": b"x"})
+    )
+    unpack(str(archive), str(tmp_path / "staging"), skip=is_bundled_image)
+    assert sorted(p.name for p in (tmp_path / "staging").iterdir()) == ["compose.yaml", "conf"]
