@@ -286,13 +286,15 @@ class Bench:
         return "\n".join(lines)
 
 
-def update_readme(table: str, note: str) -> None:
+def update_readme(table: str, note: str, marker: str = "bench") -> None:
+    """Replace the block between `<!-- MARKER:start -->` and `<!-- MARKER:end -->` in README.md."""
     readme = REPO / "README.md"
     text = readme.read_text()
-    block = f"<!-- bench:start -->\n{note}\n\n{table}\n<!-- bench:end -->"
-    new, count = re.subn(r"<!-- bench:start -->.*?<!-- bench:end -->", block, text, flags=re.S)
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    block = f"{start}\n{note}\n\n{table}\n{end}"
+    new, count = re.subn(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
     if not count:
-        raise SystemExit("README.md has no <!-- bench:start --> / <!-- bench:end --> markers")
+        raise SystemExit(f"README.md has no {start} / {end} markers")
     readme.write_text(new)
 
 

@@ -92,7 +92,7 @@ def test_a_crash_loop_raises_then_clears_the_alarm(plugin, test_images, monitor,
     assert alarm["severity"] == "major"
     assert name in alarm["text"] and "restarted it" in alarm["text"]
     wait_until("the alarm cleared after a steady run", lambda: watch.state.get(alarm_topic) == "", timeout=15)
-    assert watch.health(name) == "up"
+    wait_until("its health up once the alarm is cleared", lambda: watch.health(name) == "up", timeout=2)
 
 
 def test_engine_unreachable_raises_then_clears_the_alarm(plugin, broker, watch, tmp_path) -> None:

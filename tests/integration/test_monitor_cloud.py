@@ -158,3 +158,47 @@ def test_without_delete_from_cloud_nothing_is_asked(
     wait_until(f"{name} deregistered", lambda: watch.state.get(service_topic(name)) == "")
     time.sleep(DELAY + 1.0)
     assert proxy.requests == [] and proxy.has(xid(name))
+
+
+def test_services_that_vanish_in_numbers_keep_their_cloud_objects_until_removed_or_back(
+    plugin, test_images, broker, watch, proxy, stop_monitors, tmp_path
+) -> None:
+    """Their containers removed behind the monitor's back while it was stopped (as an empty or a
+    different engine looks): more than delete_from_cloud.max_vanished (3) go at once."""
+    monitor = start_monitor(plugin, broker, watch, tmp_path, proxy.port)
+    stop_monitors.append(monitor)
+    names = [unique("many") for _ in range(4)]
+    for name in names:
+        podman(plugin, "run", "-d", "--name", name, test_images.app1)
+        proxy.add_service(xid(name))
+    for name in names:
+        wait_until(f"{name} up", lambda name=name: watch.health(name) == "up")
+    assert monitor.stop() == 0
+    for name in names:
+        podman(plugin, "rm", "-f", "-t", "0", name)
+    monitor.start()
+
+    alarm_topic = "te/device/main///a/container_services_vanished"
+    alarm = wait_until("the vanished-services alarm", lambda: watch.json(alarm_topic))
+    assert alarm["text"].startswith("4 container services vanished at once")
+    assert "max_vanished = 3" in alarm["text"] and "kept" in alarm["text"]
+    for name in names:
+        wait_until(f"{name} deregistered", lambda name=name: watch.state.get(service_topic(name)) == "")
+    time.sleep(DELAY + 1.5)  # past the delay: nothing is deleted
+    assert proxy.deletes() == []
+    assert all(proxy.has(xid(name)) for name in names)
+
+    # The operator removes two of them from the cloud (the sm-plugin's remove): deleted there now.
+    plugin.set("report", "enabled", True)
+    for name in names[:2]:
+        result = plugin.run("remove", name)
+        assert result.returncode == 0, result.stderr
+    for name in names[:2]:
+        wait_until(f"{name} deleted in the cloud", lambda name=name: not proxy.has(xid(name)))
+    wait_until("2 left in the alarm", lambda: watch.json(alarm_topic)["text"].startswith("2 container"))
+    # The other two come back (the right engine again): the alarm is cleared, they stay in the cloud.
+    for name in names[2:]:
+        podman(plugin, "run", "-d", "--name", name, test_images.app1)
+    wait_until("the alarm cleared", lambda: watch.state.get(alarm_topic) == "")
+    assert proxy.has(xid(names[2])) and proxy.has(xid(names[3]))
+    assert len(proxy.deletes()) == 2

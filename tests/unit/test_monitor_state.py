@@ -142,11 +142,12 @@ def test_a_resync_deregisters_what_vanished_meanwhile(accepts) -> None:
 
 
 def test_a_crash_loop_raises_at_the_threshold_and_clears_after_a_steady_run() -> None:
-    loops = CrashLoops(threshold=3, clear_after=60)
+    loops = CrashLoops(threshold=3, clear_after=60, update_interval=1)
     assert loops.observe("web", 5, True, now=0, history=True) is None  # before the monitor looked
     assert loops.observe("web", 7, True, now=1) is None
     verdict = loops.observe("web", 8, True, now=2)
     assert verdict is not None and (verdict.action, verdict.restarts) == ("raise", 3)
+    assert loops.looping("web") and not loops.looping("other")
     assert loops.observe("web", 8, True, now=3) is None  # said once
     verdict = loops.observe("web", 9, True, now=4)
     assert verdict is not None and verdict.restarts == 4  # the text follows the count
@@ -183,3 +184,60 @@ def test_a_chunked_stream_is_decoded_across_reads() -> None:
     chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     pieces = [chunked[i : i + 5] for i in range(0, len(chunked), 5)]
     assert b"".join(_dechunk(iter(pieces))) == body
+
+
+def test_a_service_name_that_cannot_be_a_topic_is_no_service_and_said_once(accepts) -> None:
+    told = []
+    picture = Picture(unfit=lambda container, name, kind: told.append((container, name, kind)))
+    odd = inspect("running", **{"com.docker.compose.project": "p", "com.docker.compose.service": "x/y"})
+    assert picture.refresh(odd["Id"], odd, accepts) == []
+    assert picture.services == {}
+    assert told == [("web", "p@x/y", "container-group")]  # service.py warns once per container
+
+
+def test_vanished_services_are_kept_in_the_cloud_when_many_and_the_alarm_follows(tmp_path) -> None:
+    from tedge_container.monitor.vanished import ALARM_TYPE, Vanished
+    from tedge_container.status.topics import Topics
+
+    class Retained:  # what the broker keeps (the link's retain, recorded)
+        def __init__(self) -> None:
+            self.retained: dict[str, Any] = {}
+
+        def retain(self, topic: str, payload: Any) -> None:
+            self.retained[topic] = payload
+
+    link, topics = Retained(), Topics("te", "device/main//")
+    alarm = topics.device_alarm(ALARM_TYPE)
+    vanished = Vanished(link, topics, limit=3, state_dir=str(tmp_path))  # type: ignore[arg-type]
+    assert vanished.decide(["a", "b", "c"], "/run/podman.sock", now=0) is True  # few: deleted
+    assert vanished.decide(["a", "b", "c", "d"], "/run/podman.sock", now=0) is False
+    assert link.retained[alarm]["text"].startswith("4 container services vanished at once")
+    assert not vanished.cleared("a", now=1)  # our own deregistration, sent back by the broker
+    again = Vanished(link, topics, limit=3, state_dir=str(tmp_path))  # type: ignore[arg-type]
+    assert again.names == {"a", "b", "c", "d"}  # kept over a restart
+    again.came_back("a")
+    assert again.cleared("b", now=100) is True  # an sm-plugin's remove: deleted now
+    assert again.cleared("b", now=100) is False
+    assert link.retained[alarm]["text"].startswith("2 container services")
+    again.came_back("c")
+    again.cleared("d", now=101)
+    assert link.retained[alarm] is None
+
+
+def test_a_malformed_event_or_message_does_not_end_the_loop(tmp_path: Path, capsys) -> None:
+    """The Monitor's loop itself, not started (no broker, no engine): items are handled one by one."""
+    from tedge_container.monitor.service import Monitor
+    from tedge_container.status.settings import mqtt_settings
+    from tedge_container.status.topics import Topics
+
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "tedge-container-plugin.toml").write_text(f'data_dir = "{tmp_path}"\n')
+    config = Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)})
+    monitor = Monitor(config, mqtt_settings(config, tedge={}), Topics("te", "device/main//"), tedge={})
+    monitor.queue.put(("event", {"Type": "container", "Action": "die", "Actor": "not-a-dict"}))
+    monitor.queue.put(("registration", ["not", "a", "name"]))  # an unexpected error in its handling
+    monitor.queue.put(("event", {"Type": "container", "Action": "start", "Actor": {"ID": "abc"}}))
+    monitor._round()
+    assert not monitor.stop.is_set()
+    err = capsys.readouterr().err
+    assert "an event podman sent is not understood" in err and "handling registration failed" in err

@@ -64,11 +64,13 @@ DEFAULTS: dict[str, Any] = {
     # The monitor (`tedge-container-plugin monitor`, docs/monitor.md). The Go service's keys first.
     "container.crash_loop_threshold": 3,  # restarts since first seen (or the last steady run): alarm
     "container.crash_loop_clear_after": 300.0,  # running this long without a restart clears it
+    "container.crash_loop_update_interval": 60.0,  # the alarm's count (and the log line): at most this often
     "metrics.enabled": True,
     "metrics.interval": 300.0,  # resource_usage measurements; 0: off
     # Deleting removed services in Cumulocity through tedge's proxy (monitor/cloud.py).
     "delete_from_cloud.enabled": True,
     "delete_from_cloud.delay": 30.0,
+    "delete_from_cloud.max_vanished": 3,  # more vanishing in one resync: kept in the cloud, alarmed
     "client.c8y.host": "",  # "": c8y.proxy.client.host from tedge (127.0.0.1)
     "client.c8y.port": 0,  # 0: c8y.proxy.client.port from tedge (8001)
     "client.ca_file": "",

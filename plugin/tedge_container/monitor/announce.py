@@ -2,6 +2,11 @@
 and (through cloud.py) the cloud deletion of services that went away.
 
 Called from the monitor's loop only (service.py), which decides what changed.
+Registrations and health go through each service's publish budget
+(budget.py): a change waits, coalesced with later ones (the latest state
+wins), while its service has no tokens left; `flush` publishes what may go.
+While a container is in a crash loop its health stays `down` (no flapping),
+until it has run steadily and the alarm is cleared.
 """
 
 from __future__ import annotations
@@ -10,12 +15,17 @@ import time
 
 from .. import log
 from ..status.topics import alarm_payload, health_payload, registration_payload
+from .budget import HOLD, Budget
 from .crashloop import ALARM_TYPE as CRASH_LOOP_ALARM
 from .crashloop import SEVERITY as CRASH_LOOP_SEVERITY
 from .crashloop import CrashLoops, alarm_text
+from .state import is_passing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from ..status.topics import Topics
     from .cloud import CloudCleanup
     from .link import Link
@@ -23,66 +33,147 @@ if TYPE_CHECKING:
 
 
 class Announce:
-    def __init__(self, link: Link, topics: Topics, crash_loops: CrashLoops, cloud: CloudCleanup | None):
+    def __init__(
+        self,
+        link: Link,
+        topics: Topics,
+        crash_loops: CrashLoops,
+        cloud: CloudCleanup | None,
+        budget: Budget | None = None,
+    ):
         self.link = link
         self.topics = topics
         self.crash_loops = crash_loops
         self.cloud = cloud
+        self.budget = budget or Budget()
+        self.waiting: dict[str, Observed] = {}  # the latest state of a service, not published yet
+        self.shown: dict[str, tuple[dict[str, Any], str]] = {}  # what was published: registration, health
 
-    def apply(self, changes: list[Change]) -> None:
-        came_or_went = False
+    def apply(self, changes: list[Change], now: float | None = None) -> None:
+        """Record what changed; deregistrations go at once, the rest when `flush` finds the budget."""
+        now = time.monotonic() if now is None else now
+        went = False
         for change in changes:
             if change.kind == "deregister":
                 self.deregister(change.name)
-                came_or_went = True
+                went = True
                 continue
             observed = change.observed
             assert observed is not None
-            if change.kind == "register":
-                if self.cloud is not None:
-                    self.cloud.registered(observed.name)
-                came_or_went = came_or_went or self.topics.service(observed.name) not in self.link.retained
-                self._register(observed)
-            self.link.retain(self.topics.health(observed.name), health_payload(observed.health))
-        if came_or_went:
+            if change.kind == "register" and self.cloud is not None:
+                self.cloud.registered(observed.name)
+            self.waiting[observed.name] = observed
+            self.budget.changed(observed.name, now)
+        if went:
             self.sync_log_types()
+
+    def health_of(self, observed: Observed) -> str:
+        return "down" if self.crash_loops.looping(observed.name) else observed.health
+
+    def _cost(self, observed: Observed) -> int:
+        """Messages the service's latest state needs: 2 with its registration (health follows it), 1, 0."""
+        shown = self.shown.get(observed.name)
+        registration = registration_payload(observed.name, observed.type, observed.twin)
+        if shown is None or shown[0] != registration:
+            return 2
+        return 0 if shown[1] == self.health_of(observed) else 1
+
+    def flush(self, now: float) -> None:
+        """Publish every waiting state its budget allows."""
+        came = False
+        for name, observed in list(self.waiting.items()):
+            cost = self._cost(observed)
+            if not self.budget.allow(name, cost, now, self._hold(observed), self._final_only(name)):
+                continue
+            del self.waiting[name]
+            if cost == 2:
+                came = came or self.topics.service(name) not in self.link.retained
+                self._register(observed)
+            if cost:
+                self._health(observed)
+        if came:
+            self.sync_log_types()
+
+    def next_due(self, now: float) -> float | None:
+        """When a waiting state may go at the earliest; None when nothing waits."""
+        times = [
+            self.budget.next_try(
+                name, max(1, self._cost(seen)), now, self._hold(seen), self._final_only(name)
+            )
+            for name, seen in self.waiting.items()
+        ]
+        return min(times) if times else None
+
+    def _final_only(self, name: str) -> bool:
+        """In a crash loop, once its health `down` is out, only the state the loop ends in goes."""
+        shown = self.shown.get(name)
+        return self.crash_loops.looping(name) and shown is not None and shown[1] == "down"
+
+    @staticmethod
+    def _hold(observed: Observed) -> float:
+        return HOLD if is_passing(observed) else 0.0
 
     def sync_log_types(self) -> None:
         """Ask tedge-agent to read the log plugins' types again (containers came or went)."""
         self.link.send(self.topics.agent_signal("sync_log_upload"), {})
 
-    def deregister(self, name: str) -> None:
+    def deregister(self, name: str, cloud: bool = True) -> None:
+        """`cloud`: delete its cloud object too (False: a service that vanished in a mass, see service.py)."""
+        self.waiting.pop(name, None)
+        self.shown.pop(name, None)
         if self.crash_loops.forget(name):
             self.link.retain(self.topics.service_alarm(name, CRASH_LOOP_ALARM), None)
         self.link.retain(self.topics.health(name), None)
         self.link.retain(self.topics.service(name), None)
-        if self.cloud is not None:
+        if cloud and self.cloud is not None:
             self.cloud.deregistered(name)
 
     def register_again(self, observed: Observed) -> None:
         """Its cloud object was deleted just as it came back: register it anew, so the mapper makes one."""
         self.link.retain(self.topics.service(observed.name), None)
         self._register(observed)
-        self.link.retain(self.topics.health(observed.name), health_payload(observed.health))
+        self._health(observed)
+
+    def now(self, observed: Observed) -> None:
+        """Its latest state at once, whatever the budget: a health check asked for it, or a crash
+        loop ended (at most once per crash_loop_clear_after)."""
+        self.waiting.pop(observed.name, None)
+        if self._cost(observed) == 2:
+            self._register(observed)
+        self._health(observed)
 
     def _register(self, observed: Observed) -> None:
         payload = registration_payload(observed.name, observed.type, observed.twin)
+        self.shown[observed.name] = (payload, "")
         self.link.retain(self.topics.service(observed.name), payload)
 
-    def watch_restarts(self, observed: Observed, history: bool) -> None:
-        verdict = self.crash_loops.observe(
-            observed.name, observed.restarts, observed.running, time.monotonic(), history=history
-        )
-        if verdict is None:
-            return
-        text = alarm_text(observed.name, verdict.restarts, self.crash_loops.clear_after)
-        log.warning(f"monitor: {text}")
-        self.link.retain(
-            self.topics.service_alarm(observed.name, CRASH_LOOP_ALARM),
-            alarm_payload(text, CRASH_LOOP_SEVERITY),
-        )
+    def _health(self, observed: Observed) -> None:
+        health = self.health_of(observed)
+        self.shown[observed.name] = (self.shown[observed.name][0], health)
+        self.link.retain(self.topics.health(observed.name), health_payload(health))
 
-    def clear_steady_crash_loops(self, now: float) -> None:
-        for name, _verdict in self.crash_loops.tick(now):
+    def watch_restarts(self, observed: Observed, history: bool, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        verdict = self.crash_loops.observe(observed.name, observed.restarts, observed.running, now, history)
+        if verdict is not None:
+            self._raise(observed.name, verdict.restarts)
+            self.waiting.setdefault(observed.name, observed)  # its health goes `down` now
+
+    def _raise(self, name: str, restarts: int) -> None:
+        text = alarm_text(name, restarts, self.crash_loops.clear_after)
+        log.warning(f"monitor: {text}")
+        payload = alarm_payload(text, CRASH_LOOP_SEVERITY)
+        self.link.retain(self.topics.service_alarm(name, CRASH_LOOP_ALARM), payload)
+
+    def crash_loop_timers(self, now: float, services: Mapping[str, Observed]) -> None:
+        """Alarm counts whose update interval passed; alarms of containers that now run steadily."""
+        for name, verdict in self.crash_loops.tick(now):
+            if verdict.action == "raise":
+                self._raise(name, verdict.restarts)
+                continue
             log.info(f"monitor: {name} runs steadily again; crash-loop alarm cleared")
             self.link.retain(self.topics.service_alarm(name, CRASH_LOOP_ALARM), None)
+            observed = services.get(name)
+            if observed is not None:  # its health is `up` again
+                self.now(observed)
+        self.budget.forget_idle(now, keep=set(self.waiting))

@@ -22,6 +22,7 @@ import time
 
 from .. import log
 from ..status.c8y_proxy import ProxyError, external_id
+from .names_file import load_names, save_names
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -218,28 +219,12 @@ class CloudCleanup:
     # -- the state file ----------------------------------------------------------------
 
     def _load(self) -> None:
-        if not self.state_path:
-            return
-        try:
-            with open(self.state_path, encoding="utf-8") as stream:
-                names = json.load(stream)
-        except (OSError, ValueError):
-            return
         now = time.monotonic()
-        for name in names if isinstance(names, list) else []:
-            if isinstance(name, str) and name:
-                self.pending.add(name, now)  # after the delay: the first sync may register it again
+        for name in load_names(self.state_path):
+            self.pending.add(name, now)  # after the delay: the first sync may register it again
 
     def _save(self) -> None:
-        if not self.state_path:
-            return
-        from ..safefiles import write_atomically
-
-        try:
-            data = json.dumps(sorted(self.pending.due)).encode()
-            write_atomically(self.state_path, data, temporary_suffix=".tmp")
-        except OSError as error:
-            log.debug(f"monitor: cannot keep the pending cloud deletions in {self.state_path}: {error}")
+        save_names(self.state_path, self.pending.due, "the pending cloud deletions")
 
 
 def new_cloud_cleanup(

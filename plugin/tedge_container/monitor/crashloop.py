@@ -6,6 +6,11 @@ first saw the container, moved up whenever the container has run steadily
 (`clear_after` seconds without a restart). `threshold` restarts above the
 baseline raise the alarm; a steady run or the container's removal clears
 it. Unlike the Go service, no healthcheck is needed to clear it.
+
+The alarm is raised at once, but its count (in its text) is updated at most
+every `update_interval` seconds (container.crash_loop_update_interval): a
+container restarting five times a second would otherwise send an alarm
+update, and a log line, with every restart.
 """
 
 from __future__ import annotations
@@ -24,21 +29,32 @@ class Verdict(NamedTuple):
 
 
 class _Track:
-    __slots__ = ("alarmed", "baseline", "restarts", "running_since")
+    __slots__ = ("alarmed", "alarmed_at", "baseline", "restarts", "running_since")
 
     def __init__(self, restarts: int) -> None:
         self.baseline = restarts
         self.restarts = restarts
         self.running_since: float | None = None
         self.alarmed = 0  # the count the alarm says; 0: no alarm
+        self.alarmed_at = 0.0  # when the alarm was raised or last updated
+
+    def due(self, threshold: int, update_interval: float, now: float) -> int:
+        """The count to raise (or update) the alarm with now; 0: nothing to say."""
+        count = self.restarts - self.baseline
+        if count < threshold or count == self.alarmed:
+            return 0
+        if self.alarmed and now - self.alarmed_at < update_interval:
+            return 0  # raised already: the new count waits for the interval
+        return count
 
 
 class CrashLoops:
     """Per service: its restart baseline, whether it runs since when, and the alarm raised."""
 
-    def __init__(self, threshold: int, clear_after: float) -> None:
+    def __init__(self, threshold: int, clear_after: float, update_interval: float = 60.0) -> None:
         self.threshold = max(1, int(threshold))
         self.clear_after = clear_after
+        self.update_interval = update_interval
         self._tracks: dict[str, _Track] = {}
 
     def observe(
@@ -62,23 +78,35 @@ class CrashLoops:
             track.running_since = None
         elif track.running_since is None or restarted:
             track.running_since = now
-        count = restarts - track.baseline
-        if count >= self.threshold and count != track.alarmed:
-            track.alarmed = count
-            return Verdict("raise", count)
-        return None
+        return self._raise(track, now)
+
+    def _raise(self, track: _Track, now: float) -> Verdict | None:
+        count = track.due(self.threshold, self.update_interval, now)
+        if not count:
+            return None
+        track.alarmed, track.alarmed_at = count, now
+        return Verdict("raise", count)
 
     def tick(self, now: float) -> list[tuple[str, Verdict]]:
-        """Services whose container has now run steadily: their alarms are cleared, baselines moved."""
-        cleared = []
+        """Alarms to change now: counts whose update interval has passed (`raise`), and
+        services whose container has now run steadily (`clear`: baseline moved)."""
+        verdicts = []
         for name, track in self._tracks.items():
             if track.running_since is None or now - track.running_since < self.clear_after:
+                verdict = self._raise(track, now)
+                if verdict is not None:
+                    verdicts.append((name, verdict))
                 continue
             track.baseline = track.restarts
             if track.alarmed:
-                cleared.append((name, Verdict("clear", track.alarmed)))
+                verdicts.append((name, Verdict("clear", track.alarmed)))
                 track.alarmed = 0
-        return cleared
+        return verdicts
+
+    def looping(self, name: str) -> bool:
+        """Whether the service's container is in a crash loop (alarmed): its health stays `down`."""
+        track = self._tracks.get(name)
+        return bool(track and track.alarmed)
 
     def forget(self, name: str) -> bool:
         """The service is gone; True when it had an alarm (to be cleared)."""

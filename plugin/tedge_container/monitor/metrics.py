@@ -53,8 +53,17 @@ class Metrics:
         except Exception as error:  # one missed sample; the next interval tries again
             log.warning(f"monitor: no resource metrics this time: {error}")
             return
-        by_id = {str(entry.get("ContainerID") or entry.get("ContainerId") or ""): entry for entry in entries}
+        by_id = {}
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict):
+                by_id[str(entry.get("ContainerID") or entry.get("ContainerId") or "")] = entry
         for observed in picture.services.values():
             entry = by_id.get(observed.container_id)
-            if entry is not None and observed.running:
-                link.send(topics.measurement(observed.name, MEASUREMENT_TYPE), usage(entry))
+            if entry is None or not observed.running:
+                continue
+            try:
+                measured = usage(entry)
+            except (TypeError, ValueError) as error:  # a malformed answer: this container's sample skipped
+                log.warning(f"monitor: container {observed.name}: its stats are not understood ({error})")
+                continue
+            link.send(topics.measurement(observed.name, MEASUREMENT_TYPE), measured)

@@ -3,26 +3,31 @@
 Four threads: the engine watcher (watch.py), paho's network thread
 (link.py), the cloud clean-up (cloud.py), and this loop, the only one that
 changes state or publishes (through announce.py). They meet in one bounded
-queue. Every second (or sooner) the loop also runs its timers: crash-loop
-clearing and metrics.
+queue. Every second (or sooner, when a coalesced state may go: budget.py)
+the loop also runs its timers: waiting states, crash-loop alarms, metrics.
+
+Nothing one container does ends the loop: a container whose service name
+cannot be a topic is skipped (one warning), and an unexpected error while
+handling one container or one message is logged and the loop goes on.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
 import time
 
 from .. import log
-from ..engine import ENABLE_HINT
 from ..software.container.list import ContainerFilter
-from ..status.topics import alarm_payload, health_payload
 from .announce import Announce
 from .cloud import bridge_health_topics, bridge_is_up, new_cloud_cleanup
 from .crashloop import CrashLoops
 from .link import SERVICE_NAME, Link
-from .state import SERVICE_TYPES, Picture, event_action, observe
+from .state import SERVICE_TYPES, Picture, event_action
+from .sync import QUEUE_SIZE, EngineSync
+from .vanished import Vanished
 from .watch import EngineWatcher
 
 TYPE_CHECKING = False
@@ -35,28 +40,30 @@ if TYPE_CHECKING:
     from ..status.settings import MqttSettings
     from ..status.topics import Topics
 
-ENGINE_ALARM = "container_engine_unreachable"
 TICK = 1.0
-QUEUE_SIZE = 10000
-MAX_RETRIES = 5  # inspecting a container that failed is tried again this often, a round apart
 MAX_BATCH = 500  # events handled per round; duplicates of one container are looked at once
+MIN_WAIT = 0.05  # the shortest wait for the next round (a coalesced state due very soon)
 
 
-class Monitor:
+class Monitor(EngineSync):
     def __init__(
         self, config: Config, settings: MqttSettings, topics: Topics, tedge: Mapping[str, str] | None = None
     ) -> None:
         self.config = config
         self.topics = topics
         self.accepts = ContainerFilter(config)
-        self.picture = Picture(bool(config.get("container_group.use_module_name")))
+        self.picture = Picture(bool(config.get("container_group.use_module_name")), unfit=self._unfit)
+        self.unfit_warned: set[str] = set()  # containers skipped for their name, warned about once
+        self.started_at = time.monotonic()
+        self.connected_at: float | None = None
+        self.resync_wanted = False
         self.queue: queue.Queue[Any] = queue.Queue(QUEUE_SIZE)
         self.stop = threading.Event()
         self.engine: Engine | None = None
         self.synced = False
         self.engine_problem = ""
         self.retry: dict[str, int] = {}  # container id → failed inspections in a row
-        self.stale: set[str] = set()  # registrations seen on the broker before the first sync
+        self.stale: set[str] = set()  # registrations on the broker to check against the engine
         self.cloud = new_cloud_cleanup(
             config, topics, tedge, on_revived=lambda name: self._put(("revived", name))
         )
@@ -76,8 +83,13 @@ class Monitor:
         crash_loops = CrashLoops(
             int(config.get("container.crash_loop_threshold")),
             float(config.get("container.crash_loop_clear_after")),
+            float(config.get("container.crash_loop_update_interval")),
         )
         self.announce = Announce(self.link, topics, crash_loops, self.cloud)
+        self.vanished: Vanished | None = None
+        if self.cloud is not None:  # without deletions in the cloud, nothing is at stake
+            limit = int(config.get("delete_from_cloud.max_vanished"))
+            self.vanished = Vanished(self.link, topics, limit, os.path.dirname(self.cloud.state_path))
         self.watcher = EngineWatcher(config, self.queue, self.stop)
         self.metrics = None
         interval = float(config.get("metrics.interval"))
@@ -103,7 +115,11 @@ class Monitor:
         self.watcher.start()
         try:
             while not self.stop.is_set():
-                self._round()
+                try:
+                    self._round()
+                except Exception as error:  # a bug must not end the service; the next round goes on
+                    log.warning(f"monitor: unexpected {type(error).__name__}: {error}")
+                    self.stop.wait(MIN_WAIT)
         finally:
             self.watcher.close()
             if self.cloud is not None:
@@ -112,9 +128,16 @@ class Monitor:
         log.info("monitor: stopped")
         return 0
 
+    def _wait(self) -> float:
+        """How long the next round may wait for work: TICK, or until a waiting state may go."""
+        due = self.announce.next_due(time.monotonic())
+        if due is None:
+            return TICK
+        return min(TICK, max(MIN_WAIT, due - time.monotonic()))
+
     def _round(self) -> None:
         try:
-            items = [self.queue.get(timeout=TICK)]
+            items = [self.queue.get(timeout=self._wait())]
         except queue.Empty:
             items = []
         while items and len(items) < MAX_BATCH:
@@ -127,31 +150,47 @@ class Monitor:
         for item in items:
             kind = item[0]
             if kind == "event":
-                action = event_action(item[1])
+                try:
+                    action = event_action(item[1])
+                except Exception as error:  # a malformed event: that one is skipped
+                    log.warning(f"monitor: an event podman sent is not understood ({error!r}); skipped")
+                    continue
                 if action is not None:
                     refresh.pop(action[1], None)
                     refresh[action[1]] = action[0]
                 continue
             self._flush_refresh(refresh)
             refresh = {}
-            self._handle(item)
+            try:
+                self._handle(item)
+            except Exception as error:
+                log.warning(f"monitor: handling {kind} failed unexpectedly: {type(error).__name__}: {error}")
         self._flush_refresh(refresh)
+        # After (re)connecting to podman; or for registrations without a container (not while podman is away).
+        wanted = self.resync_wanted or (self.stale and self.synced and not self.engine_problem)
+        if wanted and self.engine is not None and self._registrations_known():
+            self._resync()
         self._timers()
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         kind = item[0]
         if kind == "engine-up":
             self.engine = item[1]
-            self._resync()
+            self.resync_wanted = True  # at the end of the round, once the broker's registrations are in
         elif kind == "engine-down":
             self._engine_down(item[1])
         elif kind == "mqtt-connected":
             log.info(f"monitor: connected to {self.link.settings.address}")
+            self.connected_at = time.monotonic()
             self.link.republish()
         elif kind == "health-check":
             self._health_check(item[1])
         elif kind == "registration":
             self._check_stale(item[1])
+        elif kind == "deregistration":
+            vanished, cloud = self.vanished, self.cloud
+            if vanished and cloud and vanished.cleared(item[1], time.monotonic()):  # an sm-plugin's remove
+                cloud.deregistered(item[1])
         elif kind == "revived":
             observed = self.picture.services.get(item[1])
             if observed is not None:
@@ -159,80 +198,10 @@ class Monitor:
         elif kind == "stop":
             self.stop.set()
 
-    # -- the engine --------------------------------------------------------------
-
-    def _resync(self) -> bool:
-        """Read every container again; False when the engine did not answer."""
-        engine = self.engine
-        if engine is None:
-            return False
-        try:
-            containers = engine.list_containers()
-            seen = []
-            for container in containers:
-                data = engine.inspect_container(container.id, timeout=self._timeout())
-                observed = observe(data, self.accepts, self.picture.use_module_name) if data else None
-                if observed is not None:
-                    seen.append(observed)
-        except Exception as error:  # the watcher notices a dead engine; this round is skipped
-            log.warning(f"monitor: cannot read the containers: {error}")
-            return False
-        self._engine_up()
-        self.retry.clear()  # every container was just looked at
-        self.announce.apply(self.picture.sync(seen))
-        for observed in seen:
-            self.announce.watch_restarts(observed, history=True)
-        if self.cloud is not None and not self.synced:  # deletions only once the picture is known
-            self.cloud.start()
-        self.synced = True
-        stale, self.stale = self.stale, set()
-        for name in stale:
-            self._check_stale(name, fresh=True)
-        log.info(
-            f"monitor: {len(self.picture.services)} services in sync with podman at {engine.socket_path}"
-        )
-        return True
-
-    def _timeout(self) -> float:
-        return float(self.config.get("container.connect_timeout"))
-
-    def _flush_refresh(self, refresh: dict[str, str]) -> None:
-        if not refresh or self.engine is None:
-            return
-        for container_id, action in refresh.items():
-            data = None
-            if action == "refresh":
-                try:
-                    data = self.engine.inspect_container(container_id, timeout=self._timeout())
-                except Exception as error:  # engine trouble (the watcher says so) or a busy moment
-                    attempts = self.retry.get(container_id, 0) + 1
-                    log.debug(f"monitor: inspect {container_id[:12]} failed ({attempts}): {error}")
-                    if attempts <= MAX_RETRIES and len(self.retry) < QUEUE_SIZE:
-                        self.retry[container_id] = attempts  # looked at again next round
-                    else:  # given up: the next event or resync looks again
-                        self.retry.pop(container_id, None)
-                    continue
-            self.retry.pop(container_id, None)
-            self.announce.apply(self.picture.refresh(container_id, data, self.accepts))
-            name = self.picture.name_of(container_id) if data is not None else ""
-            if name:  # every look counts: a quick restart may leave the twin as it was
-                self.announce.watch_restarts(self.picture.services[name], history=False)
-
-    def _engine_down(self, message: str) -> None:
-        if message != self.engine_problem:
-            log.warning(f"monitor: {message}")
-            self.engine_problem = message
-            text = message if ENABLE_HINT in message else f"{message}; {ENABLE_HINT}."
-            self.link.retain(self.topics.device_alarm(ENGINE_ALARM), alarm_payload(text, "critical"))
-
-    def _engine_up(self) -> None:
-        if self.engine_problem:
-            log.info("monitor: podman answers again")
-        self.engine_problem = ""
-        self.link.retain(self.topics.device_alarm(ENGINE_ALARM), None)  # cleared (also a stale one)
-
     def _timers(self) -> None:
-        self.announce.clear_steady_crash_loops(time.monotonic())
+        now = time.monotonic()
+        self.announce.crash_loop_timers(now, self.picture.services)
+        self.announce.flush(now)
         if self.metrics is not None and self.engine is not None and not self.engine_problem:
             self.metrics.maybe_publish(self.engine, self.picture, self.link, self.topics)
 
@@ -248,7 +217,11 @@ class Monitor:
                 self._put(("health-check", self.topics.service_name_of(topic)))
             return
         name = self.topics.service_name_of(topic)
-        if not name or not payload or name == SERVICE_NAME:
+        if not name or name == SERVICE_NAME:
+            return
+        if not payload:  # deregistered: by this monitor, or by an sm-plugin's remove (vanished.py)
+            if self.vanished is not None and self.vanished.names:
+                self._put(("deregistration", name))
             return
         try:
             registration = json.loads(payload)
@@ -268,23 +241,4 @@ class Monitor:
             self._flush_refresh({observed.container_id: "refresh"})
             current = self.picture.services.get(observed.name)
             if current is not None:  # answered even when nothing changed
-                self.link.retain(self.topics.health(current.name), health_payload(current.health))
-
-    def _check_stale(self, name: str, fresh: bool = False) -> None:
-        """A container service registered on the broker: deregister it when no container stands behind it.
-
-        An sm-plugin may have registered it a moment before its event reaches
-        us, so the picture is read again from the engine before deciding.
-        """
-        if not self.synced:
-            if len(self.stale) < 10000:
-                self.stale.add(name)
-            return
-        if name in self.picture.services or self.engine_problem:
-            return
-        if not fresh and not self._resync():
-            return
-        if name not in self.picture.services:
-            log.info(f"monitor: {name} has no container any more; deregistered")
-            self.announce.deregister(name)
-            self.announce.sync_log_types()
+                self.announce.now(current)

@@ -14,15 +14,20 @@ from __future__ import annotations
 from ..engine.model import Container
 from ..labels import COMPOSE_PROJECT_LABEL, MODULE_VERSION_LABEL, TRANSIENT_SUFFIXES
 from ..software.group.naming import COMPOSE_SERVICE_LABEL, container_service_name
+from ..status.topics import fits_a_topic
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
-    from typing import Any, NamedTuple
+    from typing import Any, Callable, NamedTuple
 
     from ..software.container.list import ContainerFilter
 else:
     from typing import NamedTuple
+
+# podman's states on the way to another one within one operation (create → initialized → running;
+# died → stopped → exited after the cleanup): worth a short wait for what follows (budget.HOLD).
+PASSING_STATES = frozenset({"created", "configured", "initialized", "stopped", "stopping", "removing"})
 
 CONTAINER_TYPE = "container"
 GROUP_TYPE = "container-group"
@@ -66,6 +71,10 @@ class Change(NamedTuple):
     kind: str
     name: str
     observed: Observed | None = None
+
+
+def is_passing(observed: Observed) -> bool:
+    return observed.twin.get("container", {}).get("state") in PASSING_STATES
 
 
 def event_action(event: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -175,11 +184,28 @@ def is_excluded(container: Container, accepts: ContainerFilter) -> bool:
 
 
 class Picture:
-    """The services thin-edge has been told about, and the container behind each."""
+    """The services thin-edge has been told about, and the container behind each.
 
-    def __init__(self, use_module_name: bool = False) -> None:
+    `unfit(container name, service name, type)` is called for a container whose service name
+    cannot be an MQTT topic level (a compose label with '/', '+' or '#'): it is no service.
+    """
+
+    def __init__(
+        self, use_module_name: bool = False, unfit: Callable[[str, str, str], None] | None = None
+    ) -> None:
         self.services: dict[str, Observed] = {}
         self.use_module_name = use_module_name  # how group services are named (observe)
+        self.unfit = unfit
+
+    def observe(self, data: Mapping[str, Any], accepts: ContainerFilter) -> Observed | None:
+        """observe(), and None for a service whose name cannot be a topic level (told to `unfit`)."""
+        observed = observe(data, accepts, self.use_module_name)
+        if observed is None or fits_a_topic(observed.name):
+            return observed
+        if self.unfit is not None:
+            name = str(data.get("Name") or "").lstrip("/") or observed.container_id[:12]
+            self.unfit(name, observed.name, observed.type)
+        return None
 
     def name_of(self, container_id: str, besides: str = "") -> str:
         """The service of a container (events and inspect data carry the full id); '' when none."""
@@ -222,7 +248,7 @@ class Picture:
             return self.remove(container_id)
         if Container.from_inspect(data).name.endswith(TRANSIENT_SUFFIXES):
             return []
-        return self.update(container_id, observe(data, accepts, self.use_module_name))
+        return self.update(container_id, self.observe(data, accepts))
 
     def remove(self, container_id: str) -> list[Change]:
         return self.update(container_id, None)

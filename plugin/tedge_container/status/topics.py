@@ -17,6 +17,11 @@ MAX_TEXT = 1000
 _TOPIC_FORBIDDEN = frozenset("+#\x00")
 
 
+def fits_a_topic(name: str) -> bool:
+    """Whether a service name can be one level of an MQTT topic (no '/', no wildcard, not empty)."""
+    return bool(name) and "/" not in name and not any(c in _TOPIC_FORBIDDEN for c in name)
+
+
 class ReportError(Exception):
     """Why the report could not be (fully) delivered; one line, no secrets."""
 
@@ -41,7 +46,7 @@ class Topics:
         self._service_prefix = "/".join(segments[:2]) + "/service/"
 
     def service(self, name: str) -> str:
-        if not name or "/" in name or any(c in _TOPIC_FORBIDDEN for c in name):
+        if not fits_a_topic(name):
             raise ReportError(f"{name!r} cannot be part of an MQTT topic")
         return f"{self.root}/{self._service_prefix}{name}"
 
