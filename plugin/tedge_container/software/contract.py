@@ -106,8 +106,9 @@ def check_printable(name: str, version: str) -> None:
     for what, text in (("name", name), ("version", version)):
         found = next((char for char in text if char in _CONTROL), None)
         if found is not None:
+            shown = text if len(text) <= 80 else text[:77] + "..."  # one readable line, whatever came
             raise PluginError(
-                f"The module {what} {text!r} holds the control character {found!r}; refused: "
+                f"The module {what} {shown!r} holds the control character {found!r}; refused: "
                 f"names and versions must be printable text."
             )
 
