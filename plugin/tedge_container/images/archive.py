@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..progress import Progress
 
 CHUNK_SIZE = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b"
 _MAX_INDEX_SIZE = 16 << 20
 _OCI_NAME_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
 
@@ -31,7 +32,7 @@ def _open(path: str) -> IO[bytes]:
         raw = open(path, "rb")  # noqa: SIM115 - handed to the caller, who closes it
     except OSError as error:
         raise ArchiveError(f"Cannot read the image archive {path}: {error.strerror}.") from None
-    if raw.read(2) == b"\x1f\x8b":
+    if raw.read(2) == GZIP_MAGIC:
         raw.seek(0)
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     raw.seek(0)
@@ -56,9 +57,7 @@ def image_names(path: str) -> list[str]:
                 extracted = tar.extractfile(member)
                 document = json.loads(extracted.read() if extracted else b"null")
                 found_index = True
-                names += (
-                    _names_in_manifest(document) if base == "manifest.json" else _names_in_index(document)
-                )
+                names += names_in_manifest(document) if base == "manifest.json" else names_in_index(document)
     except (tarfile.TarError, EOFError, OSError, ValueError, gzip.BadGzipFile) as error:
         raise ArchiveError(
             f"{path} is not a readable image archive ({error}); "
@@ -72,13 +71,13 @@ def image_names(path: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _names_in_manifest(document: object) -> list[str]:
+def names_in_manifest(document: object) -> list[str]:
     if not isinstance(document, list):
         return []
     return [tag for entry in document if isinstance(entry, dict) for tag in entry.get("RepoTags") or []]
 
 
-def _names_in_index(document: object) -> list[str]:
+def names_in_index(document: object) -> list[str]:
     if not isinstance(document, dict):
         return []
     names = []
@@ -135,7 +134,7 @@ def unpacked_size(path: str) -> int:
     try:
         with open(path, "rb") as raw:
             size = os.fstat(raw.fileno()).st_size
-            if size < 18 or raw.read(2) != b"\x1f\x8b":
+            if size < 18 or raw.read(2) != GZIP_MAGIC:
                 return size
             raw.seek(-4, os.SEEK_END)
             return max(size, int.from_bytes(raw.read(4), "little"))

@@ -17,13 +17,12 @@ import tarfile
 import zlib
 
 from ..errors import ArchiveError
-from .archive import CHUNK_SIZE, _names_in_index, _names_in_manifest
+from .archive import CHUNK_SIZE, GZIP_MAGIC, names_in_index, names_in_manifest
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO
 
-GZIP_MAGIC = b"\x1f\x8b"
 _MAX_INDEX_SIZE = 16 << 20
 _MAX_SMALL_BLOB = 64 << 10  # OCI manifests and configs are a few kB
 _MAX_KEPT_BLOBS = 4 << 20
@@ -177,18 +176,18 @@ def _describe(
             layers = [str(layer) for layer in entry.get("Layers") or []]
             needed += [config, *layers] if config else layers
             image_id = config.rsplit("/", 1)[-1].removesuffix(".json")
-            tags = _names_in_manifest([entry])
+            tags = names_in_manifest([entry])
             names += tags
             ids.update((tag, image_id) for tag in tags if image_id)
     index = documents.get("index.json")
     if manifest is None and index is not None:  # oci-archive
-        names += _names_in_index(index)
+        names += names_in_index(index)
         for entry in index.get("manifests") or [] if isinstance(index, dict) else []:
             digest = str(entry.get("digest") or "") if isinstance(entry, dict) else ""
             blob = "blobs/" + digest.replace(":", "/", 1)
             needed.append(blob)
             image_id = _config_digest(blobs.get(blob))
-            for tag in _names_in_index({"manifests": [entry]}):
+            for tag in names_in_index({"manifests": [entry]}):
                 if image_id:
                     ids[tag] = image_id
     return [name for name in dict.fromkeys(names) if name], ids, needed

@@ -29,8 +29,9 @@ from ... import log
 from ...config.values import format_size
 from ...errors import ArchiveError, InvalidReference, PluginError, add_context
 from ...images import contents, references, shortnames
-from .bundle_archive import BundleError, ImageArchive, is_zip, members
+from .bundle_archive import BundleError, ImageArchive, members
 from .bundled import image_id, remove_brought
+from .staging import archive_kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,14 +50,12 @@ def ask_storage_root(engine: Engine, file: str) -> threading.Thread | None:
 
     The disk guard needs it before a bundle's loads; asked only for an archive (it may be a bundle).
     """
-    import tarfile
-
     from ...diskspace import MIN_FREE_KEY
 
     if int(engine.config.get(MIN_FREE_KEY)) <= 0 or not os.path.isfile(file):  # a FIFO would block
         return None
     try:
-        if not (is_zip(file) or tarfile.is_tarfile(file)):
+        if archive_kind(file) not in ("zip", "tar"):
             return None
     except OSError:
         return None

@@ -11,6 +11,7 @@ import stat
 
 from ...images import contents, references
 from .project import ProjectError
+from .staging import archive_kind
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,7 +57,8 @@ def members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
     """(name, stored size, stream) of every image archive in the group archive, in its order."""
     import tarfile
 
-    if is_zip(file):
+    kind = archive_kind(file)
+    if kind == "zip":
         import zipfile
 
         with zipfile.ZipFile(file) as archive:
@@ -70,7 +72,7 @@ def members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
                 with archive.open(info) as source:  # read decompressed: its size is file_size
                     yield info.filename, info.file_size, source
         return
-    if not tarfile.is_tarfile(file):
+    if kind != "tar":
         return  # a compose file given as such
     with tarfile.open(file, mode="r|*", bufsize=contents.CHUNK_SIZE) as tar:
         for member in tar:
@@ -80,8 +82,3 @@ def members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
             if source is None:
                 raise BundleError(f"{display}: {member.name} is not a file; images/ holds image archives.")
             yield member.name, member.size, source
-
-
-def is_zip(file: str) -> bool:
-    with open(file, "rb") as head:
-        return head.read(4) in (b"PK\x03\x04", b"PK\x05\x06")

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from .limits import Limits
 
-__all__ = ["PLAIN_FILE_NAME", "Skip", "UnsafeArchive", "unpack"]
+__all__ = ["PLAIN_FILE_NAME", "Skip", "UnsafeArchive", "archive_kind", "unpack"]
 
 # A compose file given as such is stored under the Go plugin's name for it.
 PLAIN_FILE_NAME = "docker-compose.yaml"
@@ -115,10 +115,11 @@ def _extract_zip(archive: zipfile.ZipFile, tree: SafeTree, skip: Skip) -> None:
 _COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")  # gzip, bzip2, xz: a compressed tar
 
 
-def _kind(path: str) -> str:
+def archive_kind(path: str) -> str:
     """What `path` holds, from its first bytes: "zip", "tar", "yaml", or "" when none fits.
 
-    Sniffed here, so that a plain compose file needs neither tarfile nor zipfile.
+    Sniffed here, so that a plain compose file needs neither tarfile nor zipfile; bundle.py
+    reads the same file by the same answer.
     """
     with open(path, "rb") as stream:
         head = stream.read(4096)
@@ -172,7 +173,7 @@ def unpack(
 def _fill(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> None:
     display, limits = tree.display, tree.limits
     try:
-        kind = _kind(file)
+        kind = archive_kind(file)
         if kind == "zip":
             _unpack_zip(file, tree, reserve, skip)
         elif kind == "tar":
