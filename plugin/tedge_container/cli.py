@@ -32,6 +32,8 @@ usage: {prog} --version
 DEFAULT_TYPE = "container"
 # Run from a link in this directory (/usr/share/tedge/log-plugins), the program is the log plugin.
 LOG_PLUGINS_DIR = "log-plugins"
+# ... and from one in this directory (/usr/share/tedge/service-plugins), a service plugin (service/).
+SERVICE_PLUGINS_DIR = "service-plugins"
 
 
 def sm_usage(prog: str, type_name: str) -> str:
@@ -108,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv if argv is None else argv
     prog = os.path.basename(argv[0]) if argv else PROGRAM
+    if argv and os.path.basename(os.path.dirname(argv[0])) == SERVICE_PLUGINS_DIR:
+        # A service plugin has its own argv (ACTION NAME, no options) and its own exit codes.
+        from .service.dispatch import main as service_main
+
+        return service_main(prog, argv[1:])
     is_operator = prog in OPERATOR_PROGRAMS
     if is_operator and prog != "tedge-container":
         prog = PROGRAM

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from collections.abc import Container, Mapping
 
 
+def is_managed(labels: Mapping[str, str]) -> bool:
+    """Whether a (non-compose) container is one this plugin (or the Go plugin) installed as a module."""
+    return labels.get(MANAGED_LABEL) == MANAGED_BY or bool(labels.get(MODULE_VERSION_LABEL))
+
+
 def stands_for(name: str, labels: Mapping[str, str], names: Container[str]) -> str:
     """The container module that container `name` (with `labels`) stands for, '' for none.
 

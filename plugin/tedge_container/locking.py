@@ -25,6 +25,7 @@ from .safefiles import open_no_follow
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import Callable
 
 # Root's runtime directory; an unprivileged run (tests, an operator without sudo) gets its own.
 RUNTIME_DIRS = ("/run/tedge-container-plugin",)
@@ -68,8 +69,13 @@ def _holder(path: str) -> str:
 
 
 @contextlib.contextmanager
-def module_lock(software_type: str, name: str, timeout: float) -> Iterator[None]:
-    """Hold the module's lock, waiting at most `timeout` seconds for another operation to end."""
+def module_lock(
+    software_type: str, name: str, timeout: float, on_wait: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the module's lock, waiting at most `timeout` seconds for another operation to end.
+
+    `on_wait` is told once, with a sentence naming the holder, when the lock is not free at once.
+    """
     path = lock_path(software_type, name)
     os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
     fd = open_no_follow(path, os.O_RDWR | os.O_CREAT, 0o644)  # a link planted there is refused
@@ -82,6 +88,13 @@ def module_lock(software_type: str, name: str, timeout: float) -> Iterator[None]
             except OSError as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     raise
+            if on_wait is not None:
+                holder = _holder(path)
+                on_wait(
+                    f"Waiting up to {timeout:g} s for another operation on {software_type} {name} "
+                    f"({f'process {holder}' if holder else 'another process'}) to finish."
+                )
+                on_wait = None
             if time.monotonic() >= deadline:
                 holder = _holder(path)
                 who = f"process {holder}" if holder else "another process"

@@ -77,6 +77,9 @@ DEFAULTS: dict[str, Any] = {
     "client.cert_file": "",
     "client.key": "",
     "device_id": "",  # "": the proxy's device user tells
+    # thin-edge service commands (service/): the actions declared on every container and group
+    # service, and run by the service plugins; [] turns them off.
+    "service_commands.actions": ["start", "stop", "restart", "pause", "unpause"],
 }
 
 # String settings with a fixed set of values (compared in lower case).

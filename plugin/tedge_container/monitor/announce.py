@@ -15,7 +15,7 @@ import time
 
 from .. import log
 from ..status.topics import alarm_payload, health_payload, registration_payload
-from .budget import HOLD, Budget
+from .budget import BURST, HOLD, Budget
 from .crashloop import ALARM_TYPE as CRASH_LOOP_ALARM
 from .crashloop import SEVERITY as CRASH_LOOP_SEVERITY
 from .crashloop import CrashLoops, alarm_text
@@ -40,12 +40,17 @@ class Announce:
         crash_loops: CrashLoops,
         cloud: CloudCleanup | None,
         budget: Budget | None = None,
+        actions: list[str] | None = None,
     ):
         self.link = link
         self.topics = topics
         self.crash_loops = crash_loops
         self.cloud = cloud
-        self.budget = budget or Budget()
+        # Service commands declared once per registration (service/capabilities.py); the burst
+        # grows by what the declaration costs, so it never holds back a service's first state.
+        self.actions = list(actions or [])
+        self.budget = budget or Budget(burst=BURST + len(self.actions))
+        self.declared: set[str] = set()  # services whose commands are declared
         self.waiting: dict[str, Observed] = {}  # the latest state of a service, not published yet
         self.shown: dict[str, tuple[dict[str, Any], str]] = {}  # what was published: registration, health
 
@@ -75,8 +80,14 @@ class Announce:
         shown = self.shown.get(observed.name)
         registration = registration_payload(observed.name, observed.type, observed.twin)
         if shown is None or shown[0] != registration:
-            return 2
+            return 2 + self._declaration_cost(observed)
         return 0 if shown[1] == self.health_of(observed) else 1
+
+    def _declaration_cost(self, observed: Observed) -> int:
+        """Messages its service commands still need: one per action, once per registration."""
+        if not self.actions or not observed.commandable or observed.name in self.declared:
+            return 0
+        return len(self.actions)
 
     def flush(self, now: float) -> None:
         """Publish every waiting state its budget allows."""
@@ -86,7 +97,7 @@ class Announce:
             if not self.budget.allow(name, cost, now, self._hold(observed), self._final_only(name)):
                 continue
             del self.waiting[name]
-            if cost == 2:
+            if cost >= 2:
                 came = came or self.topics.service(name) not in self.link.retained
                 self._register(observed)
             if cost:
@@ -119,8 +130,12 @@ class Announce:
 
     def deregister(self, name: str, cloud: bool = True) -> None:
         """`cloud`: delete its cloud object too (False: a service that vanished in a mass, see service.py)."""
-        self.waiting.pop(name, None)
-        self.shown.pop(name, None)
+        shown, waited = self.shown.pop(name, None), self.waiting.pop(name, None)
+        known = shown is not None or waited is not None
+        if name in self.declared or (self.actions and not known):  # not known: an sm-plugin's registration
+            self.declared.discard(name)
+            for action in self.actions:
+                self.link.retain(self.topics.capability(name, action), None)
         if self.crash_loops.forget(name):
             self.link.retain(self.topics.service_alarm(name, CRASH_LOOP_ALARM), None)
         self.link.retain(self.topics.health(name), None)
@@ -131,6 +146,7 @@ class Announce:
     def register_again(self, observed: Observed) -> None:
         """Its cloud object was deleted just as it came back: register it anew, so the mapper makes one."""
         self.link.retain(self.topics.service(observed.name), None)
+        self.declared.discard(observed.name)  # the new cloud object needs them too
         self._register(observed)
         self._health(observed)
 
@@ -138,7 +154,7 @@ class Announce:
         """Its latest state at once, whatever the budget: a health check asked for it, or a crash
         loop ended (at most once per crash_loop_clear_after)."""
         self.waiting.pop(observed.name, None)
-        if self._cost(observed) == 2:
+        if self._cost(observed) >= 2:
             self._register(observed)
         self._health(observed)
 
@@ -146,6 +162,10 @@ class Announce:
         payload = registration_payload(observed.name, observed.type, observed.twin)
         self.shown[observed.name] = (payload, "")
         self.link.retain(self.topics.service(observed.name), payload)
+        if self._declaration_cost(observed):
+            self.declared.add(observed.name)
+            for action in self.actions:
+                self.link.retain(self.topics.capability(observed.name, action), {})
 
     def _health(self, observed: Observed) -> None:
         health = self.health_of(observed)

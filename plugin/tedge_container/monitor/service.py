@@ -20,12 +20,13 @@ import threading
 import time
 
 from .. import log
+from ..service.capabilities import PAUSE_ACTIONS, configured, pause_refusal
 from ..software.container.list import ContainerFilter
 from .announce import Announce
 from .cloud import bridge_health_topics, bridge_is_up, new_cloud_cleanup
 from .crashloop import CrashLoops
 from .link import SERVICE_NAME, Link
-from .state import SERVICE_TYPES, Picture, event_action
+from .state import SERVICE_TYPES, Commands, Picture, event_action
 from .sync import QUEUE_SIZE, EngineSync
 from .vanished import Vanished
 from .watch import EngineWatcher
@@ -52,7 +53,13 @@ class Monitor(EngineSync):
         self.config = config
         self.topics = topics
         self.accepts = ContainerFilter(config)
-        self.picture = Picture(bool(config.get("container_group.use_module_name")), unfit=self._unfit)
+        self.actions = configured(config)  # service commands; pause goes when the engine cannot
+        self._commands = Commands()
+        self.picture = Picture(
+            bool(config.get("container_group.use_module_name")),
+            unfit=self._unfit,
+            commands=self._command_places if self.actions else None,
+        )
         self.unfit_warned: set[str] = set()  # containers skipped for their name, warned about once
         self.started_at = time.monotonic()
         self.connected_at: float | None = None
@@ -85,7 +92,7 @@ class Monitor(EngineSync):
             float(config.get("container.crash_loop_clear_after")),
             float(config.get("container.crash_loop_update_interval")),
         )
-        self.announce = Announce(self.link, topics, crash_loops, self.cloud)
+        self.announce = Announce(self.link, topics, crash_loops, self.cloud, actions=self.actions)
         self.vanished: Vanished | None = None
         if self.cloud is not None:  # without deletions in the cloud, nothing is at stake
             limit = int(config.get("delete_from_cloud.max_vanished"))
@@ -97,6 +104,21 @@ class Monitor(EngineSync):
             from .metrics import Metrics
 
             self.metrics = Metrics(interval)
+
+    def _command_places(self) -> Commands:
+        """Where groups and service-command records live; looked up again while they do not exist yet."""
+        places = self._commands
+        if not (places.group_root and places.records):
+            from ..service.record import directory
+            from ..software.group.layout import compose_root
+
+            try:
+                places = self._commands = Commands(
+                    compose_root(self.config, create=False), directory(self.config)
+                )
+            except Exception as error:  # an unusable data_dir: no group is ours, nothing recorded
+                log.debug(f"monitor: data_dir: {error}")
+        return places
 
     def _device_health_check(self) -> str:
         return f"{self.topics.root}/{self.topics.device_topic_id}/cmd/health/check"
@@ -176,6 +198,7 @@ class Monitor(EngineSync):
         kind = item[0]
         if kind == "engine-up":
             self.engine = item[1]
+            self._check_pause(item[1])
             self.resync_wanted = True  # at the end of the round, once the broker's registrations are in
         elif kind == "engine-down":
             self._engine_down(item[1])
@@ -197,6 +220,17 @@ class Monitor(EngineSync):
                 self.announce.register_again(observed)
         elif kind == "stop":
             self.stop.set()
+
+    def _check_pause(self, engine: Engine) -> None:
+        """pause/unpause are declared only where the engine can pause (once, before the first sync)."""
+        if self.synced or not PAUSE_ACTIONS.intersection(self.announce.actions):
+            return
+        refusal = pause_refusal(engine)
+        if refusal:
+            log.info(f"monitor: pause and unpause are not declared: {refusal}")
+            self.announce.actions = [
+                action for action in self.announce.actions if action not in PAUSE_ACTIONS
+            ]
 
     def _timers(self) -> None:
         now = time.monotonic()

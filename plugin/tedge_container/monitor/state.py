@@ -63,6 +63,7 @@ class Observed(NamedTuple):
     health: str  # up or down
     running: bool
     restarts: int
+    commandable: bool = False  # a service plugin acts on it: its service commands are declared
 
 
 class Change(NamedTuple):
@@ -117,12 +118,23 @@ def _container_health(state: Mapping[str, Any]) -> str:
     return str(check.get("Status") or "") if isinstance(check, dict) else ""
 
 
+class Commands(NamedTuple):
+    """What service commands mean to `observe`: where this plugin's groups live, and the records."""
+
+    group_root: str = ""  # <data_dir>/compose: a compose container there is a group of ours
+    records: str = ""  # <data_dir>/service-commands (service/record.py)
+
+
 def observe(
-    data: Mapping[str, Any], accepts: ContainerFilter, use_module_name: bool = False
+    data: Mapping[str, Any],
+    accepts: ContainerFilter,
+    use_module_name: bool = False,
+    commands: Commands | None = None,
 ) -> Observed | None:
     """The service one container stands for, or None when it is none (filtered, transient, ...).
 
     `use_module_name`: name group services after the module (container_group.use_module_name).
+    `commands`: where to tell which services take service commands (None: none do).
     """
     container = Container.from_inspect(data)
     labels = container.labels
@@ -161,6 +173,15 @@ def observe(
     if service_type == GROUP_TYPE:
         # `project`/`service` as the container-group installer reports them; the Go names too.
         fields.update(project=project, service=service, projectName=project, serviceName=service)
+    commandable = False
+    if commands is not None:
+        from ..service.capabilities import commandable as takes_commands
+
+        commandable = takes_commands(service_type, labels, commands.group_root)
+        if commandable and not running and commands.records:
+            from ..service.record import twin_fields
+
+            fields.update(twin_fields(commands.records, name, fields["state"]))
     return Observed(
         container.id,
         name,
@@ -169,6 +190,7 @@ def observe(
         health,
         running,
         int(data.get("RestartCount") or 0),
+        commandable,
     )
 
 
@@ -191,15 +213,20 @@ class Picture:
     """
 
     def __init__(
-        self, use_module_name: bool = False, unfit: Callable[[str, str, str], None] | None = None
+        self,
+        use_module_name: bool = False,
+        unfit: Callable[[str, str, str], None] | None = None,
+        commands: Callable[[], Commands] | None = None,
     ) -> None:
         self.services: dict[str, Observed] = {}
         self.use_module_name = use_module_name  # how group services are named (observe)
         self.unfit = unfit
+        self.commands = commands  # None: service commands are off
 
     def observe(self, data: Mapping[str, Any], accepts: ContainerFilter) -> Observed | None:
         """observe(), and None for a service whose name cannot be a topic level (told to `unfit`)."""
-        observed = observe(data, accepts, self.use_module_name)
+        commands = self.commands() if self.commands is not None else None
+        observed = observe(data, accepts, self.use_module_name, commands)
         if observed is None or fits_a_topic(observed.name):
             return observed
         if self.unfit is not None:

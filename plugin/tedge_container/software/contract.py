@@ -130,8 +130,26 @@ def perform(
         check_file(file)
     with module_lock(software.name, name, float(config.get("container.lock_timeout"))):
         if verb == "install":
-            return software.install(config, name, version, file, engine=engine)
-        return software.remove(config, name, engine=engine, version=version)
+            outcome = software.install(config, name, version, file, engine=engine)
+        else:
+            outcome = software.remove(config, name, engine=engine, version=version)
+        forget_commands(config, outcome)
+        return outcome
+
+
+def forget_commands(config: Config, outcome: Outcome) -> None:
+    """A new install or a remove ends what a service command did (service/record.py)."""
+    from ..service import record
+
+    for service_name in [*outcome.removed, *(service.name for service in outcome.services)]:
+        try:
+            record.clear(config, service_name)
+        except OSError as error:
+            from .. import log
+
+            log.warning(
+                f"the service-command record of {service_name} could not be removed: {error.strerror}"
+            )
 
 
 def run(software: SoftwareType, command: str, args: list[str]) -> int:

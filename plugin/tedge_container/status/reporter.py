@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 
 from .. import log
+from ..service.capabilities import declarations, withdrawals
 from .health import observe_health
 from .topics import ReportError, Topics, event_payload, event_type, health_payload, registration_payload
 
@@ -133,6 +134,8 @@ class Reporter:
         session = Session(settings, deadline)
         settle_limit = time.monotonic() + self.timeout / 2
 
+        actions = self._actions(entries)
+
         def messages() -> Any:
             for entry in entries:
                 if entry.kind == "installed":
@@ -145,7 +148,9 @@ class Reporter:
                         settled_at = min(entry.started + SETTLE_SECONDS, settle_limit)
                         status = observe_health(self._probe(service), settled_at)
                     yield topics.health(service.name), health_payload(status), True
+                    yield from declarations(topics, service.name, actions)
                 elif entry.kind == "removed":
+                    yield from withdrawals(topics, entry.name, actions)
                     yield topics.health(entry.name), None, True
                     yield topics.service(entry.name), None, True
                 else:
@@ -154,12 +159,26 @@ class Reporter:
 
         session.run(messages())
 
-    def _probe(self, service: Service) -> Callable[[], Mapping[str, Any] | None]:
+    def _actions(self, entries: list[_Entry]) -> list[str]:
+        """The service commands declared with each registration (service/capabilities.py); [] when off."""
+        from ..service import SERVICE_TYPES
+        from ..service.capabilities import configured, supported
+
+        if self.service_type not in SERVICE_TYPES or not configured(self.config):
+            return []
+        if not any(entry.kind == "installed" for entry in entries):
+            return configured(self.config)  # withdrawn: every action that may have been declared
+        return supported(self.config, self._engine_now())
+
+    def _engine_now(self) -> Engine:
         if self._engine is None:
             from ..engine import Engine
 
             self._engine = Engine(self.config)
-        engine = self._engine
+        return self._engine
+
+    def _probe(self, service: Service) -> Callable[[], Mapping[str, Any] | None]:
+        engine = self._engine_now()
         target = service.container_id or service.name
 
         def probe() -> Mapping[str, Any] | None:

@@ -57,6 +57,10 @@ class Topics:
     def health(self, name: str) -> str:
         return self.service(name) + "/status/health"
 
+    def capability(self, name: str, action: str) -> str:
+        """A service command the service supports: `te/device/main/service/NAME/cmd/ACTION`."""
+        return f"{self.service(name)}/cmd/{action}"
+
     def event(self, event_type: str) -> str:
         return f"{self.root}/{self.device_topic_id}/e/{event_type}"
 

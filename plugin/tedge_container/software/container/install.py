@@ -47,7 +47,7 @@ def _check_started(engine: Engine, name: str) -> None:
         raise EngineError(f"container {name} was not started by the engine")
 
 
-def _last_output(engine: Engine, name: str, lines: int = 3) -> str:
+def last_output(engine: Engine, name: str, lines: int = 3) -> str:
     """The container's last few output lines as one short quoted phrase, '' when there are none."""
     try:
         text = engine.log_tail(name, lines, timeout=2.0)
@@ -161,7 +161,7 @@ def replace_container(
         _check_started(engine, new_name)
         verdict = prove_ready(engine, config, new_name)
         if not verdict.ready:
-            output = _last_output(engine, new_name)
+            output = last_output(engine, new_name)
             raise EngineError(
                 f"the new container from {image} did not prove itself: {verdict.detail}{output}; "
                 "it was removed"

@@ -1,0 +1,68 @@
+"""Starting, stopping, restarting, pausing and unpausing existing containers (the service commands).
+
+Every call is bounded: a stop by the container's own stop timeout (its
+`StopTimeout`, else `container.stop_timeout`) plus `container.api_timeout`
+for the engine's answer, the rest by `container.api_timeout`.
+"""
+
+from __future__ import annotations
+
+from .. import jsonio
+from ..errors import EngineError
+from .connection import Connection, quoted
+from .sockets import API_PREFIX
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+# podman answers 304 when the container already is in the state asked for: done, too.
+_NOT_MODIFIED = 304
+
+
+class ControlCalls(Connection):
+    """The five actions on one existing container, by its full id or exact name."""
+
+    def _control(self, what: str, target: str, timeout: float | None = None) -> None:
+        self._raw_change(what, "POST", f"{API_PREFIX}/containers/{target}", timeout=timeout)
+
+    def start_existing(self, name: str) -> None:
+        self._control(f"start container {name}", f"{quoted(name)}/start")
+
+    def stop_existing(self, name: str, stop_timeout: float) -> None:
+        """Stop: SIGTERM (or the image's stop signal), SIGKILL after `stop_timeout` seconds."""
+        seconds = max(0, int(stop_timeout))
+        timeout = seconds + float(self.config.get("container.api_timeout"))
+        self._control(f"stop container {name}", f"{quoted(name)}/stop?timeout={seconds}", timeout)
+
+    def restart_existing(self, name: str, stop_timeout: float) -> None:
+        seconds = max(0, int(stop_timeout))
+        timeout = seconds + float(self.config.get("container.api_timeout"))
+        self._control(f"restart container {name}", f"{quoted(name)}/restart?t={seconds}", timeout)
+
+    def pause_existing(self, name: str) -> None:
+        self._control(f"pause container {name}", f"{quoted(name)}/pause")
+
+    def unpause_existing(self, name: str) -> None:
+        self._control(f"unpause container {name}", f"{quoted(name)}/unpause")
+
+    def engine_info(self) -> Mapping[str, Any]:
+        """podman's `info` (host: cgroup version, rootless, ...)."""
+        body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.api_timeout"))
+        try:
+            info = jsonio.loads(body)
+        except ValueError:
+            raise EngineError(f"podman at {self.socket_path} sent unreadable info.") from None
+        return info if isinstance(info, dict) else {}
+
+    def pause_refusal(self) -> str:
+        """Why this engine cannot pause containers, '' when it can.
+
+        Pausing needs the cgroup freezer: a rootless podman on cgroups v1 has none.
+        """
+        host = self.engine_info().get("host") or {}
+        rootless = bool((host.get("security") or {}).get("rootless"))
+        if rootless and str(host.get("cgroupVersion") or "") == "v1":
+            return "a rootless podman on cgroups v1 cannot pause containers (no cgroup freezer)"
+        return ""
