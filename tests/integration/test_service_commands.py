@@ -7,15 +7,11 @@ exit code, the last stderr line, and the container's state.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
-from tests.support.group import app, compose, file_of
 from tests.support.monitor import podman, unique, wait_until
-from tests.support.service_commands import last_line, service, service_argv, state_of, status_of
+from tests.support.service_commands import last_line, service, state_of, status_of
 
 pytestmark = pytest.mark.integration
 
@@ -148,7 +144,7 @@ def test_actions_turned_off_by_config_are_not_supported(plugin, test_images) -> 
 
 
 def test_a_command_waits_for_an_install_of_the_same_module(plugin, test_images) -> None:
-    """The module's lock: a stop during an install waits for it (and says so), then stops the new container."""
+    """The module's lock: a stop during an install waits (and says so), then stops the new container."""
     plugin.set("report", "enabled", False)
     name = unique("web")
     install(plugin, name, test_images.app1)

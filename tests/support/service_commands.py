@@ -1,4 +1,4 @@
-"""The service plugins (`service-plugins/container`, `.../container-group`) run as `tedge service` runs them."""
+"""The service plugins (`service-plugins/container`, `.../container-group`), as `tedge service` runs them."""
 
 from __future__ import annotations
 
