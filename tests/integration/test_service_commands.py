@@ -8,8 +8,10 @@ exit code, the last stderr line, and the container's state.
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
+from tests.support.group import app, compose, file_of
 from tests.support.monitor import podman, unique, wait_until
 from tests.support.service_commands import last_line, service, state_of, status_of
 
@@ -196,3 +198,54 @@ def test_a_command_waits_for_an_install_of_the_same_module(plugin, test_images) 
         upgrade.wait(60)
     assert result.returncode == 1
     assert "still runs after 1 s" in last_line(result)
+
+
+def test_every_action_on_a_group_service(group, test_images, tmp_path: Path) -> None:
+    name = unique("shop")
+    spec = compose({"web": app(test_images.app1), "db": app(test_images.app1)})
+    result = group.install(name, "1.0", file_of(tmp_path, "compose.yaml", spec))
+    assert result.returncode == 0, result.stderr
+    web = group.containers(name)["web"]["id"]
+    plugin = group.plugin
+
+    def states() -> dict[str, str]:
+        return {service: status_of(plugin, c["id"]) for service, c in group.containers(name).items()}
+
+    for action, expected in (
+        ("stop", "exited"),
+        ("start", "running"),
+        ("pause", "paused"),
+        ("unpause", "running"),
+        ("restart", "running"),
+    ):
+        result = service(plugin, "container-group", action, f"{name}@web")
+        assert result.returncode == 0, (action, result.stderr)
+        assert states() == {"web": expected, "db": "running"}, action
+    assert group.containers(name)["web"]["id"] == web  # acted on, never recreated
+    assert service(plugin, "container-group", "stop", f"{name}@web").returncode == 0
+    assert group.modules() == f"{name}\t1.0\n"
+
+    # Names exactly as registered: PROJECT@SERVICE; a container's name or another form is refused.
+    for wrong in (f"{name}@nosuch", "other@web", name, f"{name}@web@x"):
+        result = service(plugin, "container-group", "start", wrong)
+        assert result.returncode == 1, (wrong, result.stderr)
+    assert states()["web"] == "exited"
+
+
+def test_group_service_names_follow_use_module_name(group, test_images, tmp_path: Path) -> None:
+    name = unique("shop")
+    spec = compose({"web": app(test_images.app1)}, name=f"{name}-project")
+    result = group.install(name, "1.0", file_of(tmp_path, "compose.yaml", spec))
+    assert result.returncode == 0, result.stderr
+    plugin = group.plugin
+    web = group.containers(f"{name}-project")["web"]["id"]
+    assert service(plugin, "container-group", "stop", f"{name}-project@web").returncode == 0
+    assert status_of(plugin, web) == "exited"
+    result = service(plugin, "container-group", "start", f"{name}@web")
+    assert result.returncode == 1 and "No container-group service" in last_line(result)
+
+    plugin.set("container_group", "use_module_name", True)
+    result = service(plugin, "container-group", "start", f"{name}@web")
+    assert result.returncode == 0, result.stderr
+    assert status_of(plugin, web) == "running"
+    assert service(plugin, "container-group", "stop", f"{name}-project@web").returncode == 1
