@@ -28,6 +28,7 @@ usage: {prog} --version
        {prog} monitor               run the container monitor (the tedge-container-plugin service)
        {prog} TYPE COMMAND ...      an sm-plugin command of a software type ({types})
        {prog} log-plugins PLUGIN list|get ...   a log plugin (container, container-group)
+       {prog} service-command-check TYPE   the service-command workflows' first step
        {prog} COMMAND ...           any sm-plugin command, as /etc/tedge/sm-plugins/container"""
 DEFAULT_TYPE = "container"
 # Run from a link in this directory (/usr/share/tedge/log-plugins), the program is the log plugin.
@@ -93,6 +94,10 @@ def run_operator_command(prog: str, args: list[str]) -> int:
         from .monitor import command as monitor
 
         return monitor.run(Config.load(), args[1:])
+    if args[0] == "service-command-check":
+        from .service import workflow
+
+        return workflow.run(args[1:])
     if args[0] in TYPES:
         return run_typed_command(prog, args[0], args[1:])
     if args[0] == "log-plugins":

@@ -169,7 +169,9 @@ def test_registration_is_published_before_health(plugin, test_images, mqtt_broke
         assert result.returncode == 0, result.stderr
         messages = collector.wait_for(lambda m: any(t == f"{service}/status/health" for t, _, _ in m))
     mine = [topic for topic, _, _ in messages if topic.startswith(service)]
-    assert mine == [service, f"{service}/status/health"]
+    # then its service commands (test_service_capabilities.py), if they came already
+    assert mine[:2] == [service, f"{service}/status/health"]
+    assert all(topic.startswith(f"{service}/cmd/") for topic in mine[2:])
 
 
 def test_a_container_that_exits_at_once_is_down(plugin, test_images, mqtt_broker) -> None:
@@ -207,6 +209,7 @@ def test_remove_deregisters_the_service(plugin, test_images, mqtt_broker) -> Non
     assert set(retained(mqtt_broker, f"{service}/#")) | set(retained(mqtt_broker, service)) == {
         service,
         f"{service}/status/health",
+        *(f"{service}/cmd/{action}" for action in ("start", "stop", "restart", "pause", "unpause")),
     }
     with Collector(mqtt_broker, f"{service}/#") as live, Collector(mqtt_broker, service) as entity:
         live.messages.clear()
