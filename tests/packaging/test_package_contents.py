@@ -25,6 +25,15 @@ LOG_PLUGIN = "/usr/share/tedge/log-plugins/container"
 GROUP_LOG_PLUGIN = "/usr/share/tedge/log-plugins/container-group"
 # every symlink: to the launcher
 LINKS = (SYMLINK, GROUP_SYMLINK, IMAGE_SYMLINK, GO_PROGRAM, LOG_PLUGIN, GROUP_LOG_PLUGIN)
+# the service plugins: regular files (the launcher), root's, 755
+SERVICE_PLUGINS = (
+    "/usr/share/tedge/service-plugins/container",
+    "/usr/share/tedge/service-plugins/container-group",
+)
+# the workflows of the service commands tedge-agent does not ship: config files
+WORKFLOWS = tuple(
+    f"/etc/tedge/operations/service_{action}.toml" for action in ("start", "stop", "pause", "unpause")
+)
 UNIT = "/usr/lib/systemd/system/tedge-container-plugin.service"  # the Go package's unit name
 INIT_SCRIPT = "/etc/init.d/tedge-container-plugin"  # SysV (deb, rpm) or OpenRC (apk)
 CONFIG = "/etc/tedge/plugins/tedge-container-plugin.toml"
@@ -46,7 +55,7 @@ BUNDLED_MODULES = (
     "yaml/__init__.py",
     "dotenv/__init__.py",
 )
-ALLOWED_PREFIXES = (*LINKS, CONFIG, LIB + "/", DOC + "/", UNIT, INIT_SCRIPT)
+ALLOWED_PREFIXES = (*LINKS, CONFIG, LIB + "/", DOC + "/", UNIT, INIT_SCRIPT, *SERVICE_PLUGINS, *WORKFLOWS)
 COMPILED_SUFFIXES = (".so", ".pyc", ".pyd", ".dll", ".dylib", ".exe")
 
 
@@ -136,6 +145,10 @@ def check_entries(entries: dict[str, Entry], fmt: str) -> None:
         assert (link.kind, link.target) == ("l", LAUNCHER), link
     config = entries[CONFIG]
     assert (config.kind, config.mode) == ("-", 0o644), config
+    for path in SERVICE_PLUGINS:
+        assert (entries[path].kind, entries[path].mode) == ("-", 0o755), entries[path]
+    for path in WORKFLOWS:
+        assert (entries[path].kind, entries[path].mode) == ("-", 0o644), entries[path]
     assert (entries[UNIT].kind, entries[UNIT].mode) == ("-", 0o644), entries[UNIT]
     assert (entries[INIT_SCRIPT].kind, entries[INIT_SCRIPT].mode) == ("-", 0o755), entries[INIT_SCRIPT]
     # podman-compose is GPL-2.0-only: its licence ships beside it.
@@ -186,7 +199,7 @@ def test_deb_metadata(packages: dict[str, Path], version: str) -> None:
     for script in ("postinst", "prerm", "postrm"):
         assert f"*  {script}" in info, f"{script} missing or not executable:\n{info}"
     conffiles = run(["dpkg-deb", "-I", deb, "conffiles"]).stdout.split()
-    assert conffiles == [CONFIG]
+    assert sorted(conffiles) == sorted([CONFIG, *WORKFLOWS])
 
 
 def test_deb_contents(packages: dict[str, Path]) -> None:
@@ -247,8 +260,9 @@ def test_rpm_metadata_and_contents(packages: dict[str, Path], version: str) -> N
     # The config is %config(noreplace): c = config, n = noreplace.
     flags = run(["rpm", "-qp", "--qf", "[%{FILENAMES}\\t%{FILEFLAGS:fflags}\\n]", rpm]).stdout
     config_flags = dict(line.split("\t") for line in flags.splitlines())
-    assert config_flags[CONFIG] == "cn"
-    assert run(["rpm", "-qpc", rpm]).stdout.split() == [CONFIG]
+    for path in (CONFIG, *WORKFLOWS):
+        assert config_flags[path] == "cn", path
+    assert sorted(run(["rpm", "-qpc", rpm]).stdout.split()) == sorted([CONFIG, *WORKFLOWS])
     scripts = run(["rpm", "-qp", "--scripts", rpm]).stdout
     for name in ("postinstall", "preuninstall", "postuninstall"):
         assert f"{name} scriptlet" in scripts

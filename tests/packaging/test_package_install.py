@@ -36,6 +36,13 @@ LOG_PLUGIN = Path("/usr/share/tedge/log-plugins/container")
 LOG_PLUGINS = (LOG_PLUGIN, LOG_PLUGIN.with_name("container-group"))
 IMAGE_TYPE = Path("/etc/tedge/sm-plugins/container-image")
 OTHER_TYPES = (Path("/etc/tedge/sm-plugins/container-group"), IMAGE_TYPE)
+SERVICE_PLUGINS = (
+    Path("/usr/share/tedge/service-plugins/container"),
+    Path("/usr/share/tedge/service-plugins/container-group"),
+)
+WORKFLOWS = tuple(
+    Path(f"/etc/tedge/operations/service_{action}.toml") for action in ("start", "stop", "pause", "unpause")
+)
 UNIT = Path("/usr/lib/systemd/system/tedge-container-plugin.service")
 WANTS = Path("/etc/systemd/system/multi-user.target.wants/tedge-container-plugin.service")
 
@@ -94,6 +101,18 @@ def test_install_reinstall_remove_purge(
     assert (result.returncode, result.stdout) == (0, ""), result
     if Path("/usr/bin/systemctl").exists():
         assert WANTS.is_symlink(), "postinst did not enable tedge-container-plugin.service"
+    # The service plugins: root's regular files, 755, in a directory only root can write.
+    for service_plugin in SERVICE_PLUGINS:
+        info = service_plugin.lstat()
+        assert service_plugin.is_file() and not service_plugin.is_symlink()
+        assert (info.st_uid, info.st_gid, info.st_mode & 0o7777) == (0, 0, 0o755), service_plugin
+    directory = SERVICE_PLUGINS[0].parent.stat()
+    assert directory.st_uid == 0 and not directory.st_mode & 0o022
+    result = run([SERVICE_PLUGINS[0], "reload", "web"], check=False)
+    assert result.returncode == 2 and "not supported" in result.stderr, result
+    for workflow in WORKFLOWS:
+        assert workflow.is_file() and workflow.stat().st_mode & 0o777 == 0o644
+        assert 'type = "service"' in workflow.read_text()
 
     # The system python3, nothing from the project's virtualenv; -I in the
     # launcher ignores PYTHONPATH even when the environment carries one.
@@ -111,6 +130,17 @@ def test_install_reinstall_remove_purge(
     # `container` plugin; without a podman socket it must fail cleanly.
     plugin_test_config(CONFIG, "unix:///nonexistent/podman.sock")
     changed = CONFIG.read_text()
+    result = run([SERVICE_PLUGINS[1], "stop", "shop@web"], check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("Stopping container-group service shop@web failed: ")
+    )
+    # An edited workflow and a deleted one: an upgrade keeps both as the owner left them.
+    edited = WORKFLOWS[1].read_text().replace("timeout_second = 180", "timeout_second = 60")
+    WORKFLOWS[1].write_text(edited)
+    WORKFLOWS[3].unlink()
     result = run([SYMLINK, "list"], check=False)
     assert result.returncode in (2, 3), result
     assert "Traceback" not in result.stderr
@@ -121,6 +151,9 @@ def test_install_reinstall_remove_purge(
     run(["dpkg", "-i", packages["deb"]])
     assert dpkg_status() == "ii"
     assert CONFIG.read_text() == changed
+    assert WORKFLOWS[1].read_text() == edited
+    assert not WORKFLOWS[3].exists()
+    assert WORKFLOWS[0].is_file()
     assert SYMLINK.is_symlink()
     assert list(LIB.glob("tedge_container/__pycache__/cli.*.pyc"))
 
@@ -137,15 +170,18 @@ def test_install_reinstall_remove_purge(
         Path("/usr/bin/tedge-container"),
         UNIT,
         *LOG_PLUGINS,
+        *SERVICE_PLUGINS,
         WANTS,
     )
     for path in gone:
         assert not path.exists() and not path.is_symlink(), f"{path} left after remove"
     assert not list(Path("/etc").glob("rc?.d/*tedge-container-plugin")), "runlevel links left after remove"
     assert CONFIG.read_text() == changed
+    assert WORKFLOWS[1].read_text() == edited  # conffiles stay until the purge
 
     run(["dpkg", "-P", PACKAGE])
     assert not CONFIG.exists()
+    assert not any(workflow.exists() for workflow in WORKFLOWS)
     assert_purged(installed_deb)
 
 
