@@ -152,7 +152,7 @@ class Actions:
             last_exit=last_exit,
         )
         if verdict.checked and not verdict.ready:
-            raise ActionFailed(f"container {self.shown} {verdict.detail}{self.last_output()}")
+            raise ActionFailed(f"container {self.shown}: {verdict.detail}{self.last_output()}")
         if not verdict.checked:  # the gate is off: it must at least run now
             problem = readiness.failure_of(inspect(), last_exit)
             if problem:
