@@ -1,0 +1,147 @@
+"""Service commands, the pure parts: the command line, the workflows' type check, the record in
+the twin, and how the monitor declares capabilities within its budget (a recording link, a fake clock)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tedge_container.monitor.announce import Announce
+from tedge_container.monitor.budget import BURST
+from tedge_container.monitor.crashloop import CrashLoops
+from tedge_container.monitor.state import Change, Commands, observe
+from tedge_container.service import ACTIONS, record, workflow
+from tedge_container.service.actions import Unsupported
+from tedge_container.service.dispatch import Usage, parse
+from tedge_container.software.container.list import ContainerFilter
+from tedge_container.status.topics import Topics
+
+RECORDED = json.loads((Path(__file__).parent / "data" / "monitor_recorded_podman4.json").read_text())
+MANAGED = {"io.thin-edge.container.managed-by": "tedge-container-plugin"}
+
+
+class Recording:
+    """The monitor's link: every retained message, in order."""
+
+    def __init__(self) -> None:
+        self.retained: dict[str, Any] = {}
+        self.sent: list[tuple[str, Any]] = []
+
+    def retain(self, topic: str, payload: Any) -> None:
+        self.retained[topic] = payload
+        self.sent.append((topic, payload))
+
+    def send(self, topic: str, payload: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def accepts(tmp_path: Path) -> ContainerFilter:
+    from tedge_container.config import Config
+
+    return ContainerFilter(Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)}))
+
+
+def inspect(which: str = "running", **labels: str) -> dict[str, Any]:
+    data = copy.deepcopy(RECORDED[f"inspect_{which}"])
+    data["Config"]["Labels"].update(labels)
+    return data
+
+
+def test_the_command_line_is_action_and_name_only() -> None:
+    assert parse("container", ["stop", "web"]) == ("stop", "web")
+    for args in ([], ["stop"], ["stop", "web", "x"], ["stop", "-web"], ["-h", "web"], ["stop", "we\tb"]):
+        with pytest.raises(Usage):
+            parse("container", args)
+    with pytest.raises(Unsupported):
+        parse("container", ["reload", "web"])
+
+
+def test_the_workflow_check_lets_only_container_types_through() -> None:
+    assert workflow.next_state("container") == {"status": "execute"}
+    assert workflow.next_state("container-group") == {"status": "execute"}
+    failed = workflow.next_state("service")
+    assert failed["status"] == "failed" and "type is 'service'" in failed["reason"]
+    hostile = workflow.next_state('x"}\n:::end-tedge:::')
+    assert hostile["status"] == "failed" and "not a valid service type" in hostile["reason"]
+
+
+def test_the_twin_says_stopped_by_command_only_while_it_holds(tmp_path: Path) -> None:
+    where = tmp_path / "records"
+    where.mkdir()
+    (where / "web.json").write_text(json.dumps({"action": "stop", "time": "2026-12-07T01:02:03Z"}))
+    assert record.twin_fields(str(where), "web", "exited") == {
+        "stoppedBy": "command",
+        "stoppedAt": "2026-12-07T01:02:03Z",
+    }
+    assert record.twin_fields(str(where), "web", "running") == {}  # started by hand meanwhile
+    assert record.twin_fields(str(where), "other", "exited") == {}
+    (where / "bad.json").write_text("[not json")
+    assert record.twin_fields(str(where), "bad", "exited") == {}
+    assert record.twin_fields(str(where), "../web", "exited") == {}
+
+
+def test_observe_marks_only_managed_containers_and_adds_the_record(accepts, tmp_path: Path) -> None:
+    commands = Commands(group_root=str(tmp_path / "compose"), records=str(tmp_path))
+    by_hand = inspect("running")
+    del by_hand["Config"]["Labels"]["io.thin-edge.module.version"]  # recorded with the module label
+    assert observe(by_hand, accepts, commands=commands).commandable is False
+    assert observe(inspect("running", **MANAGED), accepts, commands=commands).commandable is True
+    assert observe(inspect("running", **MANAGED), accepts).commandable is False  # the feature off
+    stopped = observe(inspect("stopped", **MANAGED), accepts, commands=commands)
+    (tmp_path / f"{stopped.name}.json").write_text(json.dumps({"action": "stop", "time": "T"}))
+    twin = observe(inspect("stopped", **MANAGED), accepts, commands=commands).twin["container"]
+    assert twin["stoppedBy"] == "command" and twin["stoppedAt"] == "T"
+
+
+def announce(actions: list[str]) -> tuple[Announce, Recording, Topics]:
+    link, topics = Recording(), Topics("te", "device/main//")
+    return Announce(link, topics, CrashLoops(3, 300), None, actions=actions), link, topics  # type: ignore[arg-type]
+
+
+def test_capabilities_go_with_the_first_registration_at_once_and_never_again(accepts) -> None:
+    board, link, topics = announce(list(ACTIONS))
+    commands = Commands(records="")
+    running = observe(inspect("running", **MANAGED), accepts, commands=commands)
+    stopped = observe(inspect("stopped", **MANAGED), accepts, commands=commands)
+    name = running.name
+    board.apply([Change("register", name, running)], now=0)
+    board.flush(0)
+    capability_topics = [topics.capability(name, action) for action in ACTIONS]
+    assert [topic for topic, _ in link.sent] == [
+        topics.service(name),
+        *capability_topics,
+        topics.health(name),
+    ]
+    assert all(link.retained[topic] == {} for topic in capability_topics)
+    # A stop right after: within the budget at once, and no capability again.
+    link.sent.clear()
+    board.apply([Change("register", name, stopped)], now=0.1)
+    board.flush(0.1 + 1)
+    assert [topic for topic, _ in link.sent] == [topics.service(name), topics.health(name)]
+    # Deregistered: cleared.
+    link.sent.clear()
+    board.deregister(name)
+    assert all(link.retained[topic] is None for topic in capability_topics)
+    assert board.budget.burst == BURST + len(ACTIONS)
+
+
+def test_without_actions_nothing_changes(accepts) -> None:
+    board, link, _ = announce([])
+    running = observe(inspect("running", **MANAGED), accepts, commands=Commands())
+    board.apply([Change("register", running.name, running)], now=0)
+    board.flush(0)
+    board.deregister(running.name)
+    assert not [topic for topic, _ in link.sent if "/cmd/" in topic]
+    assert board.budget.burst == BURST
+
+
+def test_a_stale_registration_gets_its_capabilities_cleared() -> None:
+    """An sm-plugin registered it (and declared), the monitor never saw a container: cleared with it."""
+    board, link, topics = announce(["restart"])
+    board.deregister("ghost")
+    assert link.retained[topics.capability("ghost", "restart")] is None
