@@ -145,14 +145,10 @@ def test_actions_turned_off_by_config_are_not_supported(plugin, test_images) -> 
     assert service(plugin, "container", "restart", name).returncode == 0
 
 
-def test_a_command_waits_for_an_install_of_the_same_module(plugin, test_images) -> None:
-    """The module's lock: a stop during an install waits (and says so), then stops the new container."""
-    plugin.set("report", "enabled", False)
-    name = unique("web")
-    install(plugin, name, test_images.app1)
-    plugin.set("container", "min_ready", 4)  # the upgrade holds the lock at least this long
+def upgrading(plugin, name: str, image: str) -> subprocess.Popen[str]:
+    """An install of `name` running in the background, once its new container exists (it holds the lock)."""
     upgrade = subprocess.Popen(
-        plugin.run_argv("install", name, "--module-version", test_images.app2),
+        plugin.run_argv("install", name, "--module-version", image),
         env=plugin.env(),
         cwd=str(plugin.config_dir),
         stdin=subprocess.DEVNULL,
@@ -160,11 +156,21 @@ def test_a_command_waits_for_an_install_of_the_same_module(plugin, test_images) 
         stderr=subprocess.PIPE,
         text=True,
     )
+    wait_until(
+        "the upgrade's new container",
+        lambda: podman(plugin, "ps", "-a", "-q", "--filter", f"name={name}.tedge-new"),
+    )
+    return upgrade
+
+
+def test_a_command_waits_for_an_install_of_the_same_module(plugin, test_images) -> None:
+    """The module's lock: a stop during an install waits (and says so), then stops the new container."""
+    plugin.set("report", "enabled", False)
+    name = unique("web")
+    install(plugin, name, test_images.app1)
+    plugin.set("container", "min_ready", 4)  # the upgrade holds the lock at least this long
+    upgrade = upgrading(plugin, name, test_images.app2)
     try:
-        wait_until(
-            "the upgrade's new container",
-            lambda: podman(plugin, "ps", "-a", "-q", "--filter", f"name={name}.tedge-new"),
-        )
         result = service(plugin, "container", "stop", name)
         assert upgrade.wait(60) == 0
     finally:
@@ -180,22 +186,11 @@ def test_a_command_waits_for_an_install_of_the_same_module(plugin, test_images) 
 
     # With a short lock_timeout, a command that cannot get the lock fails (exit 1) naming the holder.
     plugin.set("container", "lock_timeout", 1)
-    upgrade = subprocess.Popen(
-        plugin.run_argv("install", name, "--module-version", test_images.app1),
-        env=plugin.env(),
-        cwd=str(plugin.config_dir),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    upgrade = upgrading(plugin, name, test_images.app1)
     try:
-        wait_until(
-            "the upgrade's new container",
-            lambda: podman(plugin, "ps", "-a", "-q", "--filter", f"name={name}.tedge-new"),
-        )
         result = service(plugin, "container", "start", name)
     finally:
-        upgrade.wait(60)
+        upgrade.communicate(timeout=60)
     assert result.returncode == 1
     assert "still runs after 1 s" in last_line(result)
 

@@ -3,12 +3,12 @@ the twin, and how the monitor declares capabilities within its budget (a recordi
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.test_monitor_state import accepts, inspect  # the recorded podman 4.3 data
 
 from tedge_container.monitor.announce import Announce
 from tedge_container.monitor.budget import BURST
@@ -17,10 +17,10 @@ from tedge_container.monitor.state import Change, Commands, observe
 from tedge_container.service import ACTIONS, record, workflow
 from tedge_container.service.actions import Unsupported
 from tedge_container.service.dispatch import Usage, parse
-from tedge_container.software.container.list import ContainerFilter
 from tedge_container.status.topics import Topics
 
-RECORDED = json.loads((Path(__file__).parent / "data" / "monitor_recorded_podman4.json").read_text())
+__all__ = ["accepts"]  # a fixture, used by name
+
 MANAGED = {"io.thin-edge.container.managed-by": "tedge-container-plugin"}
 
 
@@ -37,19 +37,6 @@ class Recording:
 
     def send(self, topic: str, payload: Any) -> None:
         pass
-
-
-@pytest.fixture()
-def accepts(tmp_path: Path) -> ContainerFilter:
-    from tedge_container.config import Config
-
-    return ContainerFilter(Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)}))
-
-
-def inspect(which: str = "running", **labels: str) -> dict[str, Any]:
-    data = copy.deepcopy(RECORDED[f"inspect_{which}"])
-    data["Config"]["Labels"].update(labels)
-    return data
 
 
 def test_the_command_line_is_action_and_name_only() -> None:
