@@ -66,6 +66,11 @@ def test_the_twin_says_stopped_by_command_only_while_it_holds(tmp_path: Path) ->
         "stoppedAt": "2026-12-07T01:02:03Z",
     }
     assert record.twin_fields(str(where), "web", "running") == {}  # started by hand meanwhile
+    (where / "web.json").write_text(json.dumps({"action": "stop", "time": "T", "unix": 1000.0}))
+    assert record.twin_fields(str(where), "web", "exited", started_at=999.0)["stoppedBy"] == "command"
+    assert (
+        record.twin_fields(str(where), "web", "exited", started_at=1001.0) == {}
+    )  # started since, exited again
     assert record.twin_fields(str(where), "other", "exited") == {}
     (where / "bad.json").write_text("[not json")
     assert record.twin_fields(str(where), "bad", "exited") == {}

@@ -180,8 +180,10 @@ def observe(
         commandable = takes_commands(service_type, labels, commands.group_root)
         if commandable and not running and commands.records:
             from ..service.record import twin_fields
+            from ..software.group.checks import parse_time
 
-            fields.update(twin_fields(commands.records, name, fields["state"]))
+            started = parse_time(str(state.get("StartedAt") or ""))
+            fields.update(twin_fields(commands.records, name, fields["state"], started))
     return Observed(
         container.id,
         name,

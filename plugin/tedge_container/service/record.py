@@ -47,9 +47,11 @@ def _path(where: str, name: str) -> str:
 def write(config: Config, name: str, service_type: str, action: str) -> None:
     where = directory(config, create=True)
     os.makedirs(where, mode=0o755, exist_ok=True)
+    now = time.time()
     payload = {
         "action": action,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "unix": now,
         "type": service_type,
     }
     path = _path(where, name)
@@ -82,17 +84,23 @@ def read(where: str, name: str) -> dict[str, Any] | None:
         os.close(fd)
     if not isinstance(data, dict) or data.get("action") not in ("stop", "pause"):
         return None
-    return {"action": str(data["action"]), "time": str(data.get("time") or "")}
+    try:
+        unix = float(data.get("unix") or 0)
+    except (TypeError, ValueError):
+        unix = 0.0
+    return {"action": str(data["action"]), "time": str(data.get("time") or ""), "unix": unix}
 
 
-def twin_fields(where: str, name: str, state: str) -> dict[str, str]:
+def twin_fields(where: str, name: str, state: str, started_at: float = 0.0) -> dict[str, str]:
     """`stoppedBy`/`stoppedAt` (or `pausedBy`/`pausedAt`) for the twin, while a command's stop (pause) holds.
 
-    `state` is podman's; a record the container's state contradicts (started by
-    hand, or by podman-restart at boot) adds nothing.
+    `state` is podman's, `started_at` when the container last started (unix
+    time, 0: unknown): a record that the container's state contradicts, or
+    one older than its last start (started by hand since, or by podman's
+    restart service at boot), adds nothing.
     """
     record = read(where, name)
-    if record is None:
+    if record is None or (started_at and record["unix"] and started_at > record["unix"]):
         return {}
     if record["action"] == "stop" and state in ("exited", "stopped", "created", "configured"):
         return {"stoppedBy": "command", "stoppedAt": record["time"]}
