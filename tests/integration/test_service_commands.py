@@ -132,6 +132,26 @@ def test_start_checks_that_the_container_then_runs(plugin, test_images) -> None:
         assert line.startswith(f"{action.capitalize()}ing container service {name} failed: "), line
         assert "exited with code 1" in line, line
 
+    # A one-shot container (restart policy no) that runs and exits 0 is done, not failed.
+    job = unique("job")
+    podman(
+        plugin,
+        "create",
+        "--name",
+        job,
+        "--restart",
+        "no",
+        "--label",
+        "io.thin-edge.container.managed-by=tedge-container-plugin",
+        test_images.app1,
+        "sh",
+        "-c",
+        "exit 0",
+    )
+    result = service(plugin, "container", "start", job)
+    assert result.returncode == 0, result.stderr
+    assert "ran to completion" in result.stdout
+
 
 def test_actions_turned_off_by_config_are_not_supported(plugin, test_images) -> None:
     plugin.set("report", "enabled", False)

@@ -47,21 +47,21 @@ class ControlCalls(Connection):
     def unpause_existing(self, name: str) -> None:
         self._control(f"unpause container {name}", f"{quoted(name)}/unpause")
 
-    def engine_info(self) -> Mapping[str, Any]:
-        """podman's `info` (host: cgroup version, rootless, ...)."""
-        body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.api_timeout"))
+    def engine_info(self, timeout: float | None = None) -> Mapping[str, Any]:
+        """podman's `info` (host: cgroup version, rootless, ...), within `timeout` (container.api_timeout)."""
+        body = self._raw_get(f"{API_PREFIX}/info", timeout or self.config.get("container.api_timeout"))
         try:
             info = jsonio.loads(body)
         except ValueError:
             raise EngineError(f"podman at {self.socket_path} sent unreadable info.") from None
         return info if isinstance(info, dict) else {}
 
-    def pause_refusal(self) -> str:
+    def pause_refusal(self, timeout: float | None = None) -> str:
         """Why this engine cannot pause containers, '' when it can.
 
         Pausing needs the cgroup freezer: a rootless podman on cgroups v1 has none.
         """
-        host = self.engine_info().get("host") or {}
+        host = self.engine_info(timeout).get("host") or {}
         rootless = bool((host.get("security") or {}).get("rootless"))
         if rootless and str(host.get("cgroupVersion") or "") == "v1":
             return "a rootless podman on cgroups v1 cannot pause containers (no cgroup freezer)"

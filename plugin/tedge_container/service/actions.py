@@ -151,14 +151,26 @@ class Actions:
             float(self.config.get("container.health_timeout")),
             last_exit=last_exit,
         )
-        if verdict.checked and not verdict.ready:
-            raise ActionFailed(f"container {self.shown}: {verdict.detail}{self.last_output()}")
-        if not verdict.checked:  # the gate is off: it must at least run now
-            problem = readiness.failure_of(inspect(), last_exit)
-            if problem:
-                raise ActionFailed(f"container {self.shown}: {problem}{self.last_output()}")
+        # With the gate off (min_ready = 0) it must at least run now.
+        problem = (
+            (verdict.detail if not verdict.ready else "")
+            if verdict.checked
+            else readiness.failure_of(inspect(), last_exit)
+        )
+        if problem and self.completed():
+            return "ran to completion (exit code 0; its restart policy does not restart it)"
+        if problem:
+            raise ActionFailed(f"container {self.shown}: {problem}{self.last_output()}")
         log.debug(f"service command: {self.shown}: {verdict.detail}")
         return verdict.detail
+
+    def completed(self) -> bool:
+        """A one-shot container (restart policy no / on-failure) that ran and exited 0: done, not failed."""
+        data = self.engine.inspect_container(self.container, timeout=min(self.api_timeout, 10.0)) or {}
+        policy = str(((data.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "")
+        state = data.get("State") or {}
+        exited = state.get("Status") in ("exited", "stopped") and state.get("ExitCode") == 0
+        return exited and policy in ("", "no", "on-failure")
 
     def last_output(self) -> str:
         from ..software.container.install import last_output

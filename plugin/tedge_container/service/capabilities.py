@@ -36,19 +36,19 @@ def configured(config: Config) -> list[str]:
     return [action for action in ACTIONS if action in wanted]
 
 
-def pause_refusal(engine: Engine) -> str:
+def pause_refusal(engine: Engine, timeout: float | None = None) -> str:
     """Why the engine cannot pause, '' when it can (or cannot tell: the command will say)."""
     try:
-        return engine.pause_refusal()
+        return engine.pause_refusal(timeout)
     except Exception as error:  # the engine's trouble shows in the command itself
         log.debug(f"service commands: cannot ask podman whether it can pause ({error})")
         return ""
 
 
-def supported(config: Config, engine: Engine | None) -> list[str]:
+def supported(config: Config, engine: Engine | None, timeout: float | None = None) -> list[str]:
     """The actions to declare: configured, less pause/unpause when the engine cannot pause."""
     actions = configured(config)
-    if engine is not None and PAUSE_ACTIONS.intersection(actions) and pause_refusal(engine):
+    if engine is not None and PAUSE_ACTIONS.intersection(actions) and pause_refusal(engine, timeout):
         actions = [action for action in actions if action not in PAUSE_ACTIONS]
     return actions
 

@@ -115,7 +115,7 @@ def run(service_type: str, action: str, name: str) -> str:
 def _act(config: Config, service_type: str, action: str, name: str) -> str:
     from ..engine import Engine
     from ..locking import module_lock
-    from . import record, targets
+    from . import targets
 
     engine = Engine(config)
     target = targets.find(config, engine, service_type, name)
@@ -130,10 +130,7 @@ def _act(config: Config, service_type: str, action: str, name: str) -> str:
     wait = min(float(config.get("container.lock_timeout")), LOCK_WAIT_MAX)
     with module_lock(target.lock_type, target.lock_name, wait, on_wait=log.info):
         target = targets.find(config, engine, service_type, name)  # an install may have replaced it meanwhile
-        if action in ("stop", "pause"):
-            record.write(config, name, service_type, action)  # before: the monitor's look finds it
-        else:
-            record.clear(config, name)
+        _keep_record(config, name, service_type, action)
         try:
             done = _each(config, engine, target, action)
         except PluginError:
@@ -141,6 +138,24 @@ def _act(config: Config, service_type: str, action: str, name: str) -> str:
                 _settle_record(config, engine, target, name)
             raise
     return f"{service_type} service {name}: {done}"
+
+
+def _keep_record(config: Config, name: str, service_type: str, action: str) -> None:
+    """Record a stop or pause before it happens (the monitor's look finds it); forget it otherwise.
+
+    Best effort: a data directory that cannot be written never keeps the action from running.
+    """
+    from . import record
+
+    try:
+        if action in ("stop", "pause"):
+            record.write(config, name, service_type, action)
+        else:
+            record.clear(config, name)
+    except (OSError, PluginError) as error:
+        log.warning(
+            f"the service-command record of {name} was not kept: {getattr(error, 'strerror', None) or error}"
+        )
 
 
 def _each(config: Config, engine: Engine, target: Target, action: str) -> str:
@@ -163,7 +178,7 @@ def _settle_record(config: Config, engine: Engine, target: Target, name: str) ->
 
     try:
         states = [((engine.inspect_container(c, 5.0) or {}).get("State") or {}) for c in target.containers]
-    except PluginError:
-        return
-    if all(state.get("Status") == "running" and not state.get("Paused") for state in states):
-        record.clear(config, name)
+        if all(state.get("Status") == "running" and not state.get("Paused") for state in states):
+            record.clear(config, name)
+    except (OSError, PluginError):  # the action's own error is what the operator reads
+        pass

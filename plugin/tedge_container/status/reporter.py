@@ -168,7 +168,7 @@ class Reporter:
             return []
         if not any(entry.kind == "installed" for entry in entries):
             return configured(self.config)  # withdrawn: every action that may have been declared
-        return supported(self.config, self._engine_now())
+        return supported(self.config, self._engine_now(), timeout=min(2.0, self.timeout / 2))
 
     def _engine_now(self) -> Engine:
         if self._engine is None:
