@@ -110,7 +110,7 @@ class Monitor(EngineSync):
         places = self._commands
         if not (places.group_root and places.records):
             from ..service.record import directory
-            from ..software.group.layout import compose_root
+            from ..software.group.archive.layout import compose_root
 
             try:
                 places = self._commands = Commands(

@@ -111,7 +111,7 @@ def _container(engine: Engine, name: str) -> Target:
 
 
 def _group_service(config: Config, engine: Engine, name: str) -> Target:
-    from ..software.group.layout import compose_root
+    from ..software.group.archive.layout import compose_root
     from ..software.group.naming import COMPOSE_SERVICE_LABEL, container_service_name
 
     service = name.split("@")[1]
