@@ -48,6 +48,13 @@ def test_the_command_line_is_action_and_name_only() -> None:
         parse("container", ["reload", "web"])
 
 
+def test_a_plugin_file_of_another_name_supports_nothing(capsys) -> None:
+    from tedge_container.service.dispatch import main
+
+    assert main("docker", ["stop", "web"]) == 2
+    assert "container and container-group only" in capsys.readouterr().err
+
+
 def test_the_workflow_check_lets_only_container_types_through() -> None:
     assert workflow.next_state("container") == {"status": "execute"}
     assert workflow.next_state("container-group") == {"status": "execute"}

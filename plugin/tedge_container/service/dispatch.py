@@ -14,7 +14,7 @@ import sys
 
 from .. import log
 from ..errors import PluginError, add_context
-from . import ACTIONS
+from . import ACTIONS, SERVICE_TYPES
 from .actions import Unsupported
 
 TYPE_CHECKING = False
@@ -71,6 +71,11 @@ def parse(prog: str, args: list[str]) -> tuple[str, str]:
 def main(service_type: str, args: list[str]) -> int:
     prog = service_type
     try:
+        if service_type not in SERVICE_TYPES:  # a copy under another name: not a type of ours
+            raise Unsupported(
+                f"{prog}: this service plugin handles the service types {' and '.join(SERVICE_TYPES)} "
+                "only; install it under one of those names."
+            )
         action, name = parse(prog, args)
         message = run(service_type, action, name)
     except Unsupported as error:
