@@ -114,7 +114,8 @@ def run(service_type: str, action: str, name: str) -> str:
     except Unsupported:
         raise
     except PluginError as error:
-        raise add_context(error, prefix=f"{_DOING[action]} {service_type} service {name} failed: ") from None
+        shown = name if len(name) <= 80 else name[:77] + "..."  # one readable line, whatever came
+        raise add_context(error, prefix=f"{_DOING[action]} {service_type} service {shown} failed: ") from None
 
 
 def _act(config: Config, service_type: str, action: str, name: str) -> str:
