@@ -144,3 +144,30 @@ def test_a_stale_registration_gets_its_capabilities_cleared() -> None:
     board, link, topics = announce(["restart"])
     board.deregister("ghost")
     assert link.retained[topics.capability("ghost", "restart")] is None
+
+
+def test_pause_is_refused_by_a_rootless_engine_on_cgroups_v1() -> None:
+    """The engine's `info` decides (mocked: a rootless podman on cgroups v1 cannot be made here)."""
+    from tedge_container.engine.control import ControlCalls
+    from tedge_container.service.capabilities import supported
+
+    class Engine(ControlCalls):
+        def __init__(self, host: dict[str, Any]) -> None:
+            self.host = host
+
+        def engine_info(self, timeout: float | None = None) -> dict[str, Any]:
+            return {"host": self.host}
+
+    v1_rootless = Engine({"cgroupVersion": "v1", "security": {"rootless": True}})
+    assert "cgroups v1" in v1_rootless.pause_refusal()
+    assert Engine({"cgroupVersion": "v2", "security": {"rootless": True}}).pause_refusal() == ""
+    assert Engine({"cgroupVersion": "v1", "security": {"rootless": False}}).pause_refusal() == ""
+
+    class Config:
+        def get(self, key: str) -> Any:
+            return list(ACTIONS)
+
+        def origin(self, key: str) -> str:
+            return "test"
+
+    assert supported(Config(), v1_rootless) == ["start", "stop", "restart"]  # type: ignore[arg-type]
