@@ -4,7 +4,10 @@ Every software type describes what it installed as `Service`s: a container
 of the `container` type is one, each container of a `container-group` is
 one (`NAME@SERVICE`). After a successful install each becomes a thin-edge
 service: a retained registration on `<root>/<device>/service/NAME`, then a
-retained health message with the container's real state. A remove
+retained health message with the container's state as the operation itself
+last saw it (the readiness gate, the group's check after compose): one
+observation per operation, never a second watch. Only a service that comes
+without one is looked at, once, when its messages are produced. A remove
 deregisters it (empty retained messages on the entity and health topics). A
 failed install or remove sends an event on
 `<root>/<device topic id>/e/<type>_<verb>_failed`.
@@ -22,7 +25,7 @@ from __future__ import annotations
 import time
 
 from .. import log
-from .health import observe_health
+from .health import health_of
 from .topics import ReportError, Topics, event_payload, event_type, health_payload, registration_payload
 
 TYPE_CHECKING = False
@@ -35,9 +38,6 @@ if TYPE_CHECKING:
 else:
     from typing import NamedTuple
 
-# How long a freshly started container must keep running to be reported `up`.
-SETTLE_SECONDS = 1.0
-
 
 class Service(NamedTuple):
     """One thin-edge service backed by one container."""
@@ -46,13 +46,13 @@ class Service(NamedTuple):
     type: str  # the service type: the software type that made it
     twin: dict[str, Any]  # twin data: every key of the registration besides @type, name and type
     container_id: str = ""
-    health: str | None = None  # `up`/`down` already observed (the readiness gate); None: observe it here
+    health: str | None = None  # `up`/`down` as the operation saw it (the readiness gate); None: one look here
 
 
 class _Entry:
     """One thing to publish, in the operation's order."""
 
-    __slots__ = ("kind", "message", "name", "service", "started", "verb", "version")
+    __slots__ = ("kind", "message", "name", "service", "verb", "version")
 
     def __init__(
         self,
@@ -69,7 +69,6 @@ class _Entry:
         self.verb = verb
         self.message = message
         self.version = version
-        self.started = time.monotonic()
 
 
 class Reporter:
@@ -131,7 +130,6 @@ class Reporter:
             raise ReportError(str(error)) from None
         topics = Topics(settings.topic_root, settings.device_topic_id)
         session = Session(settings, deadline)
-        settle_limit = time.monotonic() + self.timeout / 2
 
         def messages() -> Any:
             for entry in entries:
@@ -140,10 +138,7 @@ class Reporter:
                     assert service is not None
                     payload = registration_payload(service.name, service.type, service.twin)
                     yield topics.service(service.name), payload, True
-                    status = service.health
-                    if status is None:
-                        settled_at = min(entry.started + SETTLE_SECONDS, settle_limit)
-                        status = observe_health(self._probe(service), settled_at)
+                    status = service.health or health_of(self._probe(service)())
                     yield topics.health(service.name), health_payload(status), True
                 elif entry.kind == "removed":
                     yield topics.health(entry.name), None, True
