@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import statistics
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from reporting import interleaved, timed
 
 if TYPE_CHECKING:
     from bench import Bench
@@ -53,12 +53,6 @@ def _bundle(path: Path, compose: str, archives: list[Path]) -> Path:
             tar.add(str(archive), f"images/{archive.name}")
     compose_file.unlink()
     return path
-
-
-def _timed(argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
 
 
 def bench_bundle(
@@ -101,19 +95,20 @@ def bench_bundle(
         f"CONTAINER_HOST={bench.podman.url} {sys.executable} -m podman_compose up -d"
     )
     # Interleaved, so that the noise of a shared machine hits all sides alike.
-    samples: dict[str, list[float]] = {"off": [], "on": [], "podman": []}
-    for _ in range(runs):
-        samples["off"].append(_timed(install, unsettled, None))
-        reset()
-        samples["on"].append(_timed(install, {**report_on, **unsettled}, None))
-        reset()
-        samples["podman"].append(_timed(["sh", "-c", by_hand_script], bench.podman_env, by_hand))
-        reset()
-    ours, theirs = statistics.median(samples["off"]), statistics.median(samples["podman"])
+    samples = interleaved(
+        {
+            "off": lambda: timed(install, unsettled),
+            "on": lambda: timed(install, {**report_on, **unsettled}),
+            "podman": lambda: timed(["sh", "-c", by_hand_script], bench.podman_env, by_hand),
+        },
+        runs,
+        reset,
+    )
+    ours, theirs = samples["off"], samples["podman"]
     baseline = "2 `podman load` + `podman-compose up -d`"
     label = "bundle install, 2 images, `settle_time = 0`"
     bench.row(f"{label}, reporting off", ours, theirs, baseline, "")
-    bench.row(f"{label}, reporting on", statistics.median(samples["on"]), theirs, baseline, "≤ 1.2x")
+    bench.row(f"{label}, reporting on", samples["on"], theirs, baseline, "≤ 1.2x")
     reset()
 
 
