@@ -28,8 +28,9 @@ UNSETTLED = {"CONTAINER_CONTAINER_GROUP_SETTLE_TIME": "0"}
 BATCH = 10  # modules in the update-list rows
 
 
-# What podman says when another podman on a shared machine rewrote the firewall meanwhile.
-FLAKES = ("netavark", "iptables")
+# What podman says when another podman on a shared machine rewrote the firewall meanwhile, or took
+# the host port `-P` picked.
+FLAKES = ("netavark", "iptables", "address already in use")
 
 
 class Flake(Exception):
