@@ -172,7 +172,7 @@ def test_registration_is_published_before_health(plugin, test_images, mqtt_broke
     assert mine == [service, f"{service}/status/health"]
 
 
-def test_a_container_that_exits_at_once_is_installed_with_the_gate_off(plugin, test_images, mqtt_broker) -> None:
+def test_exiting_at_once_is_installed_with_the_gate_off(plugin, test_images, mqtt_broker) -> None:
     """With the readiness gate off (min_ready = 0), such a container is installed; its health is one
     look when the report is sent (`up` or `down`, whichever podman says at that moment: nothing is
     watched, as the operator chose; the monitor keeps it live afterwards, test_one_observation.py)."""
