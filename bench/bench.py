@@ -126,6 +126,7 @@ class Bench:
                 target,
             )
         )
+        print(" | ".join(self.rows[-1]), file=sys.stderr, flush=True)  # progress: the table comes at the end
 
     def bench_list(self, label: str, runs: int) -> None:
         # `-IS` as the packaged launcher runs it; `list` needs nothing beyond the standard library.
