@@ -28,25 +28,28 @@ from .. import log
 from .health import health_of
 from .topics import ReportError, Topics, event_payload, event_type, health_payload, registration_payload
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # no `typing` at run time: it costs an install ~5-30 ms
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, Callable, NamedTuple
+    from typing import Any, Callable
 
     from ..config import Config
     from ..engine import Engine
-else:
-    from typing import NamedTuple
 
 
-class Service(NamedTuple):
+class Service:
     """One thin-edge service backed by one container."""
 
-    name: str  # the service name: the module name, or NAME@SERVICE for a group's service
-    type: str  # the service type: the software type that made it
-    twin: dict[str, Any]  # twin data: every key of the registration besides @type, name and type
-    container_id: str = ""
-    health: str | None = None  # `up`/`down` as the operation saw it (the readiness gate); None: one look here
+    __slots__ = ("container_id", "health", "name", "twin", "type")
+
+    def __init__(
+        self, name: str, type: str, twin: dict[str, Any], container_id: str = "", health: str | None = None
+    ) -> None:
+        self.name = name  # the service name: the module name, or NAME@SERVICE for a group's service
+        self.type = type  # the service type: the software type that made it
+        self.twin = twin  # twin data: every key of the registration besides @type, name and type
+        self.container_id = container_id
+        self.health = health  # `up`/`down` as the operation saw it (the readiness gate); None: one look here
 
 
 class _Entry:
