@@ -97,4 +97,4 @@ def remember(socket_path: str, identity: str, values: dict[str, str]) -> None:
     entry = {"socket": socket_path, "engine": identity, **values}
     with contextlib.suppress(OSError):
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-        write_atomically(path, jsonio.dumps(entry).encode("utf-8"))
+        write_atomically(path, jsonio.dumps(entry).encode("utf-8"), sync=False)  # a torn one is ignored
