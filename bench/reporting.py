@@ -71,7 +71,7 @@ def interleaved(
 
 
 class Reporting:
-    """The rows with reporting off and on; `bench.report_env` points the plugin at the broker."""
+    """The rows with reporting off and on (`off`, `on`: the plugin's environments; tedge.toml: the broker)."""
 
     def __init__(self, bench: Bench, broker: object, plugin: str, group_plugin: str) -> None:
         self.bench = bench
