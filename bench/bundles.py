@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import statistics
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from reporting import interleaved, timed
 
 if TYPE_CHECKING:
     from bench import Bench
@@ -55,13 +55,10 @@ def _bundle(path: Path, compose: str, archives: list[Path]) -> Path:
     return path
 
 
-def _timed(argv: list[str], env: dict[str, str], cwd: Path | None) -> float:
-    started = time.perf_counter()
-    subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
-
-
-def bench_bundle(bench: Bench, workdir: Path, runs: int, group_plugin: str) -> None:
+def bench_bundle(
+    bench: Bench, workdir: Path, runs: int, group_plugin: str, report_on: dict[str, str]
+) -> None:
+    """`report_on`: the plugin's environment with MQTT reporting on (bench/reporting.py)."""
     images = bench.stack.images
     images.variant(WEB, "bench web")
     images.variant(WORKER, "bench worker")
@@ -97,21 +94,21 @@ def bench_bundle(bench: Bench, workdir: Path, runs: int, group_plugin: str) -> N
         f"gunzip -c {worker} | {' '.join(bench.local)} load -q >/dev/null && "
         f"CONTAINER_HOST={bench.podman.url} {sys.executable} -m podman_compose up -d"
     )
-    # Interleaved, so that the noise of a shared machine hits both sides alike.
-    ours_samples, their_samples = [], []
-    for _ in range(runs):
-        ours_samples.append(_timed(install, unsettled, None))
-        reset()
-        their_samples.append(_timed(["sh", "-c", by_hand_script], bench.podman_env, by_hand))
-        reset()
-    ours, theirs = statistics.median(ours_samples), statistics.median(their_samples)
-    bench.row(
-        "bundle install, 2 images, `settle_time = 0`",
-        ours,
-        theirs,
-        "2 `podman load` + `podman-compose up -d`",
-        "≤ 1.2x",
+    # Interleaved, so that the noise of a shared machine hits all sides alike.
+    samples = interleaved(
+        {
+            "off": lambda: timed(install, unsettled),
+            "on": lambda: timed(install, {**report_on, **unsettled}),
+            "podman": lambda: timed(["sh", "-c", by_hand_script], bench.podman_env, by_hand),
+        },
+        runs,
+        reset,
     )
+    ours, theirs = samples["off"], samples["podman"]
+    baseline = "2 `podman load` + `podman-compose up -d`"
+    label = "bundle install, 2 images, `settle_time = 0`"
+    bench.row(f"{label}, reporting off", ours, theirs, baseline, "")
+    bench.row(f"{label}, reporting on", samples["on"], theirs, baseline, "≤ 1.2x")
     reset()
 
 

@@ -20,8 +20,13 @@ def create_exclusive(path: str, mode: int = 0o600) -> int:
     return os.open(path, _EXCLUSIVE, mode)
 
 
-def write_atomically(path: str, data: bytes, mode: int = 0o644, temporary_suffix: str = ".tedge-tmp") -> None:
-    """Replace `path` with `data` (mode `mode`); never follows a link at `path` or at the temporary file."""
+def write_atomically(
+    path: str, data: bytes, mode: int = 0o644, temporary_suffix: str = ".tedge-tmp", sync: bool = True
+) -> None:
+    """Replace `path` with `data` (mode `mode`); never follows a link at `path` or at the temporary file.
+
+    `sync=False` for a file that is derived again whenever it is needed (an fsync costs 3-20 ms).
+    """
     temporary = path + temporary_suffix
     try:
         descriptor = create_exclusive(temporary, mode)
@@ -32,7 +37,8 @@ def write_atomically(path: str, data: bytes, mode: int = 0o644, temporary_suffix
         view = memoryview(data)
         while view:
             view = view[os.write(descriptor, view) :]
-        os.fsync(descriptor)
+        if sync:
+            os.fsync(descriptor)
     except BaseException:
         os.close(descriptor)
         os.unlink(temporary)

@@ -174,8 +174,10 @@ def test_registration_is_published_before_health(plugin, test_images, mqtt_broke
     assert all(topic.startswith(f"{service}/cmd/") for topic in mine[2:])
 
 
-def test_a_container_that_exits_at_once_is_down(plugin, test_images, mqtt_broker) -> None:
-    """With the readiness gate off (min_ready = 0), such a container is installed and reported down."""
+def test_exiting_at_once_is_installed_with_the_gate_off(plugin, test_images, mqtt_broker) -> None:
+    """With the readiness gate off (min_ready = 0), such a container is installed; its health is one
+    look when the report is sent (`up` or `down`, whichever podman says at that moment: nothing is
+    watched, as the operator chose; the monitor keeps it live afterwards, test_one_observation.py)."""
     use_broker(plugin, mqtt_broker)
     plugin.set("container", "min_ready", 0)
     name = unique("exits")
@@ -184,7 +186,7 @@ def test_a_container_that_exits_at_once_is_down(plugin, test_images, mqtt_broker
     assert "readiness not checked" in result.stderr.splitlines()[-1]
     health_topic = f"te/device/main/service/{name}/status/health"
     health = json.loads(retained(mqtt_broker, health_topic)[health_topic])
-    assert health["status"] == "down"
+    assert health["status"] in ("up", "down")
     # The plugin's remove copes with a container that keeps restarting (a bulk `podman rm` may race it).
     result = plugin.run("remove", name)
     assert result.returncode == 0, result.stderr

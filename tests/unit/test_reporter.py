@@ -14,7 +14,7 @@ import pytest
 from tedge_container.config import Config
 from tedge_container.software.container import service_of
 from tedge_container.software.container.install import Installed
-from tedge_container.status.health import health_of, observe_health
+from tedge_container.status.health import health_of
 from tedge_container.status.reporter import Reporter
 from tedge_container.status.topics import (
     ReportError,
@@ -117,44 +117,6 @@ def inspect(status: str = "running", restarting: bool = False, restarts: int = 0
 )
 def test_health_of_inspect_data(data: dict | None, expected: str) -> None:
     assert health_of(data) == expected
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def test_observe_health_must_stay_up_until_settled() -> None:
-    clock = FakeClock()
-    looks = []
-
-    def probe() -> dict:
-        looks.append(clock.now)
-        return inspect()
-
-    assert observe_health(probe, settled_at=1.0, clock=clock, sleep=clock.sleep) == "up"
-    assert len(looks) >= 10 and looks[-1] >= 1.0
-
-
-def test_observe_health_reports_down_as_soon_as_seen() -> None:
-    clock = FakeClock()
-    states = iter([inspect(), inspect(), inspect("exited")])
-    assert observe_health(lambda: next(states), settled_at=1.0, clock=clock, sleep=clock.sleep) == "down"
-    assert clock.now < 0.5
-
-
-def test_observe_health_after_the_window_looks_once() -> None:
-    clock = FakeClock()
-    clock.now = 10
-    calls = []
-    assert observe_health(lambda: calls.append(1) or inspect(), 1.0, clock, clock.sleep) == "up"
-    assert calls == [1]
 
 
 # -- failing soft, within the bound -------------------------------------------------

@@ -49,7 +49,8 @@ DEFAULTS: dict[str, Any] = {
     "data_dir": [],
     "container_group.keep_volumes": False,
     "container_group.compose_timeout": 600.0,
-    "container_group.settle_time": 0.25,
+    # Unset: container.min_ready, the container type's gate (group/checks.py settle_seconds).
+    "container_group.settle_time": 3.0,
     # Bounds on a group's --file (software/group/archive/limits.py): unpacked bytes and entries of an
     # archive, the compose file's size and its YAML nodes with aliases expanded.
     "container_group.max_unpacked_size": ByteSize(256 << 20),

@@ -159,6 +159,10 @@ class Config:
     def get(self, key: str) -> Any:
         return self._values[key]
 
+    def is_set(self, key: str) -> bool:
+        """True when the file, the environment or the command line set `key` (else its default applies)."""
+        return key in self._origins
+
     def origin(self, key: str) -> str:
         """Where `key`'s value comes from: `FILE:LINE`, `environment variable X`, ... or `the default`."""
         return str(self._origins.get(key, "the default"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
 from ..errors import EngineError, EngineTimeout, PluginError, PullError
 from .connection import Connection, quoted
@@ -145,15 +147,25 @@ class ImageCalls(Connection):
     def storage_root(self) -> str:
         """podman's image storage (`store.graphRoot` of its info), or "" when it cannot tell.
 
-        Asked once per engine (info takes 0.1-0.5 s): every pull and load checks its disk space.
+        Asked once per start of the podman service (info takes 0.1-0.5 s; every pull and
+        load checks its disk space), then recalled under that service's identity (engine_cache.py).
         """
         if self._storage_root:
             return self._storage_root
+        from . import engine_cache
+
+        identity = engine_cache.listener_identity(self.socket_path) if self.socket_path else ""
+        recalled = engine_cache.recall(self.socket_path, identity, "graphRoot")
+        if recalled and os.path.isdir(recalled):
+            log.debug(f"podman's storage root {recalled} (recalled for the service {identity})")
+            self._storage_root = recalled
+            return recalled
         try:
             body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.connect_timeout"))
             self._storage_root = str(jsonio.loads(body)["store"]["graphRoot"])
         except (PluginError, ValueError, KeyError, TypeError):
             return ""
+        engine_cache.remember(self.socket_path, identity, {"graphRoot": self._storage_root})
         return self._storage_root
 
     def load(self, chunks: Iterable[bytes], progress: Progress | None = None) -> list[str]:

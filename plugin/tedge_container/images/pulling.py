@@ -14,12 +14,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .. import log
 from ..diskspace import require_in_engine
 from ..errors import PluginError, PullError
 
+TYPE_CHECKING = False  # not `typing`'s: an install of a local image imports this module too
 if TYPE_CHECKING:
     from ..config import Config
     from ..credentials import Chain, Resolution

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, Callable
+    from typing import Any
 
-POLL_INTERVAL = 0.1
+POLL_INTERVAL = 0.1  # the MQTT session's loop step (mqtt.py)
 
 
 def health_of(data: Mapping[str, Any] | None) -> str:
@@ -23,22 +21,3 @@ def health_of(data: Mapping[str, Any] | None) -> str:
     if int(data.get("RestartCount") or 0) > 0:  # a fresh container that already restarted crashes
         return "down"
     return "up"
-
-
-def observe_health(
-    probe: Callable[[], Mapping[str, Any] | None],
-    settled_at: float,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> str:
-    """Look at the container until `settled_at` (a `clock` time); `down` as soon as it is seen down.
-
-    A container that exits at once may still look "running" right after the
-    start, so one look is not enough: it must stay up until `settled_at`.
-    """
-    while True:
-        status = health_of(probe())
-        remaining = settled_at - clock()
-        if status == "down" or remaining <= 0:
-            return status
-        sleep(min(POLL_INTERVAL, remaining))

@@ -4,7 +4,10 @@ Every software type describes what it installed as `Service`s: a container
 of the `container` type is one, each container of a `container-group` is
 one (`NAME@SERVICE`). After a successful install each becomes a thin-edge
 service: a retained registration on `<root>/<device>/service/NAME`, then a
-retained health message with the container's real state. A remove
+retained health message with the container's state as the operation itself
+last saw it (the readiness gate, the group's check after compose): one
+observation per operation, never a second watch. Only a service that comes
+without one is looked at, once, when its messages are produced. A remove
 deregisters it (empty retained messages on the entity and health topics). A
 failed install or remove sends an event on
 `<root>/<device topic id>/e/<type>_<verb>_failed`.
@@ -23,37 +26,37 @@ import time
 
 from .. import log
 from ..service.capabilities import declarations, withdrawals
-from .health import observe_health
+from .health import health_of
 from .topics import ReportError, Topics, event_payload, event_type, health_payload, registration_payload
 
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # no `typing` at run time: it costs an install ~5-30 ms
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, Callable, NamedTuple
+    from typing import Any, Callable
 
     from ..config import Config
     from ..engine import Engine
-else:
-    from typing import NamedTuple
-
-# How long a freshly started container must keep running to be reported `up`.
-SETTLE_SECONDS = 1.0
 
 
-class Service(NamedTuple):
+class Service:
     """One thin-edge service backed by one container."""
 
-    name: str  # the service name: the module name, or NAME@SERVICE for a group's service
-    type: str  # the service type: the software type that made it
-    twin: dict[str, Any]  # twin data: every key of the registration besides @type, name and type
-    container_id: str = ""
-    health: str | None = None  # `up`/`down` already observed (the readiness gate); None: observe it here
+    __slots__ = ("container_id", "health", "name", "twin", "type")
+
+    def __init__(
+        self, name: str, type: str, twin: dict[str, Any], container_id: str = "", health: str | None = None
+    ) -> None:
+        self.name = name  # the service name: the module name, or NAME@SERVICE for a group's service
+        self.type = type  # the service type: the software type that made it
+        self.twin = twin  # twin data: every key of the registration besides @type, name and type
+        self.container_id = container_id
+        self.health = health  # `up`/`down` as the operation saw it (the readiness gate); None: one look here
 
 
 class _Entry:
     """One thing to publish, in the operation's order."""
 
-    __slots__ = ("kind", "message", "name", "service", "started", "verb", "version")
+    __slots__ = ("kind", "message", "name", "service", "verb", "version")
 
     def __init__(
         self,
@@ -70,7 +73,6 @@ class _Entry:
         self.verb = verb
         self.message = message
         self.version = version
-        self.started = time.monotonic()
 
 
 class Reporter:
@@ -83,6 +85,20 @@ class Reporter:
         self.timeout = float(config.get("report.timeout"))
         self._engine = engine
         self._entries: list[_Entry] = []
+
+    def warm_up(self) -> None:
+        """Import paho-mqtt in a background thread while the operation runs.
+
+        The import costs 50-150 ms on a small device, about what the whole report
+        costs otherwise; podman and compose keep the operation waiting longer than
+        that, so by the time there is something to publish it is done. A daemon
+        thread: it never holds the process back, and a failed import is left for
+        `flush` to report.
+        """
+        if self.enabled:
+            import threading
+
+            threading.Thread(target=_import_paho, name="mqtt-import", daemon=True).start()
 
     # What happened (cheap: nothing is imported or contacted here).
 
@@ -132,7 +148,6 @@ class Reporter:
             raise ReportError(str(error)) from None
         topics = Topics(settings.topic_root, settings.device_topic_id)
         session = Session(settings, deadline)
-        settle_limit = time.monotonic() + self.timeout / 2
 
         actions = self._actions(entries)
 
@@ -143,10 +158,7 @@ class Reporter:
                     assert service is not None
                     payload = registration_payload(service.name, service.type, service.twin)
                     yield topics.service(service.name), payload, True
-                    status = service.health
-                    if status is None:
-                        settled_at = min(entry.started + SETTLE_SECONDS, settle_limit)
-                        status = observe_health(self._probe(service), settled_at)
+                    status = service.health or health_of(self._probe(service)())
                     yield topics.health(service.name), health_payload(status), True
                     yield from declarations(topics, service.name, actions)
                 elif entry.kind == "removed":
@@ -188,3 +200,10 @@ class Reporter:
                 return None
 
         return probe
+
+
+def _import_paho() -> None:
+    import contextlib
+
+    with contextlib.suppress(Exception):  # reported by flush, which imports it again
+        import paho.mqtt.client  # noqa: F401

@@ -40,7 +40,7 @@ def installed_services(installed: Installed, use_module_name: bool) -> list:
             }
         }
         name = group_service_name(installed.project.name, installed.name, spec.name, use_module_name)
-        services.append(Service(name, NAME, twin, container_id))
+        services.append(Service(name, NAME, twin, container_id, installed.health.get(spec.name)))
     return services
 
 

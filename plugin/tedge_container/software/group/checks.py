@@ -1,13 +1,17 @@
 """After compose ran: does every service's container really run? (podman-compose's exit code is not trusted.)
 
 A service passes when its container is running and has kept running for
-`container_group.settle_time` seconds without a restart, or when it exited
-with code 0 and its restart policy lets it stay exited (`no`, compose's
-default, or `on-failure`: a one-shot job). A running service whose image or
-compose entry defines a HEALTHCHECK must then report `healthy` within
-`container.health_timeout` (the container type's readiness gate, run on
-demand; 0: not waited for). Everything else fails the install, naming the
-service and what its container did.
+`settle_seconds` without a restart (`container_group.settle_time` when set,
+else `container.min_ready`: a group proves itself as a container does), or
+when it exited with code 0 and its restart policy lets it stay exited (`no`,
+compose's default, or `on-failure`: a one-shot job). A running service whose
+image or compose entry defines a HEALTHCHECK must instead report `healthy`
+within `container.health_timeout` (the container type's readiness gate, run
+on demand; 0: not waited for, the settling applies). Everything else fails
+the install, naming the service and what its container did.
+
+What this check saw last of each service is its health for the MQTT report
+(`Checked.health`): nothing looks at the containers again after it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from datetime import datetime, timezone
 from ... import log
 from ...errors import PluginError
 from ...labels import COMPOSE_PROJECT_LABEL
+from ...status.health import health_of
+from ..readiness import has_healthcheck, until_healthy
 from .naming import COMPOSE_SERVICE_LABEL
 
 TYPE_CHECKING = False
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from ...config import Config
     from ...engine import Engine
     from .project import Project, ServiceSpec
 
@@ -37,6 +44,34 @@ _TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d
 
 class ServiceFailed(PluginError):
     """A service's container does not run after compose (exit 2)."""
+
+
+class Checked:
+    """What the check saw: each service's container entry, and its inspect data when last looked at."""
+
+    __slots__ = ("containers", "inspected")
+
+    def __init__(
+        self, containers: dict[str, dict[str, Any]], inspected: dict[str, Mapping[str, Any]]
+    ) -> None:
+        self.containers = containers
+        self.inspected = inspected
+
+    @property
+    def health(self) -> dict[str, str]:
+        """`up`/`down` of each service as last seen: what the MQTT report publishes."""
+        return {service: health_of(data) for service, data in self.inspected.items()}
+
+
+def settle_seconds(config: Config) -> float:
+    """How long each service must run unrestarted: `container_group.settle_time` when set, else
+    `container.min_ready` (the container type's readiness gate, 3 s)."""
+    key = (
+        "container_group.settle_time"
+        if config.is_set("container_group.settle_time")
+        else "container.min_ready"
+    )
+    return max(0.0, float(config.get(key)))
 
 
 def parse_time(text: str) -> float:
@@ -63,9 +98,18 @@ def project_containers(engine: Engine, project: str) -> dict[str, list[dict[str,
 
 
 def _judge(
-    spec: ServiceSpec, inspect: Mapping[str, Any], since: float, settle: float, now: float
+    spec: ServiceSpec,
+    inspect: Mapping[str, Any],
+    since: float,
+    settle: float,
+    now: float,
+    healthcheck_gate: bool = False,
 ) -> tuple[str, str, float]:
-    """("ok" | "wait" | "failed", why, seconds worth waiting) for one service's container."""
+    """("ok" | "wait" | "failed", why, seconds worth waiting) for one service's container.
+
+    `healthcheck_gate`: a running container with a HEALTHCHECK passes here; its check decides
+    (prove_healthy), as the container type's gate does.
+    """
     state = inspect.get("State") or {}
     status = state.get("Status", "")
     restarts = int(inspect.get("RestartCount") or 0)
@@ -73,6 +117,8 @@ def _judge(
     if status == "running":
         if fresh and restarts:
             return "failed", f"service {spec.name} keeps restarting ({restarts} restarts since created)", 0
+        if healthcheck_gate and has_healthcheck(inspect):
+            return "ok", "", 0
         remaining = parse_time(state.get("StartedAt", "")) + settle - now
         if remaining > 0:
             return "wait", "", remaining
@@ -89,17 +135,20 @@ def _judge(
     return "wait", f"service {spec.name} is still {status or 'in an unknown state'}", _POLL_SECONDS
 
 
-def verify(engine: Engine, project: Project, since: float, settle: float) -> dict[str, dict[str, Any]]:
-    """Wait (bounded) until every service passes; returns each service's container entry.
+def verify(
+    engine: Engine, project: Project, since: float, settle: float, healthcheck_gate: bool = False
+) -> Checked:
+    """Wait (bounded) until every service passes; returns what was seen of each.
 
     `since` is when compose started (Unix seconds): a container created after
-    it that has restarted at all is crash-looping.
+    it that has restarted at all is crash-looping. `healthcheck_gate`: see _judge.
     """
     api_timeout = float(engine.config.get("container.api_timeout"))
     deadline = time.monotonic() + settle + _TRANSITION_SECONDS
     while True:
         containers = project_containers(engine, project.name)
         chosen: dict[str, dict[str, Any]] = {}
+        inspected: dict[str, Mapping[str, Any]] = {}
         waiting = []
         pause = 0.0
         for spec in project.services:
@@ -110,38 +159,42 @@ def verify(engine: Engine, project: Project, since: float, settle: float) -> dic
             inspect = engine.inspect_container(entry.get("Id", ""), timeout=api_timeout)
             if inspect is None:
                 raise ServiceFailed(f"service {spec.name}'s container vanished")
-            verdict, why, remaining = _judge(spec, inspect, since, settle, time.time())
+            inspected[spec.name] = inspect
+            verdict, why, remaining = _judge(spec, inspect, since, settle, time.time(), healthcheck_gate)
             if verdict == "failed":
                 raise ServiceFailed(why)
             if verdict == "wait":
                 waiting.append(why or f"service {spec.name} is starting")
                 pause = max(pause, remaining)
         if not waiting:
-            return chosen
+            return Checked(chosen, inspected)
         if time.monotonic() >= deadline:
             raise ServiceFailed(waiting[0] + f" after {settle + _TRANSITION_SECONDS:g} s")
         # Until the youngest container has settled, not longer; transitions are polled.
         time.sleep(min(max(pause, 0.02), _POLL_SECONDS * 3) + 0.005)
 
 
-def prove_healthy(
-    engine: Engine, project: Project, containers: Mapping[str, Mapping[str, Any]], health_timeout: float
-) -> None:
-    """Every running service with a HEALTHCHECK turns `healthy`, all within `health_timeout` seconds."""
+def prove_healthy(engine: Engine, project: Project, checked: Checked, health_timeout: float) -> None:
+    """Every running service with a HEALTHCHECK turns `healthy`, all within `health_timeout` seconds.
+
+    Starts from what `verify` saw (no new look for services without a check); what the
+    health check saw last replaces it in `checked`.
+    """
     if health_timeout <= 0:
         return
-    from ..readiness import has_healthcheck, until_healthy
-
     api_timeout = min(float(engine.config.get("container.api_timeout")), 10.0)
     started, since = time.monotonic(), time.time() - 1
     for spec in project.services:
-        container_id = str(containers[spec.name].get("Id") or "")
-        data = engine.inspect_container(container_id, timeout=api_timeout)
+        container_id = str(checked.containers[spec.name].get("Id") or "")
+        data = checked.inspected.get(spec.name)
         if not data or not has_healthcheck(data) or (data.get("State") or {}).get("Status") != "running":
             continue  # no check to pass, or a one-shot job that has done its work
+        seen: list[Mapping[str, Any]] = []
 
-        def inspect(container_id: str = container_id) -> Any:
-            return engine.inspect_container(container_id, timeout=api_timeout)
+        def inspect(container_id: str = container_id, seen: list = seen) -> Any:
+            answer = engine.inspect_container(container_id, timeout=api_timeout)
+            seen[:] = [answer] if answer else []
+            return answer
 
         def run_healthcheck(container_id: str = container_id) -> str:
             return engine.run_healthcheck(container_id, timeout=api_timeout + health_timeout)
@@ -152,4 +205,6 @@ def prove_healthy(
         verdict = until_healthy(inspect, run_healthcheck, health_timeout, started, last_exit=last_exit)
         if not verdict.ready:
             raise ServiceFailed(f"service {spec.name}: {verdict.detail}")
+        if seen:
+            checked.inspected[spec.name] = seen[0]
         log.debug(f"service {spec.name}: {verdict.detail}")

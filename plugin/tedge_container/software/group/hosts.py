@@ -176,10 +176,17 @@ class HostsOverride:
 
         networks = self.networks
         lines = []
+        gateways: dict[str, str] = {}  # services share networks: each is asked for once
+
+        def gateway_of(name: str) -> str:
+            if name not in gateways:
+                gateways[name] = self.engine.network_gateway(name)
+            return gateways[name]
+
         for name, service in self.services.items():
             assert networks is not None
             engine_names = (networks.engine_name(key) for key in service.keys)
-            gateway = next((gw for gw in map(self.engine.network_gateway, engine_names) if gw), "")
+            gateway = next((gw for gw in map(gateway_of, engine_names) if gw), "")
             hosts = list(service.own or []) + ([f"{HOST_NAME}:{gateway}"] if gateway else [])
             if service.own is None and not gateway:
                 continue
@@ -190,7 +197,8 @@ class HostsOverride:
             return
         from ...safefiles import write_atomically  # the project's files may hold a link at that name
 
-        write_atomically(self.path, "\n".join([_HEADER, "services:", *lines, ""]).encode())
+        # Written again before every `up`: no fsync needed for it to survive a power loss.
+        write_atomically(self.path, "\n".join([_HEADER, "services:", *lines, ""]).encode(), sync=False)
 
     def _remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -46,6 +46,7 @@ class Installed(NamedTuple):
     project: Project
     containers: dict[str, dict[str, Any]]  # service → its container's list entry
     dropped: list[str]  # services the previous version had and this one has not
+    health: dict[str, str] = {}  # service → `up`/`down` as the check after compose saw it
 
 
 def _rollback(
@@ -103,7 +104,7 @@ def swap(
     if os.path.lexists(layout.previous):
         layout.trash(layout.previous)
     dropped = [service for service in old_services if service not in containers]
-    return Installed(layout.name, version, new, containers, dropped)
+    return Installed(layout.name, version, new, containers, dropped, dict(group.health))
 
 
 def _disk_guard(config: Config, layout: Layout, file: str) -> Callable[[int], None]:

@@ -20,7 +20,7 @@ from ... import log
 from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references, shortnames
 from .archive.limits import Limits
-from .checks import ServiceFailed, project_containers, prove_healthy, verify
+from .checks import ServiceFailed, project_containers, prove_healthy, settle_seconds, verify
 from .errors import ProjectError
 from .hosts import HostsOverride
 from .project import COMPOSE_FILES, Project, load
@@ -42,6 +42,7 @@ class Group:
         self.engine = engine
         self.compose = Compose(config, engine.socket_path)
         self.environ = variables_environment()
+        self.health: dict[str, str] = {}  # each service's health as the last `up` saw it (the report's)
 
     def load(self, directory: str, module_name: str) -> Project:
         return load(directory, module_name, self.environ, Limits.of(self.config))
@@ -138,7 +139,9 @@ class Group:
         try:
             self.remove_orphans(project)
             config = self.config
-            containers = verify(self.engine, project, since, float(config.get("container_group.settle_time")))
+            health_timeout = float(config.get("container.health_timeout"))
+            checked = verify(self.engine, project, since, settle_seconds(config), health_timeout > 0)
+            containers = checked.containers
             # A failed compose run may leave the previous version's containers running: no success.
             failed = bool(run.returncode and run.last_error())
             kept = [service for service, entry in containers.items() if failed and entry.get("Id") in before]
@@ -147,9 +150,10 @@ class Group:
                     f"podman-compose up failed (exit {run.returncode}); service {', '.join(kept)} still "
                     f"run{'s' if len(kept) == 1 else ''} the previous version's container"
                 )
-            prove_healthy(self.engine, project, containers, float(config.get("container.health_timeout")))
+            prove_healthy(self.engine, project, checked, health_timeout)
             if legacy_pod:
                 self.engine.remove_pod(legacy_pod)
+            self.health = checked.health
             return containers
         except ServiceFailed as error:
             error.args = (str(error).rstrip(".") + run.said(),)  # compose's own word on it, if any

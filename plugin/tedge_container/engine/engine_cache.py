@@ -1,0 +1,100 @@
+"""What podman's `/libpod/info` said, remembered for as long as that very podman service runs.
+
+The disk guard (diskspace.py) needs podman's storage root before every pull
+and load, and `/libpod/info` takes 0.1-0.5 s (podman 4.3 measures its whole
+store to answer). The root only changes when the service restarts with
+another configuration, so it is kept in the runtime directory (beside the
+module locks) under the service's identity: the pid of the process listening
+on the socket (the kernel's SO_PEERCRED) and that process's start time
+(/proc/PID/stat). A restarted service never matches an old entry, so the
+entry is never stale. Nothing is kept when the listener cannot be told: under
+systemd socket activation the listener is systemd itself (pid 1), which stays
+while podman restarts behind it; in another pid namespace the pid reads 0.
+
+The file is trusted only when this user owns it and its directory and no one
+else may write them (a per-user runtime directory may be under /tmp).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import stat
+import struct
+
+from .. import jsonio
+
+CACHE_FILE = "engine-info.json"
+
+
+def listener_identity(socket_path: str, timeout: float = 1.0) -> str:
+    """`PID:STARTTIME` of the process listening on `socket_path`, or "" when it cannot be told."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return ""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+            client.settimeout(timeout)
+            client.connect(socket_path)
+            credentials = client.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        pid = struct.unpack("3i", credentials)[0]
+        if pid <= 1:  # another pid namespace (0), or systemd's socket activation (1)
+            return ""
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            text = stream.read(4096)
+        # Field 22 (starttime), counted after the command name's closing parenthesis.
+        fields = text[text.rindex(b")") + 2 :].split()
+        return f"{pid}:{int(fields[19])}"
+    except (OSError, ValueError, IndexError, struct.error):
+        return ""
+
+
+def _path() -> str:
+    from ..locking import runtime_dir
+
+    return os.path.join(runtime_dir(), CACHE_FILE)
+
+
+def _trusted(path: str) -> bool:
+    """Owned by this user, writable by no one else: the file and its directory."""
+    try:
+        for target in (os.path.dirname(path), path):
+            info = os.lstat(target)
+            if info.st_uid != os.geteuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+                return False
+            if target == path and not stat.S_ISREG(info.st_mode):
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def recall(socket_path: str, identity: str, key: str) -> str:
+    """The value kept for `key` from the service `identity` at `socket_path`; "" when none is."""
+    if not identity:
+        return ""
+    path = _path()
+    if not _trusted(path):
+        return ""
+    try:
+        with open(path, "rb") as stream:
+            entry = jsonio.loads(stream.read(64 * 1024))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(entry, dict) or entry.get("socket") != socket_path or entry.get("engine") != identity:
+        return ""
+    value = entry.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def remember(socket_path: str, identity: str, values: dict[str, str]) -> None:
+    """Keep `values` for the service `identity`; best effort (a failure only costs the next run a request)."""
+    if not identity:
+        return
+    from ..safefiles import write_atomically
+
+    path = _path()
+    entry = {"socket": socket_path, "engine": identity, **values}
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        write_atomically(path, jsonio.dumps(entry).encode("utf-8"), sync=False)  # a torn one is ignored
