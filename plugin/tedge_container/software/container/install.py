@@ -26,6 +26,7 @@ from ...labels import (
     check_container_name,
     hostname_for,
 )
+from ...ownership import refuse_group_container
 from .. import readiness
 
 MAX_OUTPUT = 300  # characters of a failed container's output quoted in the failure line
@@ -216,6 +217,9 @@ def install(
         references.parse(version)  # a malformed version fails before the engine is touched
     engine = engine or Engine(config)
     try:
+        existing = engine.get_container(name)
+        if existing is not None:  # a group's container is never a container module's
+            refuse_group_container(name, existing.labels, "install")
         image = obtain_image(engine, config, version, file)
         container_id, verdict = replace_container(engine, config, name, image, version or image)
     except PluginError as error:

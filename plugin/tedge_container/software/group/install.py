@@ -28,6 +28,7 @@ from .archive.staging import unpack
 from .bundle.images import MAX_SIZE_KEY, Bundle, ask_storage_root
 from .bundle.members import is_bundled_image
 from .bundle.record import prune, read_record, write_record
+from .ownership import Owner, check_collisions
 from .project import Project
 from .recovery import repair, restore_previous
 
@@ -135,6 +136,7 @@ def install(
     try:
         group = Group(config, engine or Engine(config))
         layout = Layout.of(config, name)
+        group.owner = Owner(layout)
         group.compose.check_available()
         repair(group, layout)
         previous_version = read_version(layout.working)
@@ -150,6 +152,7 @@ def install(
                 skip=is_bundled_image,
             )
             staged = group.load(layout.staging, name)
+            check_collisions(group, layout, staged)  # before anything of another module is touched
             group.warn_about(staged)
             loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)), storage_root)
             if loaded is not None:

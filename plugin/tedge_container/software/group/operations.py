@@ -7,8 +7,9 @@ has no working `--remove-orphans` for `up`), then checking the engine
 (checks.py). Before it, the `host.docker.internal` override is written
 (hosts.py); a pod podman-compose made for the project earlier (the Go
 plugin's way) is emptied by recreating every container, then removed.
-Taking it down means `podman-compose down` and then removing
-whatever container of the project is still there, by label.
+Taking it down means removing the project's containers this group owns,
+then its networks, pod (and volumes) that nothing uses any more: never
+`podman-compose down`, which acts on names whoever holds them (ownership.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import time
 from ... import log
 from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references, shortnames
+from ...labels import COMPOSE_PROJECT_LABEL
 from .archive.limits import Limits
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
 from .errors import ProjectError
 from .hosts import HostsOverride
+from .ownership import Owner
 from .project import COMPOSE_FILES, Project, load
 from .runner import Compose, variables_environment
 
@@ -42,6 +45,7 @@ class Group:
         self.engine = engine
         self.compose = Compose(config, engine.socket_path)
         self.environ = variables_environment()
+        self.owner: Owner | None = None  # the group acted on: set by install and remove (ownership.py)
 
     def load(self, directory: str, module_name: str) -> Project:
         return load(directory, module_name, self.environ, Limits.of(self.config))
@@ -165,7 +169,7 @@ class Group:
         """Remove the containers of services `project` no longer defines; returns those services."""
         wanted = set(project.service_names())
         dropped = []
-        for service, entries in project_containers(self.engine, project.name).items():
+        for service, entries in self.owned_containers(project.name).items():
             if service in wanted:
                 continue
             dropped.append(service)
@@ -174,21 +178,43 @@ class Group:
         return dropped
 
     def take_down(self, project: Project | None, project_name: str, volumes: bool) -> list[str]:
-        """Remove the project's containers (and its named volumes if `volumes`); returns its services."""
+        """Remove the project's containers this group owns (and its unused named volumes if
+        `volumes`), then its networks and pod when nothing uses them; returns its services.
+
+        Not `podman-compose down`: that removes containers by name whoever holds the name,
+        and every volume of the project name, another group's too (ownership.py).
+        """
         services = list(project.service_names()) if project is not None else []
-        if project is not None:
-            args = ["down", "--volumes"] if volumes else ["down"]
-            run = self.compose.run(project, args, "down")
-            if run.returncode:
-                log.warning(f"podman-compose down of {project_name} exited with {run.returncode}{run.said()}")
-        for service, entries in project_containers(self.engine, project_name).items():
+        for service, entries in self.owned_containers(project_name).items():
             if service and service not in services:
                 services.append(service)
             for entry in entries:
                 self.engine.remove_container(_name_of(entry))
-        # podman-compose's pod (its default, which the Go plugin used): empty now.
-        self.engine.remove_pod(f"pod_{project_name}")
+        label = f"{COMPOSE_PROJECT_LABEL}={project_name}"
+        # podman-compose's pod (its default, which the Go plugin used): empty now, unless shared.
+        kept = [] if self.engine.remove_unused("pod", f"pod_{project_name}") else [f"pod pod_{project_name}"]
+        for kind in ("network", "volume") if volumes else ("network",):
+            for name in self.engine.labelled(kind, label):
+                if not self.engine.remove_unused(kind, name):
+                    kept.append(f"{kind} {name}")
+        if kept:
+            log.info(
+                f"kept {', '.join(kept)} of project {project_name}: containers of another module use them"
+            )
         return services
+
+    def owned_containers(self, project_name: str) -> dict[str, list[dict[str, Any]]]:
+        """The containers of `project_name` this group owns, by service (ownership.py)."""
+        owned: dict[str, list[dict[str, Any]]] = {}
+        for service, entries in project_containers(self.engine, project_name).items():
+            mine = [
+                entry
+                for entry in entries
+                if self.owner is None or self.owner.owns(entry.get("Labels") or {}, project_name)
+            ]
+            if mine:
+                owned[service] = mine
+        return owned
 
     def try_load(self, directory: str, module_name: str) -> Project | None:
         """The project in `directory`, or None (with a warning) when its files are unusable."""
