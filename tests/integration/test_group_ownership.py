@@ -10,6 +10,8 @@ volume's data still there.
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,48 @@ def test_a_failed_first_install_leaves_no_network(group: Group, test_images: Tes
     networks = group.podman.cli("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert [network for network in networks if network.startswith(name)] == []
     assert group.modules() == ""
+
+
+@pytest.fixture()
+def small_data_dir(group: Group) -> Iterator[Path]:
+    """The group's data_dir on its own 2 MiB tmpfs (the space guard off: it is filled on purpose)."""
+    group.data_dir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(group.data_dir)], check=True)
+    group.plugin.set("container", "min_free_space", 0)
+    try:
+        yield group.data_dir
+    finally:
+        group.podman.remove_all_containers()  # their bind mounts hold the tmpfs
+        subprocess.run(["umount", "-l", str(group.data_dir)], check=False)
+
+
+def _filler(image: str, marker: str) -> dict:
+    """A service that fills the filesystem of the group's working directory as it starts."""
+    script = f"dd if=/dev/zero of=/fill/{marker} bs=64k 2>/dev/null; exec sleep 100000"
+    return app(image, entrypoint=["sh", "-c", script], volumes=["./:/fill"])
+
+
+@pytest.mark.parametrize("upgrade", [False, True], ids=["first install", "upgrade"])
+def test_a_data_dir_filled_after_up_ends_in_success_or_rollback(
+    group: Group, test_images: TestImages, tmp_path: Path, small_data_dir: Path, upgrade: bool
+):
+    name = unique("full")
+    if upgrade:
+        result = group.install(
+            name, "1.0", file_of(tmp_path, "v1.yaml", compose({"web": app(test_images.app1)}))
+        )
+        assert result.returncode == 0, result.stderr
+    result = group.install(
+        name, "2.0", file_of(tmp_path, "v2.yaml", compose({"web": _filler(test_images.app2, "x")}))
+    )
+    running = {
+        service: c["image"] for service, c in group.containers(name).items() if c["state"] == "running"
+    }
+    if result.returncode == 0:  # the record was prepared before `up`: recording it needed no space
+        assert group.modules() == f"{name}\t2.0\n" and running == {"web": test_images.app2}
+    else:  # or rolled back: what list names is what runs
+        assert result.returncode == 2, result.stderr
+        if upgrade:
+            assert group.modules() == f"{name}\t1.0\n" and running == {"web": test_images.app1}
+        else:
+            assert group.modules() == "" and running == {}
