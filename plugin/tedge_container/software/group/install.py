@@ -36,7 +36,7 @@ from .archive.staging import unpack
 from .bundle.images import MAX_SIZE_KEY, Bundle, ask_storage_root
 from .bundle.members import is_bundled_image
 from .bundle.record import prune, read_record, write_record
-from .ownership import Owner, check_collisions
+from .ownership import Owner, check_bundle_names, check_collisions
 from .project import Project
 from .recovery import repair, restore_previous
 
@@ -203,6 +203,7 @@ def install(
             loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)), storage_root)
             if loaded is not None:
                 loaded.check(staged)
+                check_bundle_names(group, layout, loaded)
             group.pull_images(staged, skip=loaded.provided if loaded is not None else ())
             if loaded is not None:
                 loaded.load(config)

@@ -14,7 +14,9 @@ Before anything runs, an install is refused (exit 2, naming the other module) wh
 - containers of that project belong to someone else (another group, a project
   started by hand), or
 - a service's container name (`container_name:`, or compose's PROJECT_SERVICE_1)
-  is held by a container this group does not own.
+  is held by a container this group does not own;
+- a bundle's image archive carries a name that podman has for another image, which a
+  container of another module runs (its load would re-point that name).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .archive.layout import Layout
+    from .bundle.images import Bundle
     from .operations import Group
     from .project import Project
 
@@ -49,9 +52,9 @@ class Owner:
         paths = (layout.working, layout.staging, layout.previous)
         self.directories = {os.path.normpath(path) for path in paths} | {os.path.realpath(p) for p in paths}
 
-    def owns(self, labels: Mapping[str, str], project: str) -> bool:
-        """Whether a container with `labels` is this group's, in project `project`."""
-        if labels.get(COMPOSE_PROJECT_LABEL) != project:
+    def owns(self, labels: Mapping[str, str], project: str | None = None) -> bool:
+        """Whether a container with `labels` is this group's, in project `project` (None: any)."""
+        if not labels.get(COMPOSE_PROJECT_LABEL) or project not in (None, labels[COMPOSE_PROJECT_LABEL]):
             return False
         working = labels.get(COMPOSE_WORKING_DIR_LABEL, "")
         return os.path.normpath(working) in self.directories if working else True
@@ -111,3 +114,37 @@ def check_collisions(group: Group, layout: Layout, project: Project) -> None:
 def _name_of(entry: Mapping[str, object]) -> str:
     names = entry.get("Names") or []
     return str(names[0]).lstrip("/") if isinstance(names, list) and names else str(entry.get("Id", ""))
+
+
+def check_bundle_names(group: Group, layout: Layout, bundle: Bundle) -> None:
+    """Refuse a bundle whose load would re-point an image name another module's container runs.
+
+    `podman load` moves a name to the loaded image whatever it named before: the other
+    module would run other code after its next recreate, and lose the image to a prune.
+    """
+    from ...images.contents import plain_id
+    from .bundle.record import image_id
+
+    owner = Owner(layout)
+    taken: dict[str, tuple[str, str]] = {}  # image id a name has now → (the name, the archive)
+    for archive in bundle.archives:
+        saved = archive.references()
+        present = {name: image_id(group.engine, name) for name in saved}
+        if all(saved[name] and present[name] == saved[name] for name in saved):
+            continue  # the engine has all of it already: not loaded
+        for name, current in present.items():
+            if current and current != saved[name]:
+                taken.setdefault(current, (name, archive.display))
+    if not taken:
+        return
+    for container in group.engine.list_containers():
+        found = taken.get(plain_id(container.image_id))
+        if found is None or owner.owns(container.labels):
+            continue
+        name, display = found
+        holder = owner_of(container.name, container.labels)
+        raise OwnedElsewhere(
+            f"{display} carries {name}, which names another image that {holder} "
+            "runs; loading it would re-point that name: save the bundle's image under a name of its own "
+            "(podman tag, then podman save), or update that module first."
+        )
