@@ -10,6 +10,7 @@ volume's data still there.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +27,11 @@ def _ids(group: Group, project: str) -> dict[str, str]:
     return {service: c["id"] for service, c in group.containers(project).items()}
 
 
-def _volume_file(group: Group, volume: str) -> str:
-    """The text of /data/keep in `volume`, read through a throw-away container."""
-    image = "localhost/tedge-test/app:1"
-    return group.podman.cli(
-        "run", "--rm", "-v", f"{volume}:/data", "--entrypoint", "cat", image, "/data/keep", check=False
-    ).stdout
+def _volume_file(group: Group, project: str, volume: str) -> str:
+    """The text of /data/keep in `volume` (still there), read in the project's web container."""
+    assert group.podman.cli("volume", "exists", volume, check=False).returncode == 0
+    web = group.containers(project)["web"]["id"]
+    return group.podman.cli("exec", web, "cat", "/data/keep", check=False).stdout
 
 
 def _install_with_data(group: Group, test_images: TestImages, tmp_path: Path, name: str) -> str:
@@ -72,7 +72,7 @@ def test_a_project_name_collision_is_refused_and_the_other_groups_volume_keeps_i
     result = group.run("remove", second, "--module-version", "1.0")
     assert result.returncode == 0, result.stderr
     assert _ids(group, first) == before and states(group, first) == {"web": "running"}
-    assert _volume_file(group, volume) == "precious\n"
+    assert _volume_file(group, first, volume) == "precious\n"
     assert group.modules() == f"{first}\t1.0\n"
 
 
@@ -212,3 +212,37 @@ def test_a_data_dir_filled_after_up_ends_in_success_or_rollback(
             assert group.modules() == f"{name}\t1.0\n" and running == {"web": test_images.app1}
         else:
             assert group.modules() == "" and running == {}
+
+
+def test_groups_that_already_share_a_project_keep_running_and_remove_only_their_own(
+    group: Group, test_images: TestImages, tmp_path: Path
+):
+    """As an older plugin left them: `Shop` installed beside `shop`, one compose project for both."""
+    first = unique("shop")
+    volume = _install_with_data(group, test_images, tmp_path, first)
+    before = _ids(group, first)
+    second = first.capitalize()
+    root = group.data_dir / "compose"
+    shutil.copytree(root / first, root / second)
+    (root / second / "version").write_text(f"1.0\n{second}\n")
+    assert group.modules() == f"{second}\t1.0\n{first}\t1.0\n"
+
+    # An upgrade of either is refused, naming the other group.
+    v2 = compose({"web": app(test_images.app2, volumes=["data:/data"])}, volumes={"data": {}})
+    spec = file_of(tmp_path, "v2.yaml", v2)
+    result = group.install(second, "2.0", spec)
+    assert result.returncode == 2, result.stderr
+    assert f"group {first}" in last_line(result)
+    # Its remove takes only what it owns: none of the first group's containers, nor the volume they use.
+    result = group.run("remove", second, "--module-version", "1.0")
+    assert result.returncode == 0, result.stderr
+    assert group.modules() == f"{first}\t1.0\n"
+    assert _ids(group, first) == before and states(group, first) == {"web": "running"}
+    assert _volume_file(group, first, volume) == "precious\n"
+    # The first group then upgrades and removes as ever; its volume goes with it.
+    result = group.install(first, "2.0", spec)
+    assert result.returncode == 0, result.stderr
+    result = group.run("remove", first, "--module-version", "2.0")
+    assert result.returncode == 0, result.stderr
+    assert group.containers(first) == {}
+    assert group.podman.cli("volume", "exists", volume, check=False).returncode == 1
