@@ -152,8 +152,8 @@ class Group:
                     f"run{'s' if len(kept) == 1 else ''} the previous version's container"
                 )
             prove_healthy(self.engine, project, containers, float(config.get("container.health_timeout")))
-            if legacy_pod:
-                self.engine.remove_pod(legacy_pod)
+            if legacy_pod and not self.engine.remove_unused("pod", legacy_pod):  # never forced
+                log.info(f"kept pod {legacy_pod}: containers of another module are still in it")
             return containers
         except ServiceFailed as error:
             error.args = (str(error).rstrip(".") + run.said(),)  # compose's own word on it, if any
