@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import os
 
+from ...errors import PluginError
 from ...labels import COMPOSE_PROJECT_LABEL, COMPOSE_WORKING_DIR_LABEL, is_name
 from ...ownership import OwnedElsewhere, owner_of
-from .errors import ProjectError
 from .project import project_name
 
 TYPE_CHECKING = False
@@ -65,10 +65,8 @@ def installed_project(group: Group, root: str, module: str) -> str:
     directory = os.path.join(root, module)
     try:
         return group.load(directory, module).name
-    except ProjectError:
-        return project_name(module)  # what compose would take without a usable `name:`
-    except OSError:
-        return ""
+    except (PluginError, OSError):  # unusable files: what compose takes without a `name:`
+        return project_name(module)
 
 
 def check_collisions(group: Group, layout: Layout, project: Project) -> None:
