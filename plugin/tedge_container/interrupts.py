@@ -2,7 +2,8 @@
 
 Outside such a section the default applies (the process ends; the next
 operation repairs what was cut short). Inside one, the signal raises
-`Interrupted`, so the swap's own rollback runs before the process ends, and
+`Interrupted` (a KeyboardInterrupt, as SIGINT raises anyway), so the swap's
+own rollback runs before the process ends (exit 3: run it again), and
 `shielded` keeps further signals out while that rollback runs (SIGKILL
 still ends everything: the next operation's repair is then the fallback).
 """
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
 _SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-class Interrupted(BaseException):
-    """A signal arrived during a section that must finish or be undone."""
+class Interrupted(KeyboardInterrupt):
+    """A signal arrived during a section that must finish or be undone (the CLI: exit 3, as for ^C)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(f"interrupted by {signal.Signals(signum).name}")
@@ -33,11 +34,11 @@ def _raise(signum: int, _frame: object) -> None:
 
 
 @contextlib.contextmanager
-def _handled(handler: object) -> Iterator[None]:
+def _handled(handler: object, signals: tuple[int, ...] = _SIGNALS) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # only the main thread may
         yield
         return
-    previous = {signum: signal.signal(signum, handler) for signum in _SIGNALS}  # type: ignore[arg-type]
+    previous = {signum: signal.signal(signum, handler) for signum in signals}  # type: ignore[arg-type]
     try:
         yield
     finally:
@@ -51,5 +52,5 @@ def raising() -> contextlib.AbstractContextManager[None]:
 
 
 def shielded() -> contextlib.AbstractContextManager[None]:
-    """Within it, SIGTERM and SIGHUP are ignored (a rollback runs to its end)."""
-    return _handled(signal.SIG_IGN)
+    """Within it, SIGTERM, SIGHUP and SIGINT are ignored (a rollback runs to its end)."""
+    return _handled(signal.SIG_IGN, (*_SIGNALS, signal.SIGINT))

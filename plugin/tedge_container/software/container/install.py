@@ -131,8 +131,10 @@ def _undo_swap(engine: Engine, name: str, old_moved: bool, kept: str, error: Bas
         if old_moved:
             _try(f"restoring {name}", lambda: engine.rename_container(name + OLD_SUFFIX, name))
         _try(f"removing {name + NEW_SUFFIX}", lambda: engine.remove_container(name + NEW_SUFFIX))
+    if isinstance(error, KeyboardInterrupt):  # SIGINT, SIGTERM, SIGHUP: exit 3 (cli.py)
+        raise error
     if not isinstance(error, PluginError):
-        error = EngineError(f"the swap was {error or type(error).__name__}")
+        error = EngineError(f"the swap failed: {error or type(error).__name__}")
     stale = stale_name(engine, name, error) if not kept else None  # kept: "" on a first install
     raise add_context(stale or error, suffix=kept) from None
 

@@ -129,6 +129,9 @@ def swap(
                 return _finish(layout, old_services, Installed(layout.name, version, new, containers, []))
             with interrupts.shielded():
                 suffix = _rollback(group, layout, new, old, before_restore)
+            if isinstance(error, KeyboardInterrupt):  # SIGINT, SIGTERM, SIGHUP: exit 3 (cli.py)
+                log.warning(f"{layout.name}: the install was interrupted and rolled back.{suffix}")
+                raise
             raise PluginError(
                 f"the install was cut short after the new version started ({_described(error)}); "
                 f"it was rolled back.{suffix}"

@@ -185,11 +185,12 @@ class Group:
         and every volume of the project name, another group's too (ownership.py).
         """
         services = list(project.service_names()) if project is not None else []
+        names = []
         for service, entries in self.owned_containers(project_name).items():
             if service and service not in services:
                 services.append(service)
-            for entry in entries:
-                self.engine.remove_container(_name_of(entry))
+            names += [_name_of(entry) for entry in entries]
+        self.remove_containers(names)
         label = f"{COMPOSE_PROJECT_LABEL}={project_name}"
         # podman-compose's pod (its default, which the Go plugin used): empty now, unless shared.
         kept = [] if self.engine.remove_unused("pod", f"pod_{project_name}") else [f"pod pod_{project_name}"]
@@ -202,6 +203,25 @@ class Group:
                 f"kept {', '.join(kept)} of project {project_name}: containers of another module use them"
             )
         return services
+
+    def remove_containers(self, names: list[str]) -> None:
+        """Remove containers in an order podman takes: one that another requires (compose's
+        `depends_on`) only after that one; each pass removes at least one, or the last refusal stands."""
+        pending = list(names)
+        while pending:
+            refused: list[str] = []
+            error: PluginError | None = None
+            for name in pending:
+                try:
+                    self.engine.remove_container(name)
+                except PluginError as refusal:
+                    if refusal.exit_code == 3:  # the engine went away: no order helps
+                        raise
+                    refused.append(name)
+                    error = refusal
+            if error is not None and len(refused) == len(pending):
+                raise error
+            pending = refused
 
     def owned_containers(self, project_name: str) -> dict[str, list[dict[str, Any]]]:
         """The containers of `project_name` this group owns, by service (ownership.py)."""
