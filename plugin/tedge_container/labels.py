@@ -10,6 +10,8 @@ MODULE_VERSION_LABEL = "io.thin-edge.module.version"
 MANAGED_LABEL = "io.thin-edge.container.managed-by"
 MANAGED_BY = "tedge-container-plugin"
 COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+# The directory compose ran in: for a group, `<data_dir>/compose/NAME` (see ownership.py).
+COMPOSE_WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 
 # While a container is replaced, the new one is created as NAME.tedge-new and the
 # old one waits as NAME.tedge-old until the new one runs. Neither is listed while

@@ -198,12 +198,6 @@ class ContainerCalls(Connection):
 
         return b"".join(demultiplex_stream(iter([body]))).decode("utf-8", "replace")
 
-    def remove_pod(self, name: str) -> None:
-        """Remove a pod (its containers with it); a missing pod is fine."""
-        target = f"{API_PREFIX}/pods/{quoted(name)}"
-        if self._raw_exists(f"{target}/exists", f"pod {name}"):
-            self._raw_change(f"remove pod {name}", "DELETE", f"{target}?force=true", missing_ok=True)
-
     def rename_container(self, current: str, new: str) -> None:
         from urllib.parse import quote
 

@@ -54,15 +54,25 @@ class ImageCalls(Connection):
         target = f"{API_PREFIX}/images/{quote(name, safe='/:@')}/json"
         return self._raw_inspect(target, self.config.get("container.api_timeout"), f"image {name}")
 
-    def image_names(self) -> set[str]:
-        """Every name (`repo:tag`, `repo@digest`) and id of the engine's images, over the raw path."""
+    def _image_entries(self) -> list[Mapping[str, Any]]:
         body = self._raw_get(f"{API_PREFIX}/images/json", self.config.get("container.api_timeout"))
         try:
-            entries = jsonio.loads(body) or []
+            return list(jsonio.loads(body) or [])
         except ValueError:
             raise EngineError(f"podman at {self.socket_path} sent an unreadable image list.") from None
+
+    def image_ids(self) -> dict[str, str]:
+        """Every image name (`repo:tag`) → the id it names (plain hex): a look before and after a load."""
+        return {
+            str(name): str(entry.get("Id") or "").removeprefix("sha256:")
+            for entry in self._image_entries()
+            for name in entry.get("Names") or entry.get("RepoTags") or []
+        }
+
+    def image_names(self) -> set[str]:
+        """Every name (`repo:tag`, `repo@digest`) and id of the engine's images, over the raw path."""
         names: set[str] = set()
-        for entry in entries:
+        for entry in self._image_entries():
             names.update(entry.get("Names") or entry.get("RepoTags") or [])
             names.update(entry.get("RepoDigests") or [])
             names.add(str(entry.get("Id") or "").removeprefix("sha256:"))

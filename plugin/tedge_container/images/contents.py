@@ -125,6 +125,8 @@ def _read_all(tar: tarfile.TarFile, display: str) -> tuple[set[str], dict[str, o
         name = member.name.removeprefix("./")
         if len(members) >= _MAX_ENTRIES:
             raise ArchiveError(f"{display} has more than {_MAX_ENTRIES} entries: not an image archive.")
+        if name in members and not member.isdir():  # podman would read one, the plugin the other
+            raise ArchiveError(f"{display} holds {name} twice: not `podman save` output; save it again.")
         members.add(name)
         if not member.isfile():
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from ... import log
+from ... import interrupts, log
 from ...config import Config
 from ...engine import Container, Engine
 from ...errors import EngineError, PluginError, UsageError, add_context
@@ -25,6 +25,7 @@ from ...labels import (
     check_container_name,
     hostname_for,
 )
+from ...ownership import refuse_group_container
 from .. import readiness
 
 TYPE_CHECKING = False  # `typing` costs ~5-30 ms at run time: an install of a local image is ~200 ms
@@ -134,6 +135,20 @@ def _try(action: str, operation: Callable[[], None]) -> None:
         log.warning(f"{action} failed: {error}")
 
 
+def _undo_swap(engine: Engine, name: str, old_moved: bool, kept: str, error: BaseException) -> None:
+    """The renames failed or were interrupted: the old container gets its name back; raises why."""
+    with interrupts.shielded():
+        if old_moved:
+            _try(f"restoring {name}", lambda: engine.rename_container(name + OLD_SUFFIX, name))
+        _try(f"removing {name + NEW_SUFFIX}", lambda: engine.remove_container(name + NEW_SUFFIX))
+    if isinstance(error, KeyboardInterrupt):  # SIGINT, SIGTERM, SIGHUP: exit 3 (cli.py)
+        raise error
+    if not isinstance(error, PluginError):
+        error = EngineError(f"the swap failed: {error or type(error).__name__}")
+    stale = stale_name(engine, name, error) if not kept else None  # kept: "" on a first install
+    raise add_context(stale or error, suffix=kept) from None
+
+
 def replace_container(
     engine: Engine, config: Config, name: str, image: str, version: str
 ) -> tuple[str, readiness.Verdict]:
@@ -180,18 +195,19 @@ def replace_container(
         _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
         raise add_context(error, suffix=kept) from None
 
-    old_moved = False
+    old_moved = swapped = False
     try:
-        if old is not None:
-            engine.rename_container(name, old_name)
-            old_moved = True
-        engine.rename_container(new_name, name)
-    except PluginError as error:
-        if old_moved:
-            _try(f"restoring {name}", lambda: engine.rename_container(old_name, name))
-        _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
-        stale = stale_name(engine, name, error) if old is None else None
-        raise add_context(stale or error, suffix=kept) from None
+        with interrupts.raising():  # a signal between the renames puts the old container back too
+            if old is not None:
+                engine.rename_container(name, old_name)
+                old_moved = True
+            engine.rename_container(new_name, name)
+            swapped = True
+    except BaseException as error:
+        if swapped:  # a signal after the last rename: the swap is done, it finishes
+            log.warning(f"{error}: the new container {name} is in place, the swap finishes")
+        else:
+            _undo_swap(engine, name, old_moved, kept, error)
 
     if old is not None:
         # The new container is in place: a failure from here on is a warning, not a failed install.
@@ -226,6 +242,9 @@ def install(
         references.parse(version)  # a malformed version fails before the engine is touched
     engine = engine or Engine(config)
     try:
+        existing = engine.get_container(name)
+        if existing is not None:  # a group's container is never a container module's
+            refuse_group_container(name, existing.labels, "install")
         image = obtain_image(engine, config, version, file)
         container_id, verdict = replace_container(engine, config, name, image, version or image)
     except PluginError as error:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ...config import Config
 from ...engine import Container, Engine
 from ...labels import TRANSIENT_SUFFIXES, check_container_name
+from ...ownership import refuse_group_container
 from .install import remove_unused_image
 
 
@@ -15,6 +16,9 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> Container
     """Remove container `name`; returns what was removed, None when there was nothing."""
     check_container_name(name)
     engine = engine or Engine(config)
+    existing = engine.get_container(name)
+    if existing is not None:  # a group's container is never a container module's
+        refuse_group_container(name, existing.labels, "remove")
     for suffix in TRANSIENT_SUFFIXES:  # left by an interrupted install
         engine.remove_container(name + suffix)
     container = engine.get_container(name)

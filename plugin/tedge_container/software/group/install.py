@@ -8,7 +8,8 @@
    staged files take its place, `podman-compose up -d` brings the new version
    up (unchanged services keep running; changed ones are recreated; dropped
    ones are removed; named volumes stay), and the engine is checked.
-4. Only then is the version recorded, `previous` deleted and the images
+4. Only then is the version recorded (prepared before step 3: one rename now, which a
+   full disk does not refuse; a failure or a signal before it rolls back), `previous` deleted and the images
    only the previous version's bundle brought pruned (bundle/record.py). If step 3
    fails, the new files go, the previous ones come back and are brought up
    again. An interruption anywhere is repaired by the next install or
@@ -20,14 +21,22 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple
 
-from ... import log
+from ... import interrupts, log
 from ...errors import PluginError, UsageError, add_context
-from .archive.layout import Layout, check_module_name, read_version, sync_directory, write_version
+from .archive.layout import (
+    Layout,
+    check_module_name,
+    commit_version,
+    prepare_version,
+    read_version,
+    sync_directory,
+)
 from .archive.limits import Limits
 from .archive.staging import unpack
 from .bundle.images import MAX_SIZE_KEY, Bundle, ask_storage_root
 from .bundle.members import is_bundled_image
 from .bundle.record import prune, read_record, write_record
+from .ownership import Owner, check_bundle_names, check_collisions
 from .project import Project
 from .recovery import repair, restore_previous
 
@@ -64,8 +73,8 @@ def _rollback(
         if not os.path.isdir(layout.previous):
             return " Nothing of it was left behind."
         return " " + restore_previous(group, layout)
-    except PluginError as error:
-        return f" Putting the previous version back failed too ({error}); install it again."
+    except (PluginError, OSError) as error:
+        return f" Putting the previous version back failed too ({_described(error)}); install it again."
 
 
 def swap(
@@ -82,6 +91,15 @@ def swap(
     """
     old: Project | None = None
     old_services: list[str] = []
+    # Everything to write is written before `up`: after it only renames are left (nothing for a
+    # full disk to refuse), and whatever still fails (a signal, an exception) is rolled back.
+    try:
+        prepare_version(layout.staging, version, layout.name)
+    except OSError as error:
+        layout.trash(layout.staging)
+        raise PluginError(
+            f"writing the version record failed: {_described(error)}; {_DATA_DIR_HINT}."
+        ) from None
     if os.path.isdir(layout.working):
         old = group.try_load(layout.working, layout.name)
         old_services = old.service_names() if old is not None else []
@@ -89,22 +107,60 @@ def swap(
     os.rename(layout.staging, layout.working)
     sync_directory(layout.root)
     new.directory = layout.working
-    try:
-        containers = group.up(new)
-    except PluginError as error:
-        raise add_context(error, suffix=_rollback(group, layout, new, old, before_restore)) from None
-
-    if old is not None and old.name != new.name:  # the compose file renamed the project
-        old.directory = layout.previous
+    committed = False
+    containers: dict[str, dict[str, Any]] = {}
+    with interrupts.raising():
         try:
-            group.take_down(old, old.name, volumes=False)
+            containers = group.up(new)
+            if old is not None and old.name != new.name:  # the compose file renamed the project
+                old.directory = layout.previous
+                try:
+                    group.take_down(old, old.name, volumes=False)
+                except PluginError as error:
+                    log.warning(f"taking down the previous project {old.name} failed: {error}")
+            commit_version(layout.working)
+            committed = True
         except PluginError as error:
-            log.warning(f"taking down the previous project {old.name} failed: {error}")
-    write_version(layout.working, version, layout.name)
+            with interrupts.shielded():
+                suffix = _rollback(group, layout, new, old, before_restore)
+            raise add_context(error, suffix=suffix) from None
+        except BaseException as error:  # OSError (disk, ...), a signal, a bug: never left half done
+            if committed:  # a signal after the record: the install is done, it finishes
+                log.warning(f"{_described(error)}: {version} is recorded, the install finishes")
+                return _finish(layout, old_services, _installed(group, layout, new, version, containers))
+            with interrupts.shielded():
+                suffix = _rollback(group, layout, new, old, before_restore)
+            if isinstance(error, KeyboardInterrupt):  # SIGINT, SIGTERM, SIGHUP: exit 3 (cli.py)
+                log.warning(f"{layout.name}: the install was interrupted and rolled back.{suffix}")
+                raise
+            raise PluginError(
+                f"the install was cut short after the new version started ({_described(error)}); "
+                f"it was rolled back.{suffix}"
+            ) from None
+    return _finish(layout, old_services, _installed(group, layout, new, version, containers))
+
+
+def _installed(
+    group: Group, layout: Layout, new: Project, version: str, containers: dict[str, dict[str, Any]]
+) -> Installed:
+    return Installed(layout.name, version, new, containers, [], dict(group.health))
+
+
+def _finish(layout: Layout, old_services: list[str], installed: Installed) -> Installed:
+    """After the record: the previous files go; returns `installed` with the services dropped."""
     if os.path.lexists(layout.previous):
-        layout.trash(layout.previous)
-    dropped = [service for service in old_services if service not in containers]
-    return Installed(layout.name, version, new, containers, dropped, dict(group.health))
+        try:
+            layout.trash(layout.previous)
+        except OSError as error:  # recorded already: the next install or remove deletes it (recovery.py)
+            log.warning(f"deleting the previous files of {layout.name} failed: {_described(error)}")
+    dropped = [service for service in old_services if service not in installed.containers]
+    return installed._replace(dropped=dropped)
+
+
+def _described(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return f"{error.strerror or error} ({error.filename or 'data_dir'})"
+    return str(error) or type(error).__name__
 
 
 def _disk_guard(config: Config, layout: Layout, file: str) -> Callable[[int], None]:
@@ -136,6 +192,7 @@ def install(
     try:
         group = Group(config, engine or Engine(config))
         layout = Layout.of(config, name)
+        group.owner = Owner(layout)
         group.compose.check_available()
         repair(group, layout)
         previous_version = read_version(layout.working)
@@ -151,10 +208,12 @@ def install(
                 skip=is_bundled_image,
             )
             staged = group.load(layout.staging, name)
+            check_collisions(group, layout, staged)  # before anything of another module is touched
             group.warn_about(staged)
             loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)), storage_root)
             if loaded is not None:
                 loaded.check(staged)
+                check_bundle_names(group, layout, loaded)
             group.pull_images(staged, skip=loaded.provided if loaded is not None else ())
             if loaded is not None:
                 loaded.load(config)

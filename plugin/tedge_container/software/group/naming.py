@@ -10,14 +10,13 @@ here, so a group never shows up under two names.
 
 from __future__ import annotations
 
-from ...labels import COMPOSE_PROJECT_LABEL
+from ...labels import COMPOSE_PROJECT_LABEL, COMPOSE_WORKING_DIR_LABEL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
-COMPOSE_WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 
 
 def service_name(project: str, service: str) -> str:

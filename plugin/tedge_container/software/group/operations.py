@@ -7,8 +7,9 @@ has no working `--remove-orphans` for `up`), then checking the engine
 (checks.py). Before it, the `host.docker.internal` override is written
 (hosts.py); a pod podman-compose made for the project earlier (the Go
 plugin's way) is emptied by recreating every container, then removed.
-Taking it down means `podman-compose down` and then removing
-whatever container of the project is still there, by label.
+Taking it down means removing the project's containers this group owns,
+then its networks, pod (and volumes) that nothing uses any more: never
+`podman-compose down`, which acts on names whoever holds them (ownership.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ import time
 from ... import log
 from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references, shortnames
+from ...labels import COMPOSE_PROJECT_LABEL
 from .archive.limits import Limits
 from .checks import ServiceFailed, project_containers, prove_healthy, settle_seconds, verify
 from .errors import ProjectError
 from .hosts import HostsOverride
+from .ownership import Owner
 from .project import COMPOSE_FILES, Project, load
 from .runner import Compose, variables_environment
 
@@ -43,6 +46,7 @@ class Group:
         self.compose = Compose(config, engine.socket_path)
         self.environ = variables_environment()
         self.health: dict[str, str] = {}  # each service's health as the last `up` saw it (the report's)
+        self.owner: Owner | None = None  # the group acted on: set by install and remove (ownership.py)
 
     def load(self, directory: str, module_name: str) -> Project:
         return load(directory, module_name, self.environ, Limits.of(self.config))
@@ -151,8 +155,8 @@ class Group:
                     f"run{'s' if len(kept) == 1 else ''} the previous version's container"
                 )
             prove_healthy(self.engine, project, checked, health_timeout)
-            if legacy_pod:
-                self.engine.remove_pod(legacy_pod)
+            if legacy_pod and not self.engine.remove_unused("pod", legacy_pod):  # never forced
+                log.info(f"kept pod {legacy_pod}: containers of another module are still in it")
             self.health = checked.health
             return containers
         except ServiceFailed as error:
@@ -169,7 +173,7 @@ class Group:
         """Remove the containers of services `project` no longer defines; returns those services."""
         wanted = set(project.service_names())
         dropped = []
-        for service, entries in project_containers(self.engine, project.name).items():
+        for service, entries in self.owned_containers(project.name).items():
             if service in wanted:
                 continue
             dropped.append(service)
@@ -178,21 +182,63 @@ class Group:
         return dropped
 
     def take_down(self, project: Project | None, project_name: str, volumes: bool) -> list[str]:
-        """Remove the project's containers (and its named volumes if `volumes`); returns its services."""
+        """Remove the project's containers this group owns (and its unused named volumes if
+        `volumes`), then its networks and pod when nothing uses them; returns its services.
+
+        Not `podman-compose down`: that removes containers by name whoever holds the name,
+        and every volume of the project name, another group's too (ownership.py).
+        """
         services = list(project.service_names()) if project is not None else []
-        if project is not None:
-            args = ["down", "--volumes"] if volumes else ["down"]
-            run = self.compose.run(project, args, "down")
-            if run.returncode:
-                log.warning(f"podman-compose down of {project_name} exited with {run.returncode}{run.said()}")
-        for service, entries in project_containers(self.engine, project_name).items():
+        names = []
+        for service, entries in self.owned_containers(project_name).items():
             if service and service not in services:
                 services.append(service)
-            for entry in entries:
-                self.engine.remove_container(_name_of(entry))
-        # podman-compose's pod (its default, which the Go plugin used): empty now.
-        self.engine.remove_pod(f"pod_{project_name}")
+            names += [_name_of(entry) for entry in entries]
+        self.remove_containers(names)
+        label = f"{COMPOSE_PROJECT_LABEL}={project_name}"
+        # podman-compose's pod (its default, which the Go plugin used): empty now, unless shared.
+        kept = [] if self.engine.remove_unused("pod", f"pod_{project_name}") else [f"pod pod_{project_name}"]
+        for kind in ("network", "volume") if volumes else ("network",):
+            for name in self.engine.labelled(kind, label):
+                if not self.engine.remove_unused(kind, name):
+                    kept.append(f"{kind} {name}")
+        if kept:
+            log.info(
+                f"kept {', '.join(kept)} of project {project_name}: containers of another module use them"
+            )
         return services
+
+    def remove_containers(self, names: list[str]) -> None:
+        """Remove containers in an order podman takes: one that another requires (compose's
+        `depends_on`) only after that one; each pass removes at least one, or the last refusal stands."""
+        pending = list(names)
+        while pending:
+            refused: list[str] = []
+            error: PluginError | None = None
+            for name in pending:
+                try:
+                    self.engine.remove_container(name)
+                except PluginError as refusal:
+                    if refusal.exit_code == 3:  # the engine went away: no order helps
+                        raise
+                    refused.append(name)
+                    error = refusal
+            if error is not None and len(refused) == len(pending):
+                raise error
+            pending = refused
+
+    def owned_containers(self, project_name: str) -> dict[str, list[dict[str, Any]]]:
+        """The containers of `project_name` this group owns, by service (ownership.py)."""
+        owned: dict[str, list[dict[str, Any]]] = {}
+        for service, entries in project_containers(self.engine, project_name).items():
+            mine = [
+                entry
+                for entry in entries
+                if self.owner is None or self.owner.owns(entry.get("Labels") or {}, project_name)
+            ]
+            if mine:
+                owned[service] = mine
+        return owned
 
     def try_load(self, directory: str, module_name: str) -> Project | None:
         """The project in `directory`, or None (with a warning) when its files are unusable."""

@@ -32,10 +32,11 @@ _PROJECT_NAME_STRIP = re.compile(r"[^-_a-z0-9]")  # as podman-compose normalises
 
 
 class ServiceSpec:
-    __slots__ = ("builds", "image", "name", "restart")
+    __slots__ = ("builds", "container_name", "image", "name", "restart")
 
-    def __init__(self, name: str, image: str, restart: str, builds: bool) -> None:
+    def __init__(self, name: str, image: str, restart: str, builds: bool, container_name: str = "") -> None:
         self.name = name
+        self.container_name = container_name  # `container_name:`, "" when compose derives it
         self.image = image  # interpolated; "" when only built
         self.restart = restart  # "no", "always", "unless-stopped", "on-failure[:N]"
         self.builds = builds
@@ -250,7 +251,7 @@ def load(
             raise ProjectError(f"{compose_file}: service {service!r} has neither `image` nor `build`.")
         # An unquoted `restart: no` is YAML 1.1's false: "no" too.
         restart = str(body.get("restart") or "no")
-        specs.append(ServiceSpec(str(service), image, restart, builds))
+        specs.append(ServiceSpec(str(service), image, restart, builds, str(body.get("container_name") or "")))
     extension = document.get("x-podman")
     pod_declared = isinstance(extension, dict) and "in_pod" in extension
     project = Project(directory, compose_file, name, specs, pod_declared)

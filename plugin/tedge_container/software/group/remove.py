@@ -13,6 +13,7 @@ import os
 from ...errors import PluginError, add_context
 from .archive.layout import Layout, check_module_name, compose_root
 from .bundle.record import prune, read_record
+from .ownership import Owner
 from .project import project_name
 from .recovery import repair
 
@@ -34,6 +35,7 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> tuple[str
         return None
     try:
         group = Group(config, engine or Engine(config))
+        group.owner = Owner(layout)  # only what this group owns goes (ownership.py)
         repair(group, layout)
         if not os.path.isdir(layout.working):
             return project_name(name), []

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ....config import Config
 
 VERSION_FILE = "version"
+_PENDING_VERSION = VERSION_FILE + ".tedge-pending"  # prepared before `up`, renamed after it
 _STAGING_SUFFIX = ".tedge-staging"
 _PREVIOUS_SUFFIX = ".tedge-previous"
 
@@ -102,6 +103,20 @@ def write_version(directory: str, version: str, name: str) -> None:
     from ....safefiles import write_atomically  # never through a link the project's files hold
 
     write_atomically(os.path.join(directory, VERSION_FILE), f"{version}\n{name}\n".encode())
+    sync_directory(directory)
+
+
+def prepare_version(directory: str, version: str, name: str) -> None:
+    """Write the record under a pending name before compose runs, so that recording it once the
+    new version runs is one rename (commit_version), which a full disk does not refuse."""
+    from ....safefiles import write_atomically
+
+    write_atomically(os.path.join(directory, _PENDING_VERSION), f"{version}\n{name}\n".encode())
+
+
+def commit_version(directory: str) -> None:
+    """The prepared record becomes the record (read_version sees the new version from now on)."""
+    os.replace(os.path.join(directory, _PENDING_VERSION), os.path.join(directory, VERSION_FILE))
     sync_directory(directory)
 
 

@@ -30,7 +30,7 @@ from ....config.values import format_size
 from ....errors import ArchiveError, InvalidReference, PluginError, add_context
 from ....images import contents, references, shortnames
 from ..archive.staging import archive_kind
-from .members import BundleError, ImageArchive, members
+from .members import BundleError, ImageArchive, member_path, members
 from .record import image_id, remove_brought
 
 TYPE_CHECKING = False
@@ -97,9 +97,13 @@ class Bundle:
         )
         archives: list[ImageArchive] = []
         total = 0
+        seen: set[str] = set()
         try:
             for member, stored, source in members(file, display):
                 where = f"{display}: {member}"
+                if member_path(member) in seen:  # inspected from one, loaded from the other
+                    raise BundleError(f"{display} holds {member} twice; keep one image archive of each name.")
+                seen.add(member_path(member))
                 held = contents.inspect(source, where, limit - total, over)
                 total += held.size
                 archives.append(ImageArchive(member, stored, where, held))
@@ -180,9 +184,17 @@ class Bundle:
             require_in_engine(config, self.engine, needed, f"load the images of {self.display}")
         wanted = {archive.member: archive for archive in self.archives if archive.load}
         if wanted:
-            for member, _, source in members(self.file, self.display):
-                if member in wanted:
-                    self._load_one(wanted[member], source)
+            # What the loads change is known from a look before and after them and from podman's
+            # answers, not only from what the archives were read to hold: a failed install then
+            # gives every name back and removes only what it added (discard).
+            snapshot = self.engine.image_ids()
+            answered: list[str] = []
+            try:
+                for member, _, source in members(self.file, self.display):
+                    if member in wanted:
+                        answered += self._load_one(wanted[member], source)
+            finally:
+                self._account(snapshot, answered)
         for archive in self.archives:
             for name, saved in archive.references().items():
                 current = image_id(self.engine, name)
@@ -195,7 +207,23 @@ class Bundle:
                 if before[name] != current:  # a name the engine had already, as it is, was not brought
                     self.loaded[name] = current
 
-    def _load_one(self, archive: ImageArchive, source: IO[bytes]) -> None:
+    def _account(self, before: dict[str, str], answered: list[str]) -> None:
+        """Record every name the loads set (`loaded`) and the id each took it from (`moved`)."""
+        try:
+            after = self.engine.image_ids()
+            for name in answered:
+                if name not in after:  # said in podman's own spelling: looked up as such
+                    after[name] = image_id(self.engine, name)
+        except PluginError as error:
+            log.warning(f"listing the images after loading {self.display} failed: {error}")
+            return
+        for name, found in after.items():
+            if found and before.get(name) != found:
+                self.loaded[name] = found
+                if before.get(name):
+                    self.moved.setdefault(name, before[name])
+
+    def _load_one(self, archive: ImageArchive, source: IO[bytes]) -> list[str]:
         progress = self.engine.progress(f"Loading {archive.display}")
         progress.total = archive.stored
         counted = contents.Counted(source, 1 << 62, ArchiveError(""))
@@ -210,7 +238,7 @@ class Bundle:
                 yield chunk
 
         try:
-            self.engine.load_sized(chunks(), archive.contents.size, progress)
+            return self.engine.load_sized(chunks(), archive.contents.size, progress)
         except PluginError as error:  # its class kept: an engine that went away is still exit 3
             raise add_context(error, prefix=f"Loading {archive.display} failed: ") from None
 

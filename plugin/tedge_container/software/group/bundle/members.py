@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 IMAGES_DIR = "images"
 
 
+def member_path(name: str) -> str:
+    """A member's name as the path it stands for (`./images//a.tar` is `images/a.tar`)."""
+    return "/".join(part for part in name.replace("\\", "/").split("/") if part not in ("", "."))
+
+
 def is_bundled_image(name: str) -> bool:
     """True for a group archive member under `images/`: an image archive, loaded here, never unpacked."""
-    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
-    return bool(parts) and parts[0] == IMAGES_DIR
+    return member_path(name).split("/", 1)[0] == IMAGES_DIR
 
 
 class BundleError(ProjectError):

@@ -1,0 +1,46 @@
+"""Volumes, networks and pods found by label, and removed only when nothing uses them.
+
+A group's own removal (instead of `podman-compose down`, which acts on names
+whoever holds them) goes through here: podman itself refuses to remove a
+volume, network or pod that a container still uses, so an object that another
+module's container shares is kept, never forced.
+"""
+
+from __future__ import annotations
+
+from .. import jsonio
+from ..errors import EngineError
+from .connection import Connection, quoted
+from .sockets import API_PREFIX
+
+_KINDS = {"volume": "volumes", "network": "networks"}
+
+
+class LabelledCalls(Connection):
+    def labelled(self, kind: str, label: str) -> list[str]:
+        """Names of the volumes or networks (`kind`) carrying `label` (`key=value`)."""
+        from urllib.parse import quote  # not at the top: `list` imports the engine
+
+        filters = quote(jsonio.dumps({"label": [label]}))
+        body = self._raw_get(
+            f"{API_PREFIX}/{_KINDS[kind]}/json?filters={filters}", self.config.get("container.api_timeout")
+        )
+        try:
+            entries = jsonio.loads(body) or []
+            return [str(entry.get("Name") or entry.get("name") or "") for entry in entries]
+        except (ValueError, AttributeError):
+            raise EngineError(f"podman at {self.socket_path} sent an unreadable {kind} list.") from None
+
+    def remove_unused(self, kind: str, name: str) -> bool:
+        """Remove a volume, network or pod (`kind`) unless something uses it; True when gone.
+
+        Never forced: a volume or network a container still uses, or a pod that still
+        holds containers, is kept (podman refuses), whoever that container belongs to.
+        """
+        collection = {"pod": "pods", **_KINDS}[kind]
+        status, _ = self._raw_request(
+            f"{API_PREFIX}/{collection}/{quoted(name)}?force=false",
+            self.config.get("container.api_timeout"),
+            "DELETE",
+        )
+        return status < 400 or status == 404
