@@ -21,6 +21,7 @@ from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references, shortnames
 from .archive.limits import Limits
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
+from .compose_keys import warn_unknown_keys
 from .errors import ProjectError
 from .hosts import HostsOverride
 from .project import COMPOSE_FILES, Project, load
@@ -49,9 +50,11 @@ class Group:
     def warn_about(self, project: Project) -> None:
         """What the staged files hold that compose will take otherwise than the author may think.
 
-        Other compose files beside the one used (one warning), and each variable the
-        compose file uses that neither `.env` nor compose's environment sets (one each).
+        Other compose files beside the one used (one warning), each variable the
+        compose file uses that neither `.env` nor compose's environment sets (one each), and
+        each key compose does not know (one each; refused with `container_group.strict`).
         """
+        warn_unknown_keys(self.config, project)
         others = [
             name
             for name in COMPOSE_FILES
