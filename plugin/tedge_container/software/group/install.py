@@ -154,7 +154,7 @@ def install(
             loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)), storage_root)
             if loaded is not None:
                 loaded.check(staged)
-            group.pull_images(staged, skip=loaded.provided if loaded is not None else ())
+            group.pull_images(staged, skip=loaded.provided if loaded is not None else (), bundle=loaded)
             if loaded is not None:
                 loaded.load(config)
             brought = write_record(layout.staging, staged, loaded, previous_images)

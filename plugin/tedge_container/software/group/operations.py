@@ -20,6 +20,7 @@ from ... import log
 from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references, shortnames
 from .archive.limits import Limits
+from .bundle import missing
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
 from .compose_keys import warn_unknown_keys
 from .errors import ProjectError
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
     from ...config import Config
     from ...engine import Engine
+    from .bundle.images import Bundle
 
 
 class Group:
@@ -76,10 +78,11 @@ class Group:
 
     # -- images --------------------------------------------------------------
 
-    def pull_images(self, project: Project, skip: Collection[str] = ()) -> None:
+    def pull_images(self, project: Project, skip: Collection[str] = (), bundle: Bundle | None = None) -> None:
         """Pull every service image through the plugin's credential chain (like `container`).
 
-        `skip`: the references (`Reference.full`) a bundle brought, never pulled.
+        `skip`: the references (`Reference.full`) a bundle brought, never pulled. `bundle`: the
+        bundle, which then lacks every other image: said first (bundle/missing.py).
         """
         always = bool(self.config.get("container.alwayspull"))
         done: set[str] = set(skip)
@@ -109,9 +112,15 @@ class Group:
                     continue
                 raise add_context(shortnames.not_pullable(reference), prefix=f"service {spec.name}: ")
             if always or not present:
+                if bundle is not None and not self.config.get(missing.PULL_KEY):
+                    if present:
+                        continue
+                    raise missing.lacking(bundle, spec.name, reference, None)
                 try:
                     pulling.pull(self.engine, reference, self.config)
                 except PluginError as error:
+                    if bundle is not None:
+                        raise missing.lacking(bundle, spec.name, reference, error) from None
                     raise add_context(error, prefix=f"service {spec.name}: ") from None
 
     def ensure_network(self) -> None:
