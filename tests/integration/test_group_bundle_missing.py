@@ -16,14 +16,14 @@ pytestmark = pytest.mark.integration
 UNREACHABLE = "127.0.0.1:1/acme/db:1"
 
 
-def _bundle(images: Images, tmp_path: Path) -> tuple[Path, str]:
-    web = images.build("web")
+def _bundle(own: Images, tmp_path: Path) -> tuple[Path, str]:
+    web = own.build("web")
     archive = bundle(
         tmp_path / "b.tar",
         compose({"web": app(web), "db": app(UNREACHABLE)}),
-        {"images/web.tar": images.save(web)},
+        {"images/web.tar": own.save(web)},
     )
-    images.forget(web)
+    own.forget(web)
     return archive, web
 
 
