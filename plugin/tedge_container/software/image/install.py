@@ -54,5 +54,7 @@ def _drop_previous(engine: Engine, previous: records.Record) -> None:
             log.warning(f"the previous image {previous.reference} is kept: {describe_users(users)} use it")
         elif data and not engine.remove_image(previous.reference):
             log.warning(f"the previous image {previous.reference} could not be removed")
+        elif data:
+            log.info(f"the previous image name {previous.reference} removed")
     except PluginError as error:
         log.warning(f"the previous image {previous.reference} was not removed: {error}")

@@ -29,6 +29,7 @@ from .... import log
 from ....config.values import format_size
 from ....errors import ArchiveError, InvalidReference, PluginError, add_context
 from ....images import contents, references, shortnames
+from ....images.provenance import remember
 from ..archive.staging import archive_kind
 from .members import BundleError, ImageArchive, members
 from .record import image_id, remove_brought
@@ -194,6 +195,7 @@ class Bundle:
                 self.images[name] = current
                 if before[name] != current:  # a name the engine had already, as it is, was not brought
                     self.loaded[name] = current
+                    remember(config, current, name)
 
     def _load_one(self, archive: ImageArchive, source: IO[bytes]) -> None:
         progress = self.engine.progress(f"Loading {archive.display}")
@@ -234,5 +236,6 @@ class Bundle:
             for name, loaded in self.loaded.items():
                 if loaded not in used:
                     remove_brought(self.engine, name, loaded)
+                    log.info(f"image {name} ({loaded[:12]}), which this failed install loaded, removed")
         except PluginError as error:
             log.warning(f"removing the images {self.display} loaded failed: {error}")
