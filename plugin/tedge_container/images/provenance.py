@@ -78,10 +78,10 @@ def forget(config: Config, image_id: str) -> None:
     plain = _plain(image_id)
     directory = _directory(config, create=False) if plain else ""
     if directory:
-        try:
+        import contextlib
+
+        with contextlib.suppress(OSError):
             os.unlink(os.path.join(directory, plain))
-        except OSError:
-            pass
 
 
 def at_registry(name: str) -> bool:
