@@ -30,6 +30,7 @@ from .bundle.members import is_bundled_image
 from .bundle.record import prune, read_record, write_record
 from .project import Project
 from .recovery import repair, restore_previous
+from .volumes import nothing_left
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ def _rollback(
         sync_directory(layout.root)
         layout.trash(layout.staging)
         if not os.path.isdir(layout.previous):
-            return " Nothing of it was left behind."
+            return " " + nothing_left(group, new.name)
         return " " + restore_previous(group, layout)
     except PluginError as error:
         return f" Putting the previous version back failed too ({error}); install it again."
