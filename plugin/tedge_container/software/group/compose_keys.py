@@ -89,8 +89,13 @@ def unknown_keys(document: Any, limit: int = 50) -> list[UnknownKey]:
     services = document.get("services")
     for service, body in services.items() if isinstance(services, dict) else ():
         if isinstance(body, dict):
-            check(str(service)[:80], body, SERVICE_KEYS)
+            check(_printable(str(service)[:80]), body, SERVICE_KEYS)
     return found
+
+
+def _printable(text: str) -> str:
+    """A name from the file as one line of a warning: a control character (newline, ESC) becomes `?`."""
+    return "".join(char if char.isprintable() else "?" for char in text)
 
 
 class UnknownKeysRefused(PluginError):
