@@ -146,6 +146,7 @@ def test_install_reinstall_remove_purge(
 
     run(["dpkg", "-P", PACKAGE])
     assert not CONFIG.exists()
+    assert not Path("/var/log/tedge-container-plugin.log").exists()  # the SysV monitor's log, if it ran
     assert_purged(installed_deb)
 
 
