@@ -137,8 +137,10 @@ class Plugin:
         self.config_file = config_dir / PLUGIN_CONFIG
         # The session's test images are shared: a test that lets the plugin prune opts in.
         # The readiness gate stays on, shorter than its 3 s default (test_readiness_gate.py covers it).
+        # data_dir in the test's directory: the plugin records there what it pulled (never the host's).
         self._sections: dict[str, dict[str, Any]] = {
-            "container": {"host": podman.url, "pruneimages": False, "min_ready": 0.5}
+            "": {"data_dir": str(config_dir / "data")},
+            "container": {"host": podman.url, "pruneimages": False, "min_ready": 0.5},
         }
         self._extra: list[str] = []
         self._render()

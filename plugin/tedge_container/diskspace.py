@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 
 MIN_FREE_KEY = "container.min_free_space"
 
+# `podman image prune -a` alone would also take the offline images the container-image type keeps.
 ENGINE_PRUNE_HINT = (
-    "free space on it: remove images no container uses (`podman image prune -a`) "
-    "or modules that are no longer needed"
+    "free space on it: remove images no container uses (`podman rmi IMAGE`; `podman image prune -a` "
+    "also deletes the offline images container-image installed) or modules that are no longer needed"
 )
 
 

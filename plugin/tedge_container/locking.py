@@ -25,7 +25,6 @@ from .safefiles import open_no_follow
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import Callable
 
 # Root's runtime directory; an unprivileged run (tests, an operator without sudo) gets its own.
 RUNTIME_DIRS = ("/run/tedge-container-plugin",)
@@ -59,28 +58,29 @@ def lock_path(software_type: str, name: str) -> str:
     return os.path.join(runtime_dir(), "locks", software_type, leaf + ".lock")
 
 
-def _holder(path: str) -> str:
+def _holder(path: str) -> tuple[str, str]:
+    """(pid, operation) the lock file names ("" when it does not say, as before this was written)."""
     try:
         with open(path, encoding="ascii", errors="replace") as stream:
-            pid = stream.read(32).strip()
+            pid, _, operation = stream.read(128).strip().partition(" ")
     except OSError:
-        return ""
-    return pid if pid.isdigit() else ""
+        return "", ""
+    operation = "".join(char for char in operation if char.isalnum() or char in " ._@-")[:40]
+    return (pid, operation) if pid.isdigit() else ("", "")
 
 
 @contextlib.contextmanager
-def module_lock(
-    software_type: str, name: str, timeout: float, on_wait: Callable[[str], None] | None = None
-) -> Iterator[None]:
+def module_lock(software_type: str, name: str, timeout: float, operation: str = "") -> Iterator[None]:
     """Hold the module's lock, waiting at most `timeout` seconds for another operation to end.
 
-    `on_wait` is told once, with a sentence naming the holder, when the lock is not free at once.
+    `operation` (`install`, `remove`) is written beside the pid, for the line of whoever waits.
     """
     path = lock_path(software_type, name)
     os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
     fd = open_no_follow(path, os.O_RDWR | os.O_CREAT, 0o644)  # a link planted there is refused
     try:
         deadline = time.monotonic() + max(0.0, timeout)
+        said = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -88,25 +88,36 @@ def module_lock(
             except OSError as error:
                 if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                     raise
-            if on_wait is not None:
-                holder = _holder(path)
-                on_wait(
-                    f"Waiting up to {timeout:g} s for another operation on {software_type} {name} "
-                    f"({f'process {holder}' if holder else 'another process'}) to finish."
-                )
-                on_wait = None
             if time.monotonic() >= deadline:
-                holder = _holder(path)
+                holder = _holder(path)[0]
                 who = f"process {holder}" if holder else "another process"
                 raise LockTimeout(
                     f"Another operation on {software_type} {name} ({who}) still runs after "
                     f"{timeout:g} s; let it finish (or stop {who}), then retry. "
                     f"The lock is {path}; container.lock_timeout sets the wait."
                 )
+            if not said:  # once: the operator (or the agent's log) knows why nothing happens
+                said = _say_waiting(path, software_type, name, timeout)
             time.sleep(POLL_SECONDS)
-        # Who holds it, for the message of whoever waits next.
+        # Who holds it and doing what, for the message of whoever waits next.
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        record = f"{os.getpid()} {operation} {name}" if operation else str(os.getpid())
+        os.pwrite(fd, (record + "\n").encode("ascii", "replace"), 0)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def _say_waiting(path: str, software_type: str, name: str, timeout: float) -> bool:
+    """The line `waiting for PID N (install web) to finish`; False while the holder has not written it."""
+    from . import log
+
+    pid, operation = _holder(path)
+    if not pid:
+        return False
+    doing = f" ({operation})" if operation else ""
+    log.info(
+        f"waiting for PID {pid}{doing} to finish: it holds the lock of {software_type} {name} "
+        f"(at most container.lock_timeout = {timeout:g} s)"
+    )
+    return True

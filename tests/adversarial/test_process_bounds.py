@@ -163,7 +163,8 @@ def test_a_pull_is_refused_when_the_engine_storage_is_nearly_full(
     assert line.startswith(f"{doing}Not enough disk space to pull {remote}: {root} has "), line
     assert line.endswith(
         f"free, container.min_free_space = {margin} to keep free. Free space on it: remove images no "
-        "container uses (`podman image prune -a`) or modules that are no longer needed, or lower "
+        "container uses (`podman rmi IMAGE`; `podman image prune -a` also deletes the offline images "
+        "container-image installed) or modules that are no longer needed, or lower "
         "container.min_free_space (0 turns the check off)."
     ), line
     assert not image_exists(podman_service, remote), "nothing was pulled"

@@ -67,6 +67,7 @@ def test_pull_from_a_registry_with_a_port_list_and_upgrade(
     assert images("list").stdout == f"{name}\t1\n"
     result = images("install", name, "--module-version", "2")
     assert result.returncode == 0, result.stderr
+    assert f"info: the previous image name {one} removed" in result.stderr  # issue 26: said, every type
     assert images("list").stdout == f"{name}\t2\n"
     assert has_image(podman_service, two) and not has_image(podman_service, one)
     assert images("remove", name, "--module-version", "2").returncode == 0

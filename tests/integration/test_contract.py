@@ -141,10 +141,13 @@ def test_interrupted_swap_is_repaired(plugin, podman_service, test_images) -> No
     assert names(podman_service) == ["web"]
 
 
-def test_replaced_image_is_removed_only_when_unused(plugin, podman_service, test_images) -> None:
+def test_replaced_image_is_removed_only_when_unused(plugin, podman_service, test_images, tmp_path) -> None:
     podman_service.cli("tag", APP1, "localhost/tedge-test/prune:1")
+    archive = test_images.save_archive("localhost/tedge-test/prune:1", tmp_path / "prune.tar")
+    podman_service.cli("rmi", "localhost/tedge-test/prune:1")  # the plugin loads it: it may prune it
     plugin.set_config("container", "pruneimages", True)
-    assert plugin.run("install", "web", "--module-version", "localhost/tedge-test/prune:1").returncode == 0
+    install = ("install", "web", "--module-version", "localhost/tedge-test/prune:1", "--file", str(archive))
+    assert plugin.run(*install).returncode == 0
     podman_service.cli("tag", APP1, "localhost/tedge-test/offline:1")  # an image loaded for offline use
     assert plugin.run("install", "web", "--module-version", APP2).returncode == 0
     assert podman_service.cli("image", "exists", "localhost/tedge-test/prune:1", check=False).returncode == 1

@@ -62,8 +62,18 @@ def test_list_and_get_show_the_containers_output_in_time_order(plugin, test_imag
     assert got.returncode == 0, got.stderr
     assert got.stdout.splitlines()[:3] == ["out-1", "err-1", "out-2"]
 
+    # A window that holds nothing is one line, exit 1 (issue 26), not an empty log and exit 0.
     later = log_plugin(plugin, "get", name, "--since", "2099-01-01T00:00:00Z")
-    assert later.returncode == 0 and later.stdout == ""
+    assert (later.returncode, later.stdout) == (1, "")
+    assert later.stderr.splitlines() == [
+        "--since '2099-01-01T00:00:00Z' is in the future: no log line can be that new; give a time in the "
+        "past (a duration means that long ago: --since 1h)."
+    ]
+    reversed_window = log_plugin(plugin, "get", name, "--since", "10m", "--until", "1h")
+    assert reversed_window.returncode == 1
+    assert reversed_window.stderr.splitlines() == [
+        "--until '1h' is before --since '10m': the window holds nothing; swap them."
+    ]
 
 
 def test_an_unknown_log_type_names_the_list_command_of_its_plugin(plugin, test_images) -> None:

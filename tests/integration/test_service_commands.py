@@ -198,7 +198,7 @@ def test_a_command_waits_for_an_install_of_the_same_module(plugin, test_images) 
             upgrade.kill()
         upgrade.communicate()
     assert result.returncode == 0, result.stderr
-    assert "Waiting up to" in result.stderr and f"container {name}" in result.stderr
+    assert f"(install {name}) to finish: it holds the lock of container {name}" in result.stderr
     state = state_of(plugin, name)
     assert state["Status"] == "exited"
     image = podman(plugin, "inspect", "--format", "{{.ImageName}}", name)

@@ -182,6 +182,7 @@ def test_install_reinstall_remove_purge(
     run(["dpkg", "-P", PACKAGE])
     assert not CONFIG.exists()
     assert not any(workflow.exists() for workflow in WORKFLOWS)
+    assert not Path("/var/log/tedge-container-plugin.log").exists()  # the SysV monitor's log, if it ran
     assert_purged(installed_deb)
 
 

@@ -15,9 +15,14 @@ from tedge_container.locking import LockTimeout, lock_path, module_lock
 HOLD = """
 import sys, time
 from tedge_container.locking import module_lock
-with module_lock("container", sys.argv[1], 5):
+with module_lock("container", sys.argv[1], 5, *sys.argv[3:]):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
+"""
+WAIT = """
+from tedge_container.locking import module_lock
+with module_lock("container", "web", 30, "remove"):
+    print("got it", flush=True)
 """
 
 
@@ -27,9 +32,12 @@ def runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def holder(name: str, seconds: float) -> subprocess.Popen[str]:
+def holder(name: str, seconds: float, *operation: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [sys.executable, "-c", HOLD, name, str(seconds)], stdout=subprocess.PIPE, text=True, env=os.environ
+        [sys.executable, "-c", HOLD, name, str(seconds), *operation],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ,
     )
     assert process.stdout is not None and process.stdout.readline() == "held\n"
     process.stdout.close()  # it prints nothing more
@@ -78,3 +86,24 @@ def test_modules_and_types_do_not_share_a_lock(runtime_dir: Path) -> None:
     assert lock_path("container", "web") == str(runtime_dir / "locks" / "container" / "web.lock")
     odd = lock_path("container-group", "../x y")
     assert Path(odd).parent == runtime_dir / "locks" / "container-group" and "sha256-" in odd
+
+
+def test_a_waiting_operation_says_once_whom_it_waits_for() -> None:
+    """Issue 26: not a silent wait: one line naming the holder's pid and operation."""
+    process = holder("web", 1.0, "install")
+    try:
+        waiter = subprocess.run(
+            [sys.executable, "-c", WAIT],
+            capture_output=True,
+            text=True,
+            env=os.environ,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        process.wait()
+    assert (waiter.returncode, waiter.stdout) == (0, "got it\n"), waiter.stderr
+    assert waiter.stderr.splitlines() == [
+        f"info: waiting for PID {process.pid} (install web) to finish: it holds the lock of container web "
+        "(at most container.lock_timeout = 30 s)"
+    ]

@@ -29,8 +29,8 @@ def test_terminal_output_passes_unchanged() -> None:
 
 
 def test_get_takes_since_and_until_in_both_spellings() -> None:
-    name, since, until = parse_get(["web", "--since", "42m", "--until=2024-01-01T00:00:00Z"])
-    assert (name, until) == ("web", "2024-01-01T00:00:00Z")
+    name, since, until = parse_get(["web", "--since", "42m", "--until=2099-01-01T00:00:00Z"])
+    assert (name, until) == ("web", "2099-01-01T00:00:00Z")
     assert abs(float(since) - (time.time() - 42 * 60)) < 5
     with pytest.raises(UsageError):
         parse_get(["web", "--tail", "3"])
@@ -78,3 +78,28 @@ def test_the_request_names_both_streams_and_the_window() -> None:
     target = log_target("abc", since="42m")
     assert "stdout=true" in target and "stderr=true" in target and "since=42m" in target
     assert "until" not in target
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "empty"),
+    [
+        ("2099-01-01T00:00:00Z", "", "in the future"),
+        ("2099-01-01", "", "in the future"),
+        (f"{NOW + 60:.3f}", "", "in the future"),
+        ("2023-01-02T00:00:00Z", "2023-01-01T00:00:00Z", "before --since"),
+        ("2023-01-01T02:00:00+02:00", "2023-01-01T00:30:00Z", ""),  # 00:00Z to 00:30Z: fine
+        ("2023-01-01T00:00:00.5Z", "2023-01-01T00:00:00.25Z", "before --since"),
+        ("1700000000", "1699999999", "before --since"),
+        ("", "2023-01-01", ""),
+        (f"{NOW - 60:.3f}", "", ""),
+    ],
+)
+def test_a_window_that_holds_nothing_is_refused(since: str, until: str, empty: str) -> None:
+    from tedge_container.logplugin.window import EmptyWindow, check_window
+
+    if not empty:
+        check_window(since, until, (since, until), now=NOW)
+        return
+    with pytest.raises(EmptyWindow, match=empty) as raised:
+        check_window(since, until, (since, until), now=NOW)
+    assert raised.value.exit_code == 1 and "\n" not in str(raised.value)

@@ -79,6 +79,9 @@ class FakeEngine:
         self.removed_images.append(image)
         return True
 
+    def find_image(self, name: str) -> dict | None:
+        return None  # every image removed had no other name
+
 
 # The readiness gate is off here (its rules: test_readiness.py; on a real engine: test_readiness_gate.py).
 CONFIG = Config({**DEFAULTS, "container.min_ready": 0.0}, "", "/etc/tedge")
@@ -86,10 +89,18 @@ GATED = Config({**DEFAULTS, "container.min_ready": 0.3}, "", "/etc/tedge")
 
 
 def test_success_swaps_and_prunes_the_old_image() -> None:
-    engine = FakeEngine({"web": "app:1"})
+    engine = FakeEngine({"web": "ghcr.io/acme/app:1"})  # a registry gives it back: prunable
     replace_container(engine, CONFIG, "web", "app:2", "app:2")
     assert engine.containers == {"web": "app:2"}
-    assert engine.removed_images == ["app:1"]
+    assert engine.removed_images == ["ghcr.io/acme/app:1"]
+
+
+@pytest.mark.parametrize("image", ["localhost/acme/app:1", "app:1"])
+def test_an_image_no_registry_gives_back_is_not_pruned(image: str) -> None:
+    engine = FakeEngine({"web": image})  # not recorded as pulled or loaded by the plugin (no data_dir)
+    replace_container(engine, CONFIG, "web", "app:2", "app:2")
+    assert engine.containers == {"web": "app:2"}
+    assert engine.removed_images == []
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     "container_group.max_compose_nodes": 100_000,
     # Service names PROJECT@SERVICE (false, the Go plugin's default) or MODULE@SERVICE.
     "container_group.use_module_name": False,
+    # Unknown compose keys (software/group/compose_keys.py): a warning each, or refused (exit 2) when true.
+    "container_group.strict": False,
+    # A bundle's service image missing from its images/: pulled (true), or the install fails (false).
+    "container_group.bundle_pull": True,
     # Uncompressed bytes of the image archives under images/ of a group bundle (group/bundle/images.py).
     "container_group.max_images_size": ByteSize(4 << 30),
     "container_image.enabled": False,

@@ -1,4 +1,4 @@
-"""What the engine says about its networks, pods and own version (for compose projects)."""
+"""What the engine says about its networks, pods, volumes and own version (for compose projects)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,21 @@ class NetworkCalls(Connection):
         gateways = [gateway for gateway in gateways if gateway]
         ipv4 = [gateway for gateway in gateways if ":" not in gateway]
         return (ipv4 or gateways or [""])[0]
+
+    def volume_names(self, label: str) -> list[str]:
+        """The names of the volumes carrying `label` (`KEY=VALUE`), sorted; [] when the engine says none."""
+        from urllib.parse import quote
+
+        filters = quote(jsonio.dumps({"label": [label]}))
+        status, body = self._raw_request(
+            f"{API_PREFIX}/volumes/json?filters={filters}", self.config.get("container.api_timeout")
+        )
+        if status != 200:
+            return []
+        try:
+            return sorted(str(volume.get("Name") or "") for volume in jsonio.loads(body) or [])
+        except (ValueError, AttributeError, TypeError):
+            return []
 
     def has_pod(self, name: str) -> bool:
         return self._raw_exists(f"{API_PREFIX}/pods/{quoted(name)}/exists", f"pod {name}")

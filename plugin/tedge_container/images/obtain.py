@@ -38,10 +38,14 @@ def obtain_image(engine: Engine, config: Config, version: str, file: str) -> str
         chosen = archive.select_image(file, version or None, wanted)
         progress = engine.progress(f"Loading {file}")
         engine.load(archive.stream(file, progress), progress)
-        if not engine.image_exists(chosen.full):
+        loaded = engine.find_image(chosen.full)
+        if loaded is None:
             raise PluginError(
                 f"Loading {file} did not produce {chosen.full}; check that the archive holds it."
             )
+        from .provenance import remember
+
+        remember(config, str(loaded.get("Id") or ""), chosen.full)  # the plugin may prune it later
         return chosen.full
     reference = references.parse(version)
     if reference.short:

@@ -98,6 +98,14 @@ def auth_failure(
     )
 
 
+def _brought(config: Config, reference: Reference, image_id: str) -> str:
+    """The plugin pulled it: recorded, so that pruning may take it later (provenance.py)."""
+    from .provenance import remember
+
+    remember(config, image_id, reference.full)
+    return image_id
+
+
 def pull(engine: Engine, reference: Reference, config: Config, chain: Chain | None = None) -> str:
     """Pull `reference` and return the image id; raises PullError classified by kind.
 
@@ -111,7 +119,7 @@ def pull(engine: Engine, reference: Reference, config: Config, chain: Chain | No
         chain = build_chain(config)
     first = resolve(chain, reference, refresh=False)
     try:
-        return _attempt(engine, reference, first)
+        return _brought(config, reference, _attempt(engine, reference, first))
     except PullError as error:
         if error.kind != "auth":
             raise
@@ -124,7 +132,7 @@ def pull(engine: Engine, reference: Reference, config: Config, chain: Chain | No
     if not first.found and not second.found:
         raise auth_failure(reference, first, None, config)
     try:
-        return _attempt(engine, reference, second)
+        return _brought(config, reference, _attempt(engine, reference, second))
     except PullError as error:
         if error.kind != "auth":
             raise

@@ -61,11 +61,12 @@ def log_types(engine: Engine, config: Config) -> tuple[dict[str, str], dict[str,
 
 def parse_get(args: list[str]) -> tuple[str, str, str]:
     """NAME, --since and --until as podman gets them (window.py)."""
-    from .window import resolve
+    from .window import check_window, resolve
 
     if not args or args[0].startswith("-"):
         raise UsageError("get: give the log type (a container name, or PROJECT@SERVICE).")
     name, since, until = args[0], "", ""
+    given = ["", ""]  # --since and --until as written, for the line refusing an empty window
     rest = args[1:]
     while rest:
         option = rest.pop(0)
@@ -76,9 +77,10 @@ def parse_get(args: list[str]) -> tuple[str, str, str]:
         else:
             raise UsageError(f"get: unexpected {option!r}.")
         if option == "--since":
-            since = resolve(value, option)
+            since, given[0] = resolve(value, option), value
         else:
-            until = resolve(value, option)
+            until, given[1] = resolve(value, option), value
+    check_window(since, until, (given[0], given[1]))
     return name, since, until
 
 
@@ -87,7 +89,10 @@ def run(config: Config, args: list[str], plugin: str = CONTAINER) -> int:
     try:
         return _run(config, args, plugin)
     except UsageError as error:
-        print(usage(plugin), file=sys.stderr)
+        from .window import EmptyWindow
+
+        if not isinstance(error, EmptyWindow):  # the command was right: its window holds nothing
+            print(usage(plugin), file=sys.stderr)
         print(error, file=sys.stderr)
         return error.exit_code
 

@@ -4,14 +4,16 @@ podman reads a duration (`42m`) as "that long ago" for `since` but as "that
 long from now" for `until`; thin-edge and the Go plugin read both as ago. So
 a duration becomes the unix time it names here; RFC 3339 times, dates and
 unix seconds pass unchanged (podman reads them). Anything else is refused
-in one line naming the accepted forms, before podman is asked.
+in one line naming the accepted forms, before podman is asked. So is a
+window that can hold nothing (a `--since` in the future, an `--until` before
+the `--since`): one line, exit 1, instead of an empty log and exit 0.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from ..errors import UsageError
 
@@ -62,3 +64,48 @@ def resolve(value: str, option: str, now: float | None = None) -> str:
     if seconds is None:
         raise UsageError(f"{option} {value!r} is not a time podman can read: give {FORMS}.")
     return f"{(time.time() if now is None else now) - seconds:.3f}"
+
+
+class EmptyWindow(UsageError):
+    """A window no log line can fall in: said in one line (no usage text), exit 1."""
+
+
+_ZONE = re.compile(r"(Z|[+-]\d{2}:\d{2})\Z")
+
+
+def to_seconds(value: str) -> float | None:
+    """Unix seconds of a value `resolve` returned (a time without a zone is local, as podman reads it)."""
+    if _UNIX.match(value):
+        return float(value)
+    zone = _ZONE.search(value)
+    bare = value[: zone.start()] if zone else value
+    found = _DATE_TIME.match(bare) or _DATE.match(bare)
+    if not found:
+        return None
+    fraction = bare.partition(".")[2] if "T" in bare else ""
+    stamp = datetime.strptime(
+        f"{found.group(1)} {found.group(2) if found.re is _DATE_TIME else '00:00:00'}", "%Y-%m-%d %H:%M:%S"
+    )
+    if zone is None:
+        seconds = stamp.timestamp()  # local time
+    else:
+        text = zone.group(1)
+        offset = 0 if text == "Z" else (int(text[1:3]) * 60 + int(text[4:6])) * (1 if text[0] == "+" else -1)
+        seconds = stamp.replace(tzinfo=timezone(timedelta(minutes=offset))).timestamp()
+    return seconds + (float("0." + fraction) if fraction.isdigit() else 0.0)
+
+
+def check_window(since: str, until: str, given: tuple[str, str], now: float | None = None) -> None:
+    """Refuse a window that holds nothing; `given`: --since and --until as the operator wrote them."""
+    now = time.time() if now is None else now
+    start = to_seconds(since) if since else None
+    end = to_seconds(until) if until else None
+    if start is not None and start > now + 1:
+        raise EmptyWindow(
+            f"--since {given[0]!r} is in the future: no log line can be that new; give a time in the past "
+            f"(a duration means that long ago: --since 1h)."
+        )
+    if start is not None and end is not None and end < start:
+        raise EmptyWindow(
+            f"--until {given[1]!r} is before --since {given[0]!r}: the window holds nothing; swap them."
+        )

@@ -23,7 +23,7 @@ from .state import is_passing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
     from typing import Any
 
     from ..status.topics import Topics
@@ -41,7 +41,9 @@ class Announce:
         cloud: CloudCleanup | None,
         budget: Budget | None = None,
         actions: list[str] | None = None,
+        last_words: Callable[[str], str] | None = None,
     ):
+        self.last_words = last_words  # container id → its exit code and last output, for the alarm
         self.link = link
         self.topics = topics
         self.crash_loops = crash_loops
@@ -176,11 +178,13 @@ class Announce:
         now = time.monotonic() if now is None else now
         verdict = self.crash_loops.observe(observed.name, observed.restarts, observed.running, now, history)
         if verdict is not None:
-            self._raise(observed.name, verdict.restarts)
+            self._raise(observed.name, verdict.restarts, observed.container_id)
             self.waiting.setdefault(observed.name, observed)  # its health goes `down` now
 
-    def _raise(self, name: str, restarts: int) -> None:
+    def _raise(self, name: str, restarts: int, container_id: str = "") -> None:
         text = alarm_text(name, restarts, self.crash_loops.clear_after)
+        if self.last_words is not None and container_id:
+            text += self.last_words(container_id)
         log.warning(f"monitor: {text}")
         payload = alarm_payload(text, CRASH_LOOP_SEVERITY)
         self.link.retain(self.topics.service_alarm(name, CRASH_LOOP_ALARM), payload)
@@ -189,7 +193,8 @@ class Announce:
         """Alarm counts whose update interval passed; alarms of containers that now run steadily."""
         for name, verdict in self.crash_loops.tick(now):
             if verdict.action == "raise":
-                self._raise(name, verdict.restarts)
+                looping = services.get(name)
+                self._raise(name, verdict.restarts, looping.container_id if looping else "")
                 continue
             log.info(f"monitor: {name} runs steadily again; crash-loop alarm cleared")
             self.link.retain(self.topics.service_alarm(name, CRASH_LOOP_ALARM), None)

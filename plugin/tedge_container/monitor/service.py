@@ -25,6 +25,7 @@ from ..software.container.list import ContainerFilter
 from .announce import Announce
 from .cloud import bridge_health_topics, bridge_is_up, new_cloud_cleanup
 from .crashloop import CrashLoops
+from .last_words import last_words
 from .link import SERVICE_NAME, Link
 from .state import SERVICE_TYPES, Commands, Picture, event_action
 from .sync import QUEUE_SIZE, EngineSync
@@ -92,7 +93,9 @@ class Monitor(EngineSync):
             float(config.get("container.crash_loop_clear_after")),
             float(config.get("container.crash_loop_update_interval")),
         )
-        self.announce = Announce(self.link, topics, crash_loops, self.cloud, actions=self.actions)
+        self.announce = Announce(
+            self.link, topics, crash_loops, self.cloud, actions=self.actions, last_words=self._last_words
+        )
         self.vanished: Vanished | None = None
         if self.cloud is not None:  # without deletions in the cloud, nothing is at stake
             limit = int(config.get("delete_from_cloud.max_vanished"))
@@ -119,6 +122,10 @@ class Monitor(EngineSync):
             except Exception as error:  # an unusable data_dir: no group is ours, nothing recorded
                 log.debug(f"monitor: data_dir: {error}")
         return places
+
+    def _last_words(self, container_id: str) -> str:
+        """A crash-looping container's exit code and last output line, for its alarm (last_words.py)."""
+        return last_words(self.engine, container_id)
 
     def _device_health_check(self) -> str:
         return f"{self.topics.root}/{self.topics.device_topic_id}/cmd/health/check"

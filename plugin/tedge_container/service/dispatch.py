@@ -134,7 +134,7 @@ def _act(config: Config, service_type: str, action: str, name: str) -> str:
                 f"{_DOING[action]} {service_type} service {name} is not supported here: {refusal}."
             )
     wait = min(float(config.get("container.lock_timeout")), LOCK_WAIT_MAX)
-    with module_lock(target.lock_type, target.lock_name, wait, on_wait=log.info):
+    with module_lock(target.lock_type, target.lock_name, wait, action):
         target = targets.find(config, engine, service_type, name)  # an install may have replaced it meanwhile
         _keep_record(config, name, service_type, action)
         try:

@@ -128,7 +128,7 @@ def perform(
     check_printable(name, version)
     if verb == "install" and file:
         check_file(file)
-    with module_lock(software.name, name, float(config.get("container.lock_timeout"))):
+    with module_lock(software.name, name, float(config.get("container.lock_timeout")), verb):
         if verb == "install":
             outcome = software.install(config, name, version, file, engine=engine)
         else:

@@ -222,14 +222,33 @@ def remove_unused_image(engine: Engine, config: Config, former: Container) -> No
 
     Nothing happens while another container uses the image. Only that one name
     goes: an image also known by other names (say, loaded for offline use)
-    stays under them. Images the container-image type installed are never removed.
+    stays under them. Images the container-image type installed, and images the
+    plugin cannot bring back (images/provenance.py), are never removed.
     """
+    from ...images.provenance import forget, kept_reason
     from ..image.records import protects
 
     if protects(config, former.image, former.image_id):  # pre-loaded by container-image: kept
         return
-    if former.image_id and not engine.containers_using_image(former.image_id):
-        engine.remove_image(former.image or former.image_id)
+    if not former.image_id or engine.containers_using_image(former.image_id):
+        return
+    name = former.image or former.image_id
+    why = kept_reason(config, former.image, former.image_id)
+    if why:
+        log.info(
+            f"image {name} is kept although container {former.name} no longer uses it: {why} "
+            f"(`podman rmi {name}` removes it once nothing needs it)"
+        )
+        return
+    if not engine.remove_image(name):
+        log.warning(f"the image {name} that container {former.name} used could not be removed")
+    elif engine.find_image(former.image_id) is None:
+        forget(config, former.image_id)
+        log.info(f"image {name} removed: container {former.name} used it and no container uses it now")
+    else:
+        log.info(
+            f"image name {name} removed: container {former.name} used it; the image keeps its other names"
+        )
 
 
 def install(

@@ -39,6 +39,7 @@ from .bundle.record import prune, read_record, write_record
 from .ownership import Owner, check_bundle_names, check_collisions
 from .project import Project
 from .recovery import repair, restore_previous
+from .volumes import nothing_left
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _rollback(
         sync_directory(layout.root)
         layout.trash(layout.staging)
         if not os.path.isdir(layout.previous):
-            return " Nothing of it was left behind."
+            return " " + nothing_left(group, new.name)
         return " " + restore_previous(group, layout)
     except (PluginError, OSError) as error:
         return f" Putting the previous version back failed too ({_described(error)}); install it again."
@@ -214,7 +215,7 @@ def install(
             if loaded is not None:
                 loaded.check(staged)
                 check_bundle_names(group, layout, loaded)
-            group.pull_images(staged, skip=loaded.provided if loaded is not None else ())
+            group.pull_images(staged, skip=loaded.provided if loaded is not None else (), bundle=loaded)
             if loaded is not None:
                 loaded.load(config)
             brought = write_record(layout.staging, staged, loaded, previous_images)

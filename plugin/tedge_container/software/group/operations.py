@@ -22,7 +22,9 @@ from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references, shortnames
 from ...labels import COMPOSE_PROJECT_LABEL
 from .archive.limits import Limits
+from .bundle import missing
 from .checks import ServiceFailed, project_containers, prove_healthy, settle_seconds, verify
+from .compose_keys import warn_unknown_keys
 from .errors import ProjectError
 from .hosts import HostsOverride
 from .ownership import Owner
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
     from ...config import Config
     from ...engine import Engine
+    from .bundle.images import Bundle
 
 
 class Group:
@@ -54,9 +57,11 @@ class Group:
     def warn_about(self, project: Project) -> None:
         """What the staged files hold that compose will take otherwise than the author may think.
 
-        Other compose files beside the one used (one warning), and each variable the
-        compose file uses that neither `.env` nor compose's environment sets (one each).
+        Other compose files beside the one used (one warning), each variable the
+        compose file uses that neither `.env` nor compose's environment sets (one each), and
+        each key compose does not know (one each; refused with `container_group.strict`).
         """
+        warn_unknown_keys(self.config, project)
         others = [
             name
             for name in COMPOSE_FILES
@@ -78,10 +83,11 @@ class Group:
 
     # -- images --------------------------------------------------------------
 
-    def pull_images(self, project: Project, skip: Collection[str] = ()) -> None:
+    def pull_images(self, project: Project, skip: Collection[str] = (), bundle: Bundle | None = None) -> None:
         """Pull every service image through the plugin's credential chain (like `container`).
 
-        `skip`: the references (`Reference.full`) a bundle brought, never pulled.
+        `skip`: the references (`Reference.full`) a bundle brought, never pulled. `bundle`: the
+        bundle, which then lacks every other image: said first (bundle/missing.py).
         """
         always = bool(self.config.get("container.alwayspull"))
         done: set[str] = set(skip)
@@ -111,9 +117,15 @@ class Group:
                     continue
                 raise add_context(shortnames.not_pullable(reference), prefix=f"service {spec.name}: ")
             if always or not present:
+                if bundle is not None and not self.config.get(missing.PULL_KEY):
+                    if present:
+                        continue
+                    raise missing.lacking(bundle, spec.name, reference, None)
                 try:
                     pulling.pull(self.engine, reference, self.config)
                 except PluginError as error:
+                    if bundle is not None:
+                        raise missing.lacking(bundle, spec.name, reference, error) from None
                     raise add_context(error, prefix=f"service {spec.name}: ") from None
 
     def ensure_network(self) -> None:

@@ -13,6 +13,7 @@ import os
 import re
 
 from .archive.limits import Limits
+from .compose_keys import UnknownKey, unknown_keys
 from .errors import ProjectError
 
 TYPE_CHECKING = False
@@ -48,7 +49,7 @@ class ServiceSpec:
 
 
 class Project:
-    __slots__ = ("compose_file", "directory", "name", "pod_declared", "services", "unset")
+    __slots__ = ("compose_file", "directory", "name", "pod_declared", "services", "unknown", "unset")
 
     def __init__(
         self,
@@ -64,6 +65,7 @@ class Project:
         self.services = services
         self.pod_declared = pod_declared  # the file chooses podman-compose's pod use (x-podman.in_pod)
         self.unset: dict[str, list[str]] = {}  # variable used but set nowhere → the services using it
+        self.unknown: list[UnknownKey] = []  # keys compose would ignore (compose_keys.py)
 
     def service_names(self) -> list[str]:
         return [service.name for service in self.services]
@@ -255,6 +257,7 @@ def load(
     extension = document.get("x-podman")
     pod_declared = isinstance(extension, dict) and "in_pod" in extension
     project = Project(directory, compose_file, name, specs, pod_declared)
+    project.unknown = unknown_keys(raw)
     if missing:
         project.unset = _users(raw.get("services"), values, compose_file, missing)
     return project

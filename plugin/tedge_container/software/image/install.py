@@ -13,6 +13,7 @@ from ... import log
 from ...engine import Engine
 from ...errors import PluginError, add_context
 from ...images.obtain import obtain_image
+from ...images.provenance import kept_reason
 from ..base import Outcome
 from . import records
 from .common import describe_users, module_reference, require_enabled, users_through
@@ -50,9 +51,14 @@ def _drop_previous(engine: Engine, previous: records.Record) -> None:
     try:
         data = engine.find_image(previous.reference)
         users = users_through(engine.list_containers(), previous.reference, data) if data else []
+        why = kept_reason(engine.config, previous.reference, previous.image_id) if data else ""
         if users:
             log.warning(f"the previous image {previous.reference} is kept: {describe_users(users)} use it")
+        elif why:
+            log.info(f"the previous image {previous.reference} is kept: {why}")
         elif data and not engine.remove_image(previous.reference):
             log.warning(f"the previous image {previous.reference} could not be removed")
+        elif data:
+            log.info(f"the previous image name {previous.reference} removed")
     except PluginError as error:
         log.warning(f"the previous image {previous.reference} was not removed: {error}")

@@ -2,6 +2,7 @@
 
 - members.py: which members are image archives, read as streams (never unpacked);
 - images.py: `Bundle`, inspecting and loading them into the engine, and giving names back;
+- missing.py: a service image the bundle lacks, said first (pulled, or refused: `bundle_pull`);
 - record.py: what a version's bundle brought, recorded, and pruned after an upgrade.
 
 The path of one archive through an install goes one way: install -> archive/ (unpack the

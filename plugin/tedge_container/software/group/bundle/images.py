@@ -29,6 +29,7 @@ from .... import log
 from ....config.values import format_size
 from ....errors import ArchiveError, InvalidReference, PluginError, add_context
 from ....images import contents, references, shortnames
+from ....images.provenance import remember
 from ..archive.staging import archive_kind
 from .members import BundleError, ImageArchive, member_path, members
 from .record import image_id, remove_brought
@@ -206,6 +207,7 @@ class Bundle:
                 self.images[name] = current
                 if before[name] != current:  # a name the engine had already, as it is, was not brought
                     self.loaded[name] = current
+                    remember(config, current, name)
 
     def _account(self, before: dict[str, str], answered: list[str]) -> None:
         """Record every name the loads set (`loaded`) and the id each took it from (`moved`)."""
@@ -262,5 +264,6 @@ class Bundle:
             for name, loaded in self.loaded.items():
                 if loaded not in used:
                     remove_brought(self.engine, name, loaded)
+                    log.info(f"image {name} ({loaded[:12]}), which this failed install loaded, removed")
         except PluginError as error:
             log.warning(f"removing the images {self.display} loaded failed: {error}")

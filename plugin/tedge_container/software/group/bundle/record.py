@@ -49,6 +49,11 @@ def remove_brought(engine: Engine, name: str, found: str) -> None:
     image = engine.find_image(found)
     if image is not None and not image.get("RepoTags"):  # names nobody else gave it: none left
         engine.remove_image(found)
+        image = engine.find_image(found)
+    if image is None:  # gone: the plugin's record of having brought it goes too
+        from ....images.provenance import forget
+
+        forget(engine.config, found)
 
 
 def read_record(directory: str) -> dict[str, str]:

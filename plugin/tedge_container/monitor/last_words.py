@@ -1,0 +1,52 @@
+"""What a crash-looping container said last, for the alarm's text: its exit code and last output line.
+
+Asked of the engine when the alarm is raised or its count updated (at most
+once per `container.crash_loop_update_interval` per container), bounded by a
+short timeout; any failure leaves the text as it was. The line is cut short and
+carries no secret: the values of the container's environment variables with a
+secret-looking name (`DB_PASSWORD`, `API_TOKEN`, as compose's quotes are
+cleaned, software/group/compose_output.py) and what the credentials redaction
+recognises (`password=...`, `Bearer ...`, JWTs) are hidden.
+"""
+
+from __future__ import annotations
+
+from ..errors import PluginError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..engine import Engine
+
+MAX_LINE = 160  # characters of the last output line quoted in the alarm
+_TIMEOUT = 2.0  # seconds for each engine call: the monitor's loop waits on them
+
+
+def _environment(data: dict) -> dict[str, str]:
+    entries = (data.get("Config") or {}).get("Env") or []
+    return dict(str(entry).partition("=")[::2] for entry in entries if isinstance(entry, str))
+
+
+def last_words(engine: Engine | None, container_id: str) -> str:
+    """` It last exited with code 1; its last output: '...'.` ('' when the engine cannot tell)."""
+    if engine is None or not container_id:
+        return ""
+    from ..credentials.model import redact
+    from ..software.group.compose_output import secret_values
+
+    try:
+        data = dict(engine.inspect_container(container_id, timeout=_TIMEOUT) or {})
+        output = engine.log_tail(container_id, 3, timeout=_TIMEOUT)
+    except PluginError:
+        return ""
+    code = (data.get("State") or {}).get("ExitCode")
+    said = ""
+    lines = [" ".join(line.split()) for line in output.splitlines() if line.strip()]
+    if lines:
+        line = redact(lines[-1], secret_values(_environment(data)), opaque=False)
+        line = "".join(char if char.isprintable() else "?" for char in line)
+        if len(line) > MAX_LINE:
+            line = line[: MAX_LINE - 3] + "..."
+        said = f"its last output: {line!r}"
+    exited = f"it last exited with code {code}" if isinstance(code, int) else ""
+    words = "; ".join(part for part in (exited, said) if part)
+    return f" {words[0].upper()}{words[1:]}." if words else ""
