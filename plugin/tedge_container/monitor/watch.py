@@ -18,7 +18,7 @@ import threading
 import time
 
 from .. import log
-from ..engine import ENABLE_HINT, Engine
+from ..engine import Engine, enable_hint
 from ..engine.events import EventStream
 from ..errors import EngineError, EngineUnavailable
 
@@ -83,7 +83,7 @@ class EngineWatcher:
         except (OSError, socket.timeout) as error:
             where = engine.socket_path
             raise EngineUnavailable(
-                f"podman at {where} refused the event stream ({error}); {ENABLE_HINT}."
+                f"podman at {where} refused the event stream ({error}); {enable_hint(where)}."
             ) from None
         self._stream = stream
         try:
