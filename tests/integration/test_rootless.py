@@ -1,0 +1,406 @@
+"""A device whose tedge user runs podman rootless, driven as tedge-agent drives the plugins.
+
+The engine is a test user's own `podman system service` at
+/run/user/UID/podman/podman.sock (tests/support/rootless.py). The sm-plugins
+run as root with `SUDO_UID` of that user (tedge-agent runs them through
+`sudo -n`), the monitor as root without it (as its unit starts it). No
+`container.host` anywhere: finding the engine is part of what is tested.
+tedge's config directory belongs to the user, as `tedge init` leaves /etc/tedge.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import PLUGIN_SOURCE, REPO, Plugin
+from tests.support.group import app, compose
+from tests.support.monitor import Monitor, Watch, own_health, wait_until
+from tests.support.podman import PodmanService
+from tests.support.registry import Registry
+from tests.support.rootless import RootlessPodman
+
+RUN = secrets.token_hex(3)
+LOG_PLUGIN = REPO / "log-plugins" / "container"
+
+
+class RootlessPlugin(Plugin):
+    """The plugin with no container.host, data_dir of its own, run by root for the user in SUDO_UID."""
+
+    def __init__(self, config_dir: Path, podman: PodmanService, rootless: RootlessPodman, data_dir: Path):
+        super().__init__(config_dir, podman)
+        self.rootless = rootless
+        self.set("container", "host", None)
+        self.set("", "data_dir", str(data_dir))
+        self.set("report", "enabled", False)
+        os.chown(config_dir, rootless.uid, rootless.gid)  # as `tedge init` leaves /etc/tedge
+
+    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Root's environment as a systemd unit gives it: no SUDO_UID, no XDG_RUNTIME_DIR."""
+        env = {
+            key: value
+            for key, value in super().env(extra).items()
+            if not key.startswith(("SUDO_", "XDG_", "DOCKER_", "REGISTRY_AUTH"))
+        }
+        env["HOME"] = "/root"
+        return env
+
+    def sudo_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What `sudo -n` gives a plugin that the user's tedge-agent runs."""
+        env = self.env(extra)
+        env.update(
+            SUDO_UID=str(self.rootless.uid), SUDO_GID=str(self.rootless.gid), SUDO_USER=self.rootless.user
+        )
+        return env
+
+    def _exec(
+        self, argv: list[str], stdin: str | None, env: Mapping[str, str] | None, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=self.sudo_env(env),
+            timeout=timeout,
+            cwd=str(self.config_dir),
+            check=False,
+        )
+
+    @property
+    def record(self) -> Path:
+        return Path(self._sections[""]["data_dir"]) / "engine"
+
+
+@pytest.fixture()
+def plugin(
+    tmp_path: Path, podman_service: PodmanService, rootless_podman: RootlessPodman
+) -> Iterator[RootlessPlugin]:
+    config_dir = tmp_path / "tedge"
+    config_dir.mkdir()
+    try:
+        yield RootlessPlugin(config_dir, podman_service, rootless_podman, tmp_path / "data")
+    finally:
+        rootless_podman.remove_all_containers()
+
+
+@pytest.fixture(scope="module")
+def refs(test_images: Any, open_registry: Registry) -> dict[str, str]:
+    """app:1, app:2 and exits:1 in the open registry, for the rootless engine to pull."""
+    return {
+        "app1": test_images.push(test_images.app1, open_registry, f"rootless-{RUN}/app:1"),
+        "app2": test_images.push(test_images.app2, open_registry, f"rootless-{RUN}/app:2"),
+        "exits": test_images.push(test_images.exits, open_registry, f"rootless-{RUN}/exits:1"),
+    }
+
+
+def last_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr, result.stderr
+    return lines[-1] if lines else ""
+
+
+def inspect(rootless: RootlessPodman, name: str) -> dict[str, Any]:
+    return json.loads(rootless.cli("inspect", "--type", "container", name).stdout)[0]
+
+
+def served_version(rootless: RootlessPodman, name: str) -> str:
+    """What the container's web server answers on its published port (8080 inside)."""
+    ports = inspect(rootless, name)["NetworkSettings"]["Ports"]["8080/tcp"]
+    port = int(ports[0]["HostPort"])
+
+    def fetch() -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/version", timeout=2) as answer:
+                return answer.read().decode().strip()
+        except OSError:
+            return ""
+
+    return wait_until(f"{name} serving on 127.0.0.1:{port}", fetch, timeout=15)
+
+
+def test_install_upgrade_and_remove_a_container_on_the_rootless_engine(
+    plugin: RootlessPlugin,
+    rootless_podman: RootlessPodman,
+    podman_service: PodmanService,
+    refs: dict[str, str],
+) -> None:
+    name = f"web-{RUN}"
+    result = plugin.run("install", name, "--module-version", refs["app1"])
+    assert result.returncode == 0, result.stderr
+    data = inspect(rootless_podman, name)
+    assert data["State"]["Running"] and list(data["NetworkSettings"]["Networks"]) == ["tedge"]
+    assert served_version(rootless_podman, name) == "1"  # the port is published, as on rootful podman
+    assert podman_service.cli("container", "exists", name, check=False).returncode == 1  # not root's
+    assert plugin.record.read_text() == f"{rootless_podman.socket_path}\n"
+
+    result = plugin.run("install", name, "--module-version", refs["app2"])
+    assert result.returncode == 0, result.stderr
+    assert served_version(rootless_podman, name) == "2"
+    assert plugin.run("list").stdout.splitlines() == [f"{name}\t{refs['app2']}"]
+
+    result = plugin.run("remove", name, "--module-version", refs["app2"])
+    assert result.returncode == 0, result.stderr
+    assert rootless_podman.container_names() == []
+
+
+def test_install_from_an_archive_and_on_the_engines_default_network(
+    plugin: RootlessPlugin, rootless_podman: RootlessPodman, test_images: Any, tmp_path: Path
+) -> None:
+    archive = test_images.save_archive(test_images.app1, tmp_path / "app.tar.gz", gzip=True)
+    plugin.set("container", "network", "")  # no network named: rootless podman's default (slirp4netns, pasta)
+    name = f"file-{RUN}"
+    result = plugin.run("install", name, "--module-version", test_images.app1, "--file", str(archive))
+    assert result.returncode == 0, result.stderr
+    data = inspect(rootless_podman, name)
+    assert data["State"]["Running"]
+    assert data["HostConfig"]["NetworkMode"] in ("slirp4netns", "pasta"), data["HostConfig"]["NetworkMode"]
+    assert served_version(rootless_podman, name) == "1"
+
+
+def test_a_failed_install_removes_the_network_it_created(
+    plugin: RootlessPlugin, rootless_podman: RootlessPodman, refs: dict[str, str]
+) -> None:
+    network = f"net-{RUN}-{secrets.token_hex(2)}"
+    plugin.set("container", "network", network)
+    result = plugin.run("install", f"bad-{RUN}", "--module-version", refs["exits"])
+    assert result.returncode == 2, result.stderr
+    assert "did not prove itself" in last_line(result)
+    assert rootless_podman.cli("network", "exists", network, check=False).returncode == 1
+    assert rootless_podman.container_names() == []
+
+
+def test_a_group_and_container_image_on_the_rootless_engine(
+    plugin: RootlessPlugin, rootless_podman: RootlessPodman, refs: dict[str, str], tmp_path: Path
+) -> None:
+    project = f"shop{RUN}"
+    compose_file = tmp_path / "docker-compose.yaml"
+    compose_file.write_text(compose({"web": app(refs["app1"])}))
+    result = plugin.run_type(
+        "container-group", "install", project, "--module-version", "1", "--file", str(compose_file)
+    )
+    assert result.returncode == 0, result.stderr
+    listed = rootless_podman.cli(
+        "ps", "--filter", f"label=com.docker.compose.project={project}", "--format", "json"
+    ).stdout
+    assert [entry["State"] for entry in json.loads(listed)] == ["running"]
+    assert plugin.run_type("container-group", "list").stdout.splitlines() == [f"{project}\t1"]
+    result = plugin.run_type("container-group", "remove", project, "--module-version", "1")
+    assert result.returncode == 0, result.stderr
+    assert rootless_podman.container_names() == []
+
+    plugin.set("container_image", "enabled", True)
+    repository, _, tag = refs["app2"].rpartition(":")
+    result = plugin.run_type("container-image", "install", repository, "--module-version", tag)
+    assert result.returncode == 0, result.stderr
+    assert rootless_podman.cli("image", "exists", refs["app2"], check=False).returncode == 0
+    assert plugin.run_type("container-image", "list").stdout.splitlines() == [f"{repository}\t{tag}"]
+    result = plugin.run_type("container-image", "remove", repository, "--module-version", tag)
+    assert result.returncode == 0, result.stderr
+    assert rootless_podman.cli("image", "exists", refs["app2"], check=False).returncode == 1
+
+
+def test_the_log_plugin_reads_the_rootless_containers(
+    plugin: RootlessPlugin, rootless_podman: RootlessPodman, refs: dict[str, str]
+) -> None:
+    name = f"logs-{RUN}"
+    rootless_podman.cli(
+        "run", "-d", "--name", name, refs["app1"], "/bin/sh", "-c", "echo hello-rootless; exec sleep 600"
+    )
+
+    def log_plugin(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, str(LOG_PLUGIN), *args]
+        return subprocess.run(
+            argv, capture_output=True, text=True, env=plugin.sudo_env(), timeout=60, check=False
+        )
+
+    assert name in log_plugin("list").stdout.splitlines()
+    wait_until("the container's output", lambda: "hello-rootless" in log_plugin("get", name).stdout)
+
+
+def test_the_monitor_as_its_unit_runs_it_reports_the_rootless_containers(
+    plugin: RootlessPlugin, rootless_podman: RootlessPodman, refs: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.support.mqtt import Broker
+
+    broker = Broker("rootless-monitor", tmp_path / "broker").start()
+    watch = Watch(broker)
+    plugin.set("metrics", "interval", 0)
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log")  # env(): root, no SUDO_UID
+    try:
+        monitor.start()  # before any sm-plugin ran: nothing recorded, tedge's user owns the config
+        wait_until("the monitor's health is up", lambda: own_health(watch) == "up")
+        name = f"mon-{RUN}"
+        result = plugin.run("install", name, "--module-version", refs["app1"])
+        assert result.returncode == 0, result.stderr
+        wait_until(f"{name} up", lambda: watch.health(name) == "up")
+        rootless_podman.cli("stop", "--time", "1", name)
+        wait_until(f"{name} down", lambda: watch.health(name) == "down")
+        monitor.stop()
+
+        monitor = Monitor(plugin, broker, tmp_path / "monitor2.log")
+        os.chown(plugin.config_dir, 0, 0)  # now only the record says which engine
+        monitor.start()
+        wait_until("the monitor's health is up again", lambda: own_health(watch) == "up")
+        rootless_podman.cli("start", name)
+        wait_until(f"{name} up again", lambda: watch.health(name) == "up")
+        assert not watch.state.get("te/device/main///a/container_engine_unreachable")
+    finally:
+        if monitor.proc is not None and monitor.proc.poll() is None:
+            monitor.stop()
+        watch.close()
+        broker.stop()
+
+
+def write_auth_file(path: Path, registry: Registry, owner: RootlessPodman) -> None:
+    token = base64.b64encode(f"{registry.username}:{registry.password}".encode()).decode()
+    path.write_text(json.dumps({"auths": {registry.host: {"auth": token}}}))
+    os.chown(path, owner.uid, owner.gid)
+    path.chmod(0o600)
+
+
+def test_credentials_come_from_the_users_auth_file(
+    plugin: RootlessPlugin,
+    rootless_podman: RootlessPodman,
+    test_images: Any,
+    auth_registry_a: Registry,
+) -> None:
+    private = test_images.push(test_images.app1, auth_registry_a, f"rootless-{RUN}/private:1")
+    write_auth_file(rootless_podman.auth_file, auth_registry_a, rootless_podman)
+    try:
+        result = plugin.cli("credentials", private)
+        assert result.returncode == 0, result.stderr
+        assert str(rootless_podman.auth_file) in result.stdout, result.stdout
+        assert auth_registry_a.username in result.stdout and auth_registry_a.password not in result.stdout
+        name = f"priv-{RUN}"
+        result = plugin.run("install", name, "--module-version", private)
+        assert result.returncode == 0, result.stderr
+        assert inspect(rootless_podman, name)["State"]["Running"]
+    finally:
+        rootless_podman.auth_file.unlink(missing_ok=True)
+
+
+def in_private_mounts(script: str, argv: list[str]) -> list[str]:
+    """`argv` in a mount namespace of its own where `script` (sh) ran first as root: nothing leaks out."""
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-ec",
+        script + '\nexec "$@"',
+        "sh",
+        *argv,
+    ]
+
+
+def test_a_dead_rootless_socket_beside_a_live_root_socket_exits_3_and_leaves_root_alone(
+    plugin: RootlessPlugin,
+    rootless_podman: RootlessPodman,
+    podman_service: PodmanService,
+    refs: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    name = f"pinned-{RUN}"
+    result = plugin.run("install", name, "--module-version", refs["app1"])  # the device's engine, recorded
+    assert result.returncode == 0, result.stderr
+    # In a namespace of the plugin's own: root's engine at /run/podman/podman.sock (the test's root
+    # service), the user's socket gone (its podman.socket stopped, say). Nothing changes outside.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    script = (
+        "mount -t tmpfs tmpfs /run\n"
+        "mkdir -p /run/podman\n"
+        "touch /run/podman/podman.sock\n"
+        f"mount --bind {podman_service.socket_path} /run/podman/podman.sock\n"
+    )
+    argv = in_private_mounts(
+        script, plugin.run_argv("install", f"{name}-2", "--module-version", refs["app2"])
+    )
+    result = plugin._exec(argv, None, None, 120)
+    assert result.returncode == 3, result.stderr
+    line = last_line(result)
+    assert line.startswith(
+        f"Installing {name}-2 failed: Cannot reach podman at {rootless_podman.socket_path}"
+    )
+    assert f"recorded in {plugin.record}" in line and "container.host" in line
+    assert (
+        f"systemctl --user enable --now podman.socket; as root: loginctl enable-linger {rootless_podman.user}"
+        in line
+    )
+    assert podman_service.cli("ps", "-a", "--format", "{{.Names}}").stdout.split() == []  # root's untouched
+    assert rootless_podman.container_names() == [name]
+
+
+def test_without_a_record_a_missing_rootless_socket_names_only_the_paths_tried(
+    plugin: RootlessPlugin, rootless_podman: RootlessPodman, tmp_path: Path
+) -> None:
+    script = "mount -t tmpfs tmpfs /run\n"  # no engine at all: neither the user's nor root's
+    result = plugin._exec(in_private_mounts(script, plugin.run_argv("list")), None, None, 60)
+    assert result.returncode == 3, result.stderr
+    uid, user = rootless_podman.uid, rootless_podman.user
+    assert last_line(result) == (
+        f"Cannot reach podman: none of /run/user/{uid}/podman/podman.sock, "
+        f"/tmp/storage-run-{uid}/podman/podman.sock, /run/podman/podman.sock, "
+        "/run/user/0/podman/podman.sock exists; start the rootless podman API socket "
+        f"of user {user} (as {user}: systemctl --user enable --now podman.socket; "
+        f"as root: loginctl enable-linger {user}), or start podman's API socket "
+        "(as root: systemctl enable --now podman.socket)."
+    )
+    assert not plugin.record.exists()
+
+
+def test_run_as_the_user_itself(
+    plugin: RootlessPlugin, rootless_podman: RootlessPodman, refs: dict[str, str], tmp_path: Path
+) -> None:
+    """No sudo: the user's own environment (XDG_RUNTIME_DIR), code and config readable by it."""
+    site = next(Path(sys.prefix, "lib").glob("python3*/site-packages"))
+    plugin.set("container_image", "enabled", True)
+    shared = Path(rootless_podman.home) / "tedge"
+    shared.mkdir()
+    (shared / "plugins").mkdir()
+    (shared / "plugins" / "tedge-container-plugin.toml").write_text(plugin.config_file.read_text())
+    os.system(f"chown -R {rootless_podman.uid} {shared}")
+
+    def as_user(*args: str, software: str = "container") -> subprocess.CompletedProcess[str]:
+        argv = rootless_podman.as_user(
+            f"TEDGE_CONFIG_DIR={shared}",
+            f"PYTHONPATH={PLUGIN_SOURCE}{os.pathsep}{site}",
+            "/usr/bin/python3",
+            str(REPO / "sm-plugins" / software),
+            *args,
+        )
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False, cwd="/")
+
+    # data_dir not writable by the user: the setting is named.
+    unwritable = tmp_path / "root-only"
+    unwritable.mkdir(mode=0o700)
+    text = (shared / "plugins" / "tedge-container-plugin.toml").read_text()
+    config = shared / "plugins" / "tedge-container-plugin.toml"
+    config.write_text(text.replace(str(plugin.record.parent), str(unwritable / "data")))
+    repository, _, tag = refs["app1"].rpartition(":")
+    result = as_user("install", repository, "--module-version", tag, software="container-image")
+    assert result.returncode == 2, result.stderr
+    assert "set data_dir in" in last_line(result), result.stderr
+
+    config.write_text(text.replace(str(plugin.record.parent), str(shared / "data")))
+    name = f"as-user-{RUN}"
+    result = as_user("install", name, "--module-version", refs["app1"])
+    assert result.returncode == 0, result.stderr
+    assert inspect(rootless_podman, name)["State"]["Running"]
+    assert (shared / "data" / "engine").read_text() == f"{rootless_podman.socket_path}\n"
+    assert as_user("list").stdout.splitlines() == [f"{name}\t{refs['app1']}"]
+    result = as_user("install", repository, "--module-version", tag, software="container-image")
+    assert result.returncode == 0, result.stderr
+    assert as_user("list", software="container-image").stdout.splitlines() == [f"{repository}\t{tag}"]
