@@ -96,7 +96,11 @@ class EngineWatcher:
                     return False
                 if time.monotonic() - last_probe >= self.probe_interval:
                     last_probe = time.monotonic()
-                    Engine(self.config).ping()  # raises EngineUnavailable when it hangs or went
+                    probe = Engine(self.config)  # chosen afresh: the sm-plugins may have recorded another
+                    if probe.socket_path != engine.socket_path:
+                        log.info(f"monitor: the engine is now {probe.socket_path or '-'}; reconnecting")
+                        return False
+                    probe.ping()  # raises EngineUnavailable when it hangs or went
                 return True
 
             for event in stream.events(on_idle):
