@@ -343,6 +343,35 @@ def test_a_dead_rootless_socket_beside_a_live_root_socket_exits_3_and_leaves_roo
     assert rootless_podman.container_names() == [name]
 
 
+def test_a_switching_device_stays_on_its_users_engine_while_the_socket_is_down(
+    plugin: RootlessPlugin,
+    rootless_podman: RootlessPodman,
+    podman_service: PodmanService,
+    refs: dict[str, str],
+) -> None:
+    """Nothing recorded yet (the Go plugin wrote no record), the user's socket missing, root's there."""
+    script = (
+        "mount -t tmpfs tmpfs /run\n"
+        "mkdir -p /run/podman\n"
+        "touch /run/podman/podman.sock\n"
+        f"mount --bind {podman_service.socket_path} /run/podman/podman.sock\n"
+    )
+    argv = in_private_mounts(
+        script, plugin.run_argv("install", f"sw-{RUN}", "--module-version", refs["app1"])
+    )
+    result = plugin._exec(argv, None, None, 120)
+    assert result.returncode == 3, result.stderr
+    line = last_line(result)
+    assert line.startswith(
+        f"Installing sw-{RUN} failed: Cannot reach podman at {rootless_podman.socket_path} "
+        f"(the socket does not exist), the rootless engine of user {rootless_podman.user}, "
+        "who keeps podman's store in "
+    ), line
+    assert "set container.host" in line
+    assert podman_service.cli("ps", "-a", "--format", "{{.Names}}").stdout.split() == []
+    assert not plugin.record.exists()
+
+
 def test_without_a_record_a_missing_rootless_socket_names_only_the_paths_tried(
     plugin: RootlessPlugin, rootless_podman: RootlessPodman, tmp_path: Path
 ) -> None:

@@ -183,10 +183,8 @@ class RootlessPodman:
             directory.mkdir(parents=True, exist_ok=True)
         conf = _CONTAINERS_CONF.format(tmp_dir=tmp_dir, network_dir=self.home / "networks")
         (self.config_dir / "containers.conf").write_text(conf)
-        storage = (
-            f'driver = "vfs"\ngraphroot = "{self.home}/storage"\nrunroot = "{self.run_dir}/containers"\n'
-        )
-        (self.config_dir / "storage.conf").write_text(f"[storage]\n{storage}")
+        # The store where rootless podman keeps it by default: ~/.local/share/containers/storage.
+        (self.config_dir / "storage.conf").write_text('[storage]\ndriver = "vfs"\n')
         lines = ["unqualified-search-registries = []", ""]
         for registry in self.insecure_registries:
             lines += ["[[registry]]", f'location = "{registry.host}"', "insecure = true", ""]

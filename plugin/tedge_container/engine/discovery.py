@@ -6,8 +6,11 @@ One engine per device, with no configuration:
   and used before. It is never swapped for another engine that happens to be
   there: when it does not answer, the plugins exit 3 naming it;
 - else the first socket that exists of the rootless engine of tedge's user,
-  then root's. tedge's user is `SUDO_UID` (tedge-agent runs the sm-plugins
-  through sudo), the user itself when not root, and for root without sudo
+  then root's; but never root's while the user keeps a rootless store
+  (`~/.local/share/containers/storage`): a device switching from the Go
+  plugin, whose user's socket is down, stays on the user's engine.
+  tedge's user is `SUDO_UID` (tedge-agent runs the sm-plugins through sudo),
+  the user itself when not root, and for root without sudo
   (the monitor, as its unit starts it) the owner of tedge's config directory
   (`/etc/tedge`, which `tedge init` gives to the user tedge-agent runs as).
 
@@ -37,7 +40,8 @@ ENABLE_HINT = f"start podman's API socket ({ROOT_ENABLE})"
 class Choice:
     """The socket chosen (`path`, '' when none), the paths looked at, and where the path came from.
 
-    `origin`: "container.host", "CONTAINER_HOST", "record" (`<data_dir>/engine`) or "found".
+    `origin`: "container.host", "CONTAINER_HOST", "record" (`<data_dir>/engine`), "found", or
+    "storage" (the user's missing socket, chosen over root's because the user keeps a rootless store).
     """
 
     __slots__ = ("origin", "path", "record", "recorded", "tried", "uid")
@@ -58,6 +62,8 @@ class Choice:
             how = f"configured: {self.origin}"
         elif self.origin == "record":
             how = f"the engine this device has been using, recorded in {self.record}"
+        elif self.origin == "storage":
+            how = f"user {user_name(self.uid)}'s rootless engine: its store is there"
         elif self.path:
             how = f"the first that exists of {', '.join(self.tried)}"
         else:
@@ -114,8 +120,27 @@ def choose(config: Config, environ: Mapping[str, str] | None = None) -> Choice:
     for path in candidate_sockets(environ, euid, uid):
         tried.append(path)
         if os.path.exists(path):
+            if rootless_uid(path) is None and uid != 0 and rootless_storage(uid):
+                # Nothing recorded (a device switching from the Go plugin, say), the user's
+                # socket is missing, but the user keeps rootless podman's store: its engine.
+                own = tried[0]
+                return Choice(own, tried, "storage", uid, record, recorded)
             return Choice(path, tried, "found", uid, record, recorded)
     return Choice("", tried, "found", uid, record, recorded)
+
+
+def rootless_storage(uid: int) -> str:
+    """The rootless podman store of user `uid` ('' when it has none): a sign the user runs podman."""
+    try:
+        import pwd
+
+        home = pwd.getpwuid(uid).pw_dir
+    except (ImportError, KeyError):
+        return ""
+    for path in (".local/share/containers/storage", ".config/containers/storage.conf"):
+        if os.path.exists(os.path.join(home, path)):
+            return os.path.join(home, path)
+    return ""
 
 
 def read_record(config: Config) -> tuple[str, str]:
@@ -209,6 +234,12 @@ def unavailable_text(choice: Choice, reason: str) -> str:
             f"Cannot reach podman at {choice.path}, the engine this device has been using "
             f"(recorded in {choice.record}) ({reason}); {enable_hint(choice.path)}. To move the "
             "device to another engine, set container.host (or delete that file)."
+        )
+    if choice.origin == "storage":
+        return (
+            f"Cannot reach podman at {choice.path} ({reason}), the rootless engine of user "
+            f"{user_name(choice.uid)}, who keeps podman's store in {rootless_storage(choice.uid)}; "
+            f"{enable_hint(choice.path)}. To use root's engine instead, set container.host."
         )
     if choice.path:
         return f"Cannot reach podman at {choice.path} ({reason}); {enable_hint(choice.path)}."
