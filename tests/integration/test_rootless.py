@@ -433,3 +433,12 @@ def test_run_as_the_user_itself(
     result = as_user("install", repository, "--module-version", tag, software="container-image")
     assert result.returncode == 0, result.stderr
     assert as_user("list", software="container-image").stdout.splitlines() == [f"{repository}\t{tag}"]
+
+
+def test_the_rootless_engine_is_the_podman_under_test(
+    rootless_podman: RootlessPodman, podman_service: PodmanService
+) -> None:
+    """podman 4.3 from the host, or podman 5 with TEDGE_TEST_PODMAN=trixie, as the root service."""
+    status, body = rootless_podman.api("GET", "/v4.0.0/libpod/info")
+    assert status == 200 and json.loads(body)["host"]["security"]["rootless"] is True
+    assert rootless_podman.version.split(".")[0] == podman_service.version.split(".")[0]

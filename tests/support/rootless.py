@@ -15,6 +15,12 @@ rootless container, and /dev/net/tun usable by users (`chmod 666`: it is 600
 here; slirp4netns opens it). The containers.conf of tests/support/podman.py
 applies too (runc, cgroupfs, low ulimits); storage is vfs (no /dev/fuse for
 users, no native rootless overlay on every kernel).
+
+With TEDGE_TEST_PODMAN=trixie the service is podman 5 of a Debian 13 root
+(that of tests/support/trixie.py plus uidmap and passt, cached apart), made
+the process's / with pivot_root: a chrooted process may not create the user
+namespace rootless podman needs. The tests' CLI stays the host's podman in
+--remote mode.
 """
 
 from __future__ import annotations
@@ -31,11 +37,41 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import trixie
+from .debian_root import SYSTEM_PATH, cached_root
 from .podman import _CONTAINERS_CONF, _UnixHTTPConnection
-from .proc import Process, run, wait_until
+from .proc import Process, ServiceError, run, wait_until
 from .registry import Registry
 
 TOOLS = ("useradd", "userdel", "runuser", "newuidmap", "newgidmap", "slirp4netns")
+
+# podman 5 (TEDGE_TEST_PODMAN=trixie): the Debian 13 root of tests/support/trixie.py plus
+# newuidmap and pasta (podman 5's default network for rootless containers), cached apart.
+ROOT_NAME = "trixie-rootless-root"
+PACKAGES = (*trixie.PACKAGES, "uidmap", "passt")
+# $1 root, $2 the work directory, $3 the user's runtime directory, then the command. Not chroot:
+# the kernel refuses a user namespace (rootless podman's) to a chrooted process, so the root
+# becomes / with pivot_root, in a private mount namespace that disappears with the service.
+_ROOT_SCRIPT = """\
+set -e
+root=$1; work=$2; run_dir=$3; shift 3
+mount --bind "$root" "$root"
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/run"
+mount -t tmpfs tmpfs "$root/tmp"
+for file in passwd group subuid subgid; do mount --bind "/etc/$file" "$root/etc/$file"; done
+mkdir -p "$root$work" "$root$run_dir"
+mount --bind "$work" "$root$work"
+mount --bind "$run_dir" "$root$run_dir"
+cd "$root"
+mkdir -p .oldroot
+pivot_root . .oldroot
+umount -l /.oldroot
+cd /
+exec "$@"
+"""
 
 
 def missing_tools() -> list[str]:
@@ -168,11 +204,12 @@ class RootlessPodman:
         for directory in (self.run_dir, self.run_dir / "podman"):
             os.chown(directory, self.uid, self.gid)
         self._write_configs()
+        argv = self.as_user("podman", "--log-level", "info", "system", "service", "--time=0", self.url)
+        if trixie.enabled():
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", _ROOT_SCRIPT, "sh",
+                    str(_podman5_root()), str(self.workdir), str(self.run_dir), *argv]  # fmt: skip
         self.process = Process(
-            "rootless podman service",
-            self.as_user("podman", "--log-level", "info", "system", "service", "--time=0", self.url),
-            log_path=self.workdir / "service.log",
-            cwd=Path("/"),
+            "rootless podman service", argv, log_path=self.workdir / "service.log", cwd=Path("/")
         ).start()
         wait_until(self._ping, timeout=timeout, what="the rootless podman service", process=self.process)
         self.version = self.cli("version", "--format", "{{.Server.Version}}").stdout.strip()
@@ -237,6 +274,14 @@ class RootlessPodman:
 
     def __repr__(self) -> str:
         return f"RootlessPodman(user={self.user!r}, uid={self.uid}, {self.url!r})"
+
+
+def _podman5_root() -> Path:
+    debootstrap = shutil.which("debootstrap", path=os.environ.get("PATH", "") + ":" + SYSTEM_PATH)
+    if debootstrap is None:
+        raise ServiceError("TEDGE_TEST_PODMAN=trixie needs debootstrap (apt-get install debootstrap)")
+    root, _ = cached_root(ROOT_NAME, "trixie", PACKAGES, debootstrap)
+    return root
 
 
 def _processes_of(uid: int) -> list[int]:
