@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -305,40 +306,57 @@ def in_private_mounts(script: str, argv: list[str]) -> list[str]:
     ]
 
 
+def dead_socket(path: Path) -> Path:
+    """A unix socket file that nobody listens on any more (a killed service's): connect is refused."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.close()
+    return path
+
+
+@pytest.mark.parametrize("state", ["dead", "missing"])
 def test_a_dead_rootless_socket_beside_a_live_root_socket_exits_3_and_leaves_root_alone(
     plugin: RootlessPlugin,
     rootless_podman: RootlessPodman,
     podman_service: PodmanService,
     refs: dict[str, str],
     tmp_path: Path,
+    state: str,
 ) -> None:
     name = f"pinned-{RUN}"
     result = plugin.run("install", name, "--module-version", refs["app1"])  # the device's engine, recorded
     assert result.returncode == 0, result.stderr
-    # In a namespace of the plugin's own: root's engine at /run/podman/podman.sock (the test's root
-    # service), the user's socket gone (its podman.socket stopped, say). Nothing changes outside.
-    empty = tmp_path / "empty"
-    empty.mkdir()
+    # In a mount namespace of the plugin's own: root's engine at /run/podman/podman.sock (the test's
+    # root service); the user's socket dead (a killed service) or gone (podman.socket stopped, no
+    # linger). Nothing changes outside.
+    own = rootless_podman.socket_path
     script = (
         "mount -t tmpfs tmpfs /run\n"
         "mkdir -p /run/podman\n"
         "touch /run/podman/podman.sock\n"
         f"mount --bind {podman_service.socket_path} /run/podman/podman.sock\n"
     )
+    if state == "dead":
+        script += (
+            f"mkdir -p {own.parent}\ntouch {own}\nmount --bind {dead_socket(tmp_path / 'dead.sock')} {own}\n"
+        )
     argv = in_private_mounts(
         script, plugin.run_argv("install", f"{name}-2", "--module-version", refs["app2"])
     )
     result = plugin._exec(argv, None, None, 120)
     assert result.returncode == 3, result.stderr
     line = last_line(result)
+    reason = "connection refused" if state == "dead" else "the socket does not exist"
     assert line.startswith(
-        f"Installing {name}-2 failed: Cannot reach podman at {rootless_podman.socket_path}"
-    )
-    assert f"recorded in {plugin.record}" in line and "container.host" in line
+        f"Installing {name}-2 failed: Cannot reach podman at {own}, the engine this device has been "
+        f"using (recorded in {plugin.record}) ({reason}"
+    ), line
+    user = rootless_podman.user
     assert (
-        f"systemctl --user enable --now podman.socket; as root: loginctl enable-linger {rootless_podman.user}"
+        f"(as {user}: systemctl --user enable --now podman.socket; as root: loginctl enable-linger {user})"
         in line
     )
+    assert "set container.host" in line
     assert podman_service.cli("ps", "-a", "--format", "{{.Names}}").stdout.split() == []  # root's untouched
     assert rootless_podman.container_names() == [name]
 
