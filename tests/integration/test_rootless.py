@@ -451,6 +451,15 @@ def test_run_as_the_user_itself(
     result = as_user("install", repository, "--module-version", tag, software="container-image")
     assert result.returncode == 0, result.stderr
     assert as_user("list", software="container-image").stdout.splitlines() == [f"{repository}\t{tag}"]
+    compose_file = shared / "docker-compose.yaml"
+    compose_file.write_text(compose({"web": app(refs["app2"])}))
+    compose_file.chmod(0o644)
+    project = f"usergroup{RUN}"
+    result = as_user(
+        "install", project, "--module-version", "1", "--file", str(compose_file), software="container-group"
+    )
+    assert result.returncode == 0, result.stderr
+    assert as_user("list", software="container-group").stdout.splitlines() == [f"{project}\t1"]
 
 
 def test_the_rootless_engine_is_the_podman_under_test(
