@@ -38,6 +38,7 @@ class RootlessPlugin(Plugin):
     """The plugin with no container.host, data_dir of its own, run by root for the user in SUDO_UID."""
 
     def __init__(self, config_dir: Path, podman: PodmanService, rootless: RootlessPodman, data_dir: Path):
+        self._sudo = False
         super().__init__(config_dir, podman)
         self.rootless = rootless
         self.set("container", "host", None)
@@ -46,37 +47,34 @@ class RootlessPlugin(Plugin):
         os.chown(config_dir, rootless.uid, rootless.gid)  # as `tedge init` leaves /etc/tedge
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Root's environment as a systemd unit gives it: no SUDO_UID, no XDG_RUNTIME_DIR."""
+        """Root's environment as a systemd unit gives it (no SUDO_UID, no XDG_RUNTIME_DIR); while a
+        plugin runs (`_exec`), what `sudo -n` gives a plugin that the user's tedge-agent runs."""
         env = {
             key: value
             for key, value in super().env(extra).items()
             if not key.startswith(("SUDO_", "XDG_", "DOCKER_", "REGISTRY_AUTH"))
         }
         env["HOME"] = "/root"
+        if self._sudo:
+            user = self.rootless
+            env.update(SUDO_UID=str(user.uid), SUDO_GID=str(user.gid), SUDO_USER=user.user)
         return env
 
-    def sudo_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """What `sudo -n` gives a plugin that the user's tedge-agent runs."""
-        env = self.env(extra)
-        env.update(
-            SUDO_UID=str(self.rootless.uid), SUDO_GID=str(self.rootless.gid), SUDO_USER=self.rootless.user
-        )
-        return env
+    def sudo_env(self) -> dict[str, str]:
+        self._sudo = True
+        try:
+            return self.env()
+        finally:
+            self._sudo = False
 
     def _exec(
         self, argv: list[str], stdin: str | None, env: Mapping[str, str] | None, timeout: float
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            argv,
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=self.sudo_env(env),
-            timeout=timeout,
-            cwd=str(self.config_dir),
-            check=False,
-        )
+        self._sudo = True
+        try:
+            return super()._exec(argv, stdin, env, timeout)
+        finally:
+            self._sudo = False
 
     @property
     def record(self) -> Path:
@@ -291,6 +289,17 @@ def test_credentials_come_from_the_users_auth_file(
         rootless_podman.auth_file.unlink(missing_ok=True)
 
 
+def beside_roots_engine(podman_service: PodmanService) -> str:
+    """The mounts of a device where root's engine answers at /run/podman/podman.sock (the test's
+    root service) and nothing else is in /run: no rootless socket."""
+    return (
+        "mount -t tmpfs tmpfs /run\n"
+        "mkdir -p /run/podman\n"
+        "touch /run/podman/podman.sock\n"
+        f"mount --bind {podman_service.socket_path} /run/podman/podman.sock\n"
+    )
+
+
 def in_private_mounts(script: str, argv: list[str]) -> list[str]:
     """`argv` in a mount namespace of its own where `script` (sh) ran first as root: nothing leaks out."""
     return [
@@ -330,12 +339,7 @@ def test_a_dead_rootless_socket_beside_a_live_root_socket_exits_3_and_leaves_roo
     # root service); the user's socket dead (a killed service) or gone (podman.socket stopped, no
     # linger). Nothing changes outside.
     own = rootless_podman.socket_path
-    script = (
-        "mount -t tmpfs tmpfs /run\n"
-        "mkdir -p /run/podman\n"
-        "touch /run/podman/podman.sock\n"
-        f"mount --bind {podman_service.socket_path} /run/podman/podman.sock\n"
-    )
+    script = beside_roots_engine(podman_service)
     if state == "dead":
         script += (
             f"mkdir -p {own.parent}\ntouch {own}\nmount --bind {dead_socket(tmp_path / 'dead.sock')} {own}\n"
@@ -368,12 +372,7 @@ def test_a_switching_device_stays_on_its_users_engine_while_the_socket_is_down(
     refs: dict[str, str],
 ) -> None:
     """Nothing recorded yet (the Go plugin wrote no record), the user's socket missing, root's there."""
-    script = (
-        "mount -t tmpfs tmpfs /run\n"
-        "mkdir -p /run/podman\n"
-        "touch /run/podman/podman.sock\n"
-        f"mount --bind {podman_service.socket_path} /run/podman/podman.sock\n"
-    )
+    script = beside_roots_engine(podman_service)
     argv = in_private_mounts(
         script, plugin.run_argv("install", f"sw-{RUN}", "--module-version", refs["app1"])
     )

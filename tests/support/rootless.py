@@ -39,7 +39,7 @@ from pathlib import Path
 
 from . import trixie
 from .debian_root import SYSTEM_PATH, cached_root
-from .podman import _CONTAINERS_CONF, _UnixHTTPConnection
+from .podman import _CONTAINERS_CONF, PodmanService
 from .proc import Process, ServiceError, run, wait_until
 from .registry import Registry
 
@@ -154,24 +154,12 @@ class RootlessPodman:
             cwd="/",
         )
 
-    def api(self, method: str, path: str, timeout: float = 10) -> tuple[int, bytes]:
-        conn = _UnixHTTPConnection(str(self.socket_path), timeout=timeout)
-        try:
-            conn.request(method, path)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+    api = PodmanService.api  # a raw request to the service: (status, body)
+    remove_all_containers = PodmanService.remove_all_containers  # by `self.cli`, as the user
 
     def container_names(self) -> list[str]:
         out = self.cli("ps", "-a", "--format", "{{.Names}}").stdout
         return sorted(out.split())
-
-    def remove_all_containers(self) -> None:
-        self.cli("pod", "rm", "--all", "--force", check=False, timeout=60)
-        if self.cli("rm", "--all", "--force", "--time", "0", check=False, timeout=60).returncode:
-            time.sleep(1)
-            self.cli("rm", "--all", "--force", "--time", "0", check=False, timeout=60)
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, timeout: float = 60) -> RootlessPodman:
