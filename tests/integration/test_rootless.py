@@ -39,6 +39,7 @@ class RootlessPlugin(Plugin):
 
     def __init__(self, config_dir: Path, podman: PodmanService, rootless: RootlessPodman, data_dir: Path):
         self._sudo = False
+        self.root_home = "/root"  # root's HOME, as sudo sets it
         super().__init__(config_dir, podman)
         self.rootless = rootless
         self.set("container", "host", None)
@@ -54,7 +55,7 @@ class RootlessPlugin(Plugin):
             for key, value in super().env(extra).items()
             if not key.startswith(("SUDO_", "XDG_", "DOCKER_", "REGISTRY_AUTH"))
         }
-        env["HOME"] = "/root"
+        env["HOME"] = self.root_home
         if self._sudo:
             user = self.rootless
             env.update(SUDO_UID=str(user.uid), SUDO_GID=str(user.gid), SUDO_USER=user.user)
@@ -273,13 +274,27 @@ def test_credentials_come_from_the_users_auth_file(
     rootless_podman: RootlessPodman,
     test_images: Any,
     auth_registry_a: Registry,
+    tmp_path: Path,
 ) -> None:
     private = test_images.push(test_images.app1, auth_registry_a, f"rootless-{RUN}/private:1")
+    # Root's own login holds wrong credentials for that registry: sent, they would replace the
+    # user's engine's login and the pull would fail.
+    root_home = tmp_path / "root-home"
+    (root_home / ".config" / "containers").mkdir(parents=True)
+    wrong = base64.b64encode(f"{auth_registry_a.username}:wrong".encode()).decode()
+    (root_home / ".config" / "containers" / "auth.json").write_text(
+        json.dumps({"auths": {auth_registry_a.host: {"auth": wrong}}})
+    )
+    plugin.root_home = str(root_home)
+    user = rootless_podman.user
+    result = plugin.cli("credentials", private)
+    assert f"auth file: no match in /run/user/{rootless_podman.uid}/containers/auth.json, " in result.stdout
+    assert f"{rootless_podman.auth_file}, " in result.stdout and f"of user {user}" in result.stdout
     write_auth_file(rootless_podman.auth_file, auth_registry_a, rootless_podman)
     try:
         result = plugin.cli("credentials", private)
         assert result.returncode == 0, result.stderr
-        assert str(rootless_podman.auth_file) in result.stdout, result.stdout
+        assert f"entry:    {rootless_podman.auth_file} auths[" in result.stdout, result.stdout
         assert auth_registry_a.username in result.stdout and auth_registry_a.password not in result.stdout
         name = f"priv-{RUN}"
         result = plugin.run("install", name, "--module-version", private)

@@ -167,6 +167,15 @@ class AuthFilesProvider:
         self.paths = auth_file_paths(self.environ, uid)
         self.helper_timeout = helper_timeout
         self.warnings: list[str] = []
+        self.owner = ""
+        if uid is not None:
+            from ..engine.discovery import user_name
+
+            self.owner = f" of user {user_name(uid)} (its rootless engine pulls)"
+
+    def unavailable(self) -> str:
+        """What `credentials IMAGE` says when no file answered: the files read, and whose."""
+        return f"no match in {', '.join(path for path, _ in self.paths)}{self.owner}"
 
     def lookup(self, reference: Reference, refresh: bool) -> Found | None:
         self.warnings = []
