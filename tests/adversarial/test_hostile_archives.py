@@ -19,10 +19,10 @@ from tests.support.group import Group, app, compose, last_line, tar_entries, tar
 from tests.support.hostile import gzip_bomb
 from tests.support.images import TestImages
 
-from tedge_container.software.group import layout, staging
-from tedge_container.software.group.limits import LimitExceeded, Limits
-from tedge_container.software.group.project import ProjectError
-from tedge_container.software.group.tree import SafeTree, UnsafeArchive
+from tedge_container.software.group.archive import layout, staging
+from tedge_container.software.group.archive.limits import LimitExceeded, Limits
+from tedge_container.software.group.archive.tree import SafeTree, UnsafeArchive
+from tedge_container.software.group.errors import ProjectError
 
 DEEP = "a/b/c/d/e/f/g/h"  # eight levels: `l` below it points back at the project's root
 

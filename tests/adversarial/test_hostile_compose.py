@@ -11,7 +11,7 @@ from tests.support.hostile import alias_bomb, large_compose, run_limited
 from tests.support.images import TestImages
 
 from tedge_container.software.group import project
-from tedge_container.software.group.limits import LimitExceeded, Limits
+from tedge_container.software.group.archive.limits import LimitExceeded, Limits
 
 # The child's address space: a regression (9^9 nodes) dies of MemoryError here, not the machine.
 ADDRESS_SPACE_MB = 1536

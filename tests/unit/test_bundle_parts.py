@@ -19,8 +19,8 @@ from tests.unit.test_archive import make_archive
 
 from tedge_container.errors import ArchiveError
 from tedge_container.images import contents
-from tedge_container.software.group.bundle_archive import is_bundled_image
-from tedge_container.software.group.staging import unpack
+from tedge_container.software.group.archive.staging import unpack
+from tedge_container.software.group.bundle.members import is_bundled_image
 
 LAYER = b"layer bytes " * 100
 CONFIG = b'{"architecture": "amd64"}'

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from tests.support.group import tar_entries
 
-from tedge_container.software.group import checks, layout, project, staging
+from tedge_container.software.group import checks, project
+from tedge_container.software.group.archive import layout, staging
 
 
 def special(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:

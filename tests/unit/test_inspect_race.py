@@ -51,3 +51,28 @@ def test_other_errors_are_not_retried(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(EngineError):
         engine.inspect_container("web", timeout=1)
     assert len(asked) == 1
+
+
+# A network create races an interface that vanishes while podman lists the host's (seen when
+# several engines share the host's network namespace); scripted for the same reason as above.
+NETWORK_RACE = (
+    500,
+    b'{"cause":"no such network interface","message":"route ip+net: no such network interface"}',
+)
+
+
+def test_a_raced_network_create_is_asked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tedge_container.engine.containers.time.sleep", lambda _seconds: None)
+    engine, asked = engine_answering(tmp_path, monkeypatch, [NETWORK_RACE, (200, b"{}")])
+    monkeypatch.setattr(engine, "has_network", lambda name: False)
+    engine.ensure_network("tedge")
+    assert len(asked) == 2 and all(target.endswith("/networks/create") for target in asked)
+
+
+def test_a_lasting_network_race_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tedge_container.engine.containers.time.sleep", lambda _seconds: None)
+    engine, asked = engine_answering(tmp_path, monkeypatch, [NETWORK_RACE] * 3)
+    monkeypatch.setattr(engine, "has_network", lambda name: False)
+    with pytest.raises(EngineError, match=r"could not create network tedge: .*no such network interface"):
+        engine.ensure_network("tedge")
+    assert len(asked) == 3

@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "container_group.keep_volumes": False,
     "container_group.compose_timeout": 600.0,
     "container_group.settle_time": 0.25,
-    # Bounds on a group's --file (software/group/limits.py): unpacked bytes and entries of an
+    # Bounds on a group's --file (software/group/archive/limits.py): unpacked bytes and entries of an
     # archive, the compose file's size and its YAML nodes with aliases expanded.
     "container_group.max_unpacked_size": ByteSize(256 << 20),
     "container_group.max_entries": 10_000,
@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "container_group.max_compose_nodes": 100_000,
     # Service names PROJECT@SERVICE (false, the Go plugin's default) or MODULE@SERVICE.
     "container_group.use_module_name": False,
-    # Uncompressed bytes of the image archives under images/ of a group bundle (bundle.py).
+    # Uncompressed bytes of the image archives under images/ of a group bundle (group/bundle/images.py).
     "container_group.max_images_size": ByteSize(4 << 30),
     "container_image.enabled": False,
     # The monitor (`tedge-container-plugin monitor`, docs/monitor.md). The Go service's keys first.

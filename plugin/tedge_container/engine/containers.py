@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 from .. import jsonio  # not `json`: see jsonio.py
 from ..errors import EngineError, PluginError
 from .connection import Connection, quoted
 from .model import Container
 from .sockets import API_PREFIX, answer_text
+
+_NETWORK_CREATE_TRIES = 3
+_INTERFACE_RACE = "no such network interface"
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
@@ -71,9 +76,16 @@ class ContainerCalls(Connection):
         payload: dict[str, Any] = {"name": name, "driver": "bridge", "dns_enabled": True}
         if labels:
             payload["labels"] = dict(labels)
-        status, body = self._raw_request(
-            f"{API_PREFIX}/networks/create", self.config.get("container.api_timeout"), "POST", payload
-        )
+        for attempt in range(_NETWORK_CREATE_TRIES):
+            status, body = self._raw_request(
+                f"{API_PREFIX}/networks/create", self.config.get("container.api_timeout"), "POST", payload
+            )
+            # podman lists the host's interfaces to pick a free subnet: one that vanishes meanwhile
+            # (another container stopping) fails the create; a second look a moment later passes.
+            raced = status >= 500 and _INTERFACE_RACE in answer_text(body)
+            if not raced or attempt + 1 == _NETWORK_CREATE_TRIES:
+                break
+            time.sleep(0.1 * (attempt + 1))
         if status >= 400 and status != 409:  # 409: created meanwhile by someone else
             raise EngineError(f"podman could not create network {name}: {answer_text(body)}")
         return status < 400

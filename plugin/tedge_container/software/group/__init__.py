@@ -1,8 +1,8 @@
 """The `container-group` software type: a compose project per module, version = free text.
 
 Modules: `list.py`, `install.py` (stage, pull, swap, check, record),
-`remove.py`; underneath `layout.py` (directories, version record),
-`staging.py` (safe unpacking), `project.py` (reading the compose file),
+`remove.py`; underneath `archive/layout.py` (directories, version record),
+`archive/` (safe unpacking, bounds), `bundle/` (offline images), `project.py` (reading the compose file),
 `runner.py` (podman-compose as a separate program), `checks.py` (the engine
 check after compose), `operations.py` (up/down steps), `recovery.py`
 (repairing interrupted installs). Each service is a thin-edge service

@@ -2,14 +2,14 @@
 
 1. Unpack F into `.NAME.tedge-staging` and read it as a compose project: a
    file that is not one fails here, before anything running is touched.
-2. Check and load the images a bundle carries under `images/` (bundle.py),
+2. Check and load the images a bundle carries under `images/` (bundle/images.py),
    then pull every other service image through the plugin's credential chain.
 3. Swap: the working directory moves aside to `.NAME.tedge-previous`, the
    staged files take its place, `podman-compose up -d` brings the new version
    up (unchanged services keep running; changed ones are recreated; dropped
    ones are removed; named volumes stay), and the engine is checked.
 4. Only then is the version recorded, `previous` deleted and the images
-   only the previous version's bundle brought pruned (bundled.py). If step 3
+   only the previous version's bundle brought pruned (bundle/record.py). If step 3
    fails, the new files go, the previous ones come back and are brought up
    again. An interruption anywhere is repaired by the next install or
    remove (recovery.py).
@@ -22,14 +22,14 @@ from typing import Any, NamedTuple
 
 from ... import log
 from ...errors import PluginError, UsageError, add_context
-from .bundle import MAX_SIZE_KEY, Bundle, ask_storage_root
-from .bundle_archive import is_bundled_image
-from .bundled import prune, read_record, write_record
-from .layout import Layout, check_module_name, read_version, sync_directory, write_version
-from .limits import Limits
+from .archive.layout import Layout, check_module_name, read_version, sync_directory, write_version
+from .archive.limits import Limits
+from .archive.staging import unpack
+from .bundle.images import MAX_SIZE_KEY, Bundle, ask_storage_root
+from .bundle.members import is_bundled_image
+from .bundle.record import prune, read_record, write_record
 from .project import Project
 from .recovery import repair, restore_previous
-from .staging import unpack
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def install(
         previous_version = read_version(layout.working)
         previous_images = read_record(layout.working)
         loaded: Bundle | None = None
-        storage_root = ask_storage_root(group.engine, file)  # asked while unpacking (bundle.py)
+        storage_root = ask_storage_root(group.engine, file)  # asked while unpacking (bundle/images.py)
         try:
             unpack(
                 file,

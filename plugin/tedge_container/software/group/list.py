@@ -7,7 +7,7 @@ engine: compose projects started by hand are not software modules.
 from __future__ import annotations
 
 from ..container.list import clean
-from .layout import compose_root, installed
+from .archive.layout import compose_root, installed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

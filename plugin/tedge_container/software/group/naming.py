@@ -36,7 +36,7 @@ def container_service_name(labels: Mapping[str, str], use_module_name: bool) -> 
     if not (project and service):
         return ""
     if use_module_name:
-        from .layout import read_module_name
+        from .archive.layout import read_module_name
 
         project = read_module_name(labels.get(COMPOSE_WORKING_DIR_LABEL, "")) or project
     return service_name(project, service)

@@ -19,10 +19,11 @@ import time
 from ... import log
 from ...errors import InvalidReference, PluginError, add_context
 from ...images import pulling, references, shortnames
+from .archive.limits import Limits
 from .checks import ServiceFailed, project_containers, prove_healthy, verify
+from .errors import ProjectError
 from .hosts import HostsOverride
-from .limits import Limits
-from .project import COMPOSE_FILES, Project, ProjectError, load
+from .project import COMPOSE_FILES, Project, load
 from .runner import Compose, variables_environment
 
 TYPE_CHECKING = False

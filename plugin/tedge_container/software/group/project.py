@@ -12,14 +12,14 @@ from __future__ import annotations
 import os
 import re
 
-from ...errors import PluginError
+from .archive.limits import Limits
+from .errors import ProjectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from .limits import Limits
 
 # The compose specification's order of preference.
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -29,10 +29,6 @@ NO_RESTART = frozenset({"no", "on-failure"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BRACED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?\Z", re.S)
 _PROJECT_NAME_STRIP = re.compile(r"[^-_a-z0-9]")  # as podman-compose normalises project names
-
-
-class ProjectError(PluginError):
-    """The files are not a usable compose project (exit 2), found before anything runs."""
 
 
 class ServiceSpec:
@@ -226,7 +222,6 @@ def load(
 
     `limits` (default: the keys' defaults) bound the compose file's size and its nodes.
     """
-    from .limits import Limits  # not at the top: limits.py needs ProjectError from here
 
     limits = limits or Limits()
     compose_file = find_compose_file(directory)

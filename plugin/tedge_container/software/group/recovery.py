@@ -1,6 +1,6 @@
 """Repairing a group whose install was interrupted (power loss, kill) before it finished.
 
-The directories tell how far it got (see layout.py and install.py):
+The directories tell how far it got (see archive/layout.py and install.py):
 - a staging directory: never live; deleted.
 - `previous` beside a working directory with a version record: the new
   version was recorded, only the clean-up was interrupted; `previous` goes.
@@ -18,7 +18,7 @@ import os
 
 from ... import log
 from ...errors import PluginError
-from .layout import Layout, read_version, sync_directory
+from .archive.layout import Layout, read_version, sync_directory
 from .project import project_name
 
 TYPE_CHECKING = False

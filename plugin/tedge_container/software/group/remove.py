@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 
 from ...errors import PluginError, add_context
-from .bundled import prune, read_record
-from .layout import Layout, check_module_name, compose_root
+from .archive.layout import Layout, check_module_name, compose_root
+from .bundle.record import prune, read_record
 from .project import project_name
 from .recovery import repair
 

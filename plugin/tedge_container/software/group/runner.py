@@ -155,7 +155,8 @@ class Compose:
 
 def _variables(directory: str) -> dict[str, str]:
     """What compose interpolates from in `directory` (its values are hidden in what compose said)."""
-    from .project import ProjectError, variables
+    from .errors import ProjectError
+    from .project import variables
 
     try:
         return variables(directory, variables_environment())

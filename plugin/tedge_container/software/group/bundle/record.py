@@ -13,16 +13,25 @@ from __future__ import annotations
 
 import os
 
-from ... import log
-from ...errors import PluginError
-from ...images.contents import plain_id
+from .... import log
+from ....errors import PluginError
+from ....images.contents import plain_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ...config import Config
-    from ...engine import Engine
-    from .bundle import Bundle
-    from .project import Project
+    from collections.abc import Collection, Mapping
+    from typing import Protocol
+
+    from ....config import Config
+    from ....engine import Engine
+    from ..project import Project
+
+    class Brought(Protocol):
+        """What write_record needs of a bundle (images.Bundle): no import back into images.py."""
+
+        images: Mapping[str, str]  # full name -> id, of every image the bundle holds
+        loaded: Collection[str]  # the names its install loaded
+
 
 RECORD_FILE = "bundle-images"
 
@@ -57,7 +66,7 @@ def read_record(directory: str) -> dict[str, str]:
 
 
 def write_record(
-    directory: str, project: Project, bundle: Bundle | None, previous: dict[str, str]
+    directory: str, project: Project, bundle: Brought | None, previous: dict[str, str]
 ) -> dict[str, str]:
     """Record what `bundle` brought into the staged `directory`; returns the record.
 
@@ -85,8 +94,8 @@ def write_record(
 
 def _service_images(project: Project) -> set[str]:
     """The full names the project's services may run (a short name: each name podman may read it as)."""
-    from ...errors import InvalidReference
-    from ...images import references, shortnames
+    from ....errors import InvalidReference
+    from ....images import references, shortnames
 
     names = set()
     for spec in project.services:
@@ -105,7 +114,7 @@ def prune(engine: Engine, config: Config, previous: dict[str, str], current: dic
     gone = {name: found for name, found in previous.items() if found not in kept}
     if not gone or not config.get("container.pruneimages"):
         return
-    from ..image.records import protects
+    from ...image.records import protects
 
     try:
         used = {plain_id(container.image_id) for container in engine.list_containers()}

@@ -1,6 +1,6 @@
-"""A group archive's `images/` members: which they are, and reading them as streams (bundle.py).
+"""A group archive's `images/` members: which they are, and reading them as streams (images.py).
 
-Shared by staging.py (`is_bundled_image`: never unpacked) and bundle.py
+Shared by the install (`is_bundled_image`: archive/staging.py never unpacks them) and images.py
 (inspect and load). The group archive is read as a stream, tar (plain or
 compressed) or zip, so nothing is copied into data_dir.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import stat
 
-from ...images import contents, references
-from .project import ProjectError
-from .staging import archive_kind
+from ....images import contents, references
+from ..archive.staging import archive_kind
+from ..errors import ProjectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

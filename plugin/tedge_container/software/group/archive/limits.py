@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ...config.keys import DEFAULTS
-from ...config.values import format_size
-from .project import ProjectError
+from ....config.keys import DEFAULTS
+from ....config.values import format_size
+from ..errors import ProjectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from ...config import Config
+    from ....config import Config
 
 MAX_UNPACKED_SIZE_KEY = "container_group.max_unpacked_size"
 MAX_ENTRIES_KEY = "container_group.max_entries"

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 
-from ...config import resolve_data_dir
-from ...errors import PluginError
-from ...labels import check_name, is_name
+from ....config import resolve_data_dir
+from ....errors import PluginError
+from ....labels import check_name, is_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ...config import Config
+    from ....config import Config
 
 VERSION_FILE = "version"
 _STAGING_SUFFIX = ".tedge-staging"
@@ -99,7 +99,7 @@ def read_module_name(directory: str) -> str:
 
 def write_version(directory: str, version: str, name: str) -> None:
     """Record the version atomically (a power loss leaves the old record or the new one)."""
-    from ...safefiles import write_atomically  # never through a link the project's files hold
+    from ....safefiles import write_atomically  # never through a link the project's files hold
 
     write_atomically(os.path.join(directory, VERSION_FILE), f"{version}\n{name}\n".encode())
     sync_directory(directory)

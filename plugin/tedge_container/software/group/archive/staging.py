@@ -17,9 +17,10 @@ import shutil
 import stat
 from collections.abc import Callable, Iterator
 
-from ... import log
+from .... import log
+from ..errors import ProjectError
+from ..project import COMPOSE_FILES
 from .layout import VERSION_FILE
-from .project import COMPOSE_FILES, ProjectError
 from .tree import SafeTree, UnsafeArchive
 
 TYPE_CHECKING = False
@@ -118,7 +119,7 @@ _COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")  # gzip, bzip2, xz: a compresse
 def archive_kind(path: str) -> str:
     """What `path` holds, from its first bytes: "zip", "tar", "yaml", or "" when none fits.
 
-    Sniffed here, so that a plain compose file needs neither tarfile nor zipfile; bundle.py
+    Sniffed here, so that a plain compose file needs neither tarfile nor zipfile; bundle/images.py
     reads the same file by the same answer.
     """
     with open(path, "rb") as stream:

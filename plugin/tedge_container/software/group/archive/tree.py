@@ -21,8 +21,8 @@ import os
 import posixpath
 import stat
 
-from ...safefiles import create_exclusive
-from .project import ProjectError
+from ....safefiles import create_exclusive
+from ..errors import ProjectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -2,8 +2,8 @@
 
 A `container-group` archive (tar, tar.gz or zip) may carry `podman save` /
 `docker save` output (tar or tar.gz, one or more images each) under
-`images/`. Those members are never unpacked into data_dir (staging.py skips
-them: `is_bundled_image`, bundle_archive.py): this module reads the group
+`images/`. Those members are never unpacked into data_dir (archive/staging.py skips
+them: `is_bundled_image`, members.py): this module reads the group
 archive itself, twice, as a stream:
 
 1. Inspect: every image archive is read to its end (images/contents.py):
@@ -17,7 +17,7 @@ archive itself, twice, as a stream:
    space they need, and each name is checked to have the id it was saved with.
 
 What a version's bundle brought is recorded in `RECORD_FILE` of its project
-directory (bundled.py), so that an upgrade prunes only those images.
+directory (record.py), so that an upgrade prunes only those images.
 """
 
 from __future__ import annotations
@@ -25,22 +25,22 @@ from __future__ import annotations
 import os
 import threading
 
-from ... import log
-from ...config.values import format_size
-from ...errors import ArchiveError, InvalidReference, PluginError, add_context
-from ...images import contents, references, shortnames
-from .bundle_archive import BundleError, ImageArchive, members
-from .bundled import image_id, remove_brought
-from .staging import archive_kind
+from .... import log
+from ....config.values import format_size
+from ....errors import ArchiveError, InvalidReference, PluginError, add_context
+from ....images import contents, references, shortnames
+from ..archive.staging import archive_kind
+from .members import BundleError, ImageArchive, members
+from .record import image_id, remove_brought
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import IO
 
-    from ...config import Config
-    from ...engine import Engine
-    from .project import Project
+    from ....config import Config
+    from ....engine import Engine
+    from ..project import Project
 
 MAX_SIZE_KEY = "container_group.max_images_size"
 
@@ -50,7 +50,7 @@ def ask_storage_root(engine: Engine, file: str) -> threading.Thread | None:
 
     The disk guard needs it before a bundle's loads; asked only for an archive (it may be a bundle).
     """
-    from ...diskspace import MIN_FREE_KEY
+    from ....diskspace import MIN_FREE_KEY
 
     if int(engine.config.get(MIN_FREE_KEY)) <= 0 or not os.path.isfile(file):  # a FIFO would block
         return None
@@ -158,7 +158,7 @@ class Bundle:
 
     def load(self, config: Config) -> None:
         """Load what the engine lacks (disk guard first), then check every name has its saved id."""
-        from ...diskspace import require_in_engine
+        from ....diskspace import require_in_engine
 
         before: dict[str, str] = {}  # full name → the id it named before any load ("" for none)
         for archive in self.archives:
