@@ -4,8 +4,10 @@ The engine is a test user's own `podman system service` at
 /run/user/UID/podman/podman.sock (tests/support/rootless.py). The sm-plugins
 run as root with `SUDO_UID` of that user (tedge-agent runs them through
 `sudo -n`), the monitor as root without it (as its unit starts it). No
-`container.host` anywhere: finding the engine is part of what is tested.
-tedge's config directory belongs to the user, as `tedge init` leaves /etc/tedge.
+`container.host` anywhere: finding the engine is part of what is tested
+(tests/support/rootless_plugin.py). tedge's config directory belongs to the
+user, as `tedge init` leaves /etc/tedge. A dead or missing socket:
+test_rootless_engine_choice.py.
 """
 
 from __future__ import annotations
@@ -14,104 +16,28 @@ import base64
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
-from tests.conftest import PLUGIN_SOURCE, REPO, Plugin
+from tests.conftest import PLUGIN_SOURCE, REPO
 from tests.support.group import app, compose
 from tests.support.monitor import Monitor, Watch, own_health, wait_until
 from tests.support.podman import PodmanService
 from tests.support.registry import Registry
 from tests.support.rootless import RootlessPodman
+from tests.support.rootless_plugin import (  # noqa: F401 - fixtures `plugin`, `refs`
+    RUN,
+    RootlessPlugin,
+    inspect,
+    last_line,
+    rootless_plugin,
+    rootless_refs,
+)
 
-RUN = secrets.token_hex(3)
 LOG_PLUGIN = REPO / "log-plugins" / "container"
-
-
-class RootlessPlugin(Plugin):
-    """The plugin with no container.host, data_dir of its own, run by root for the user in SUDO_UID."""
-
-    def __init__(self, config_dir: Path, podman: PodmanService, rootless: RootlessPodman, data_dir: Path):
-        self._sudo = False
-        self.root_home = "/root"  # root's HOME, as sudo sets it
-        super().__init__(config_dir, podman)
-        self.rootless = rootless
-        self.set("container", "host", None)
-        self.set("", "data_dir", str(data_dir))
-        self.set("report", "enabled", False)
-        os.chown(config_dir, rootless.uid, rootless.gid)  # as `tedge init` leaves /etc/tedge
-
-    def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Root's environment as a systemd unit gives it (no SUDO_UID, no XDG_RUNTIME_DIR); while a
-        plugin runs (`_exec`), what `sudo -n` gives a plugin that the user's tedge-agent runs."""
-        env = {
-            key: value
-            for key, value in super().env(extra).items()
-            if not key.startswith(("SUDO_", "XDG_", "DOCKER_", "REGISTRY_AUTH"))
-        }
-        env["HOME"] = self.root_home
-        if self._sudo:
-            user = self.rootless
-            env.update(SUDO_UID=str(user.uid), SUDO_GID=str(user.gid), SUDO_USER=user.user)
-        return env
-
-    def sudo_env(self) -> dict[str, str]:
-        self._sudo = True
-        try:
-            return self.env()
-        finally:
-            self._sudo = False
-
-    def _exec(
-        self, argv: list[str], stdin: str | None, env: Mapping[str, str] | None, timeout: float
-    ) -> subprocess.CompletedProcess[str]:
-        self._sudo = True
-        try:
-            return super()._exec(argv, stdin, env, timeout)
-        finally:
-            self._sudo = False
-
-    @property
-    def record(self) -> Path:
-        return Path(self._sections[""]["data_dir"]) / "engine"
-
-
-@pytest.fixture()
-def plugin(
-    tmp_path: Path, podman_service: PodmanService, rootless_podman: RootlessPodman
-) -> Iterator[RootlessPlugin]:
-    config_dir = tmp_path / "tedge"
-    config_dir.mkdir()
-    try:
-        yield RootlessPlugin(config_dir, podman_service, rootless_podman, tmp_path / "data")
-    finally:
-        rootless_podman.remove_all_containers()
-
-
-@pytest.fixture(scope="module")
-def refs(test_images: Any, open_registry: Registry) -> dict[str, str]:
-    """app:1, app:2 and exits:1 in the open registry, for the rootless engine to pull."""
-    return {
-        "app1": test_images.push(test_images.app1, open_registry, f"rootless-{RUN}/app:1"),
-        "app2": test_images.push(test_images.app2, open_registry, f"rootless-{RUN}/app:2"),
-        "exits": test_images.push(test_images.exits, open_registry, f"rootless-{RUN}/exits:1"),
-    }
-
-
-def last_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = result.stderr.strip().splitlines()
-    assert "Traceback" not in result.stderr, result.stderr
-    return lines[-1] if lines else ""
-
-
-def inspect(rootless: RootlessPodman, name: str) -> dict[str, Any]:
-    return json.loads(rootless.cli("inspect", "--type", "container", name).stdout)[0]
 
 
 def served_version(rootless: RootlessPodman, name: str) -> str:
@@ -302,124 +228,6 @@ def test_credentials_come_from_the_users_auth_file(
         assert inspect(rootless_podman, name)["State"]["Running"]
     finally:
         rootless_podman.auth_file.unlink(missing_ok=True)
-
-
-def beside_roots_engine(podman_service: PodmanService) -> str:
-    """The mounts of a device where root's engine answers at /run/podman/podman.sock (the test's
-    root service) and nothing else is in /run: no rootless socket."""
-    return (
-        "mount -t tmpfs tmpfs /run\n"
-        "mkdir -p /run/podman\n"
-        "touch /run/podman/podman.sock\n"
-        f"mount --bind {podman_service.socket_path} /run/podman/podman.sock\n"
-    )
-
-
-def in_private_mounts(script: str, argv: list[str]) -> list[str]:
-    """`argv` in a mount namespace of its own where `script` (sh) ran first as root: nothing leaks out."""
-    return [
-        "unshare",
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-ec",
-        script + '\nexec "$@"',
-        "sh",
-        *argv,
-    ]
-
-
-def dead_socket(path: Path) -> Path:
-    """A unix socket file that nobody listens on any more (a killed service's): connect is refused."""
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.close()
-    return path
-
-
-@pytest.mark.parametrize("state", ["dead", "missing"])
-def test_a_dead_rootless_socket_beside_a_live_root_socket_exits_3_and_leaves_root_alone(
-    plugin: RootlessPlugin,
-    rootless_podman: RootlessPodman,
-    podman_service: PodmanService,
-    refs: dict[str, str],
-    tmp_path: Path,
-    state: str,
-) -> None:
-    name = f"pinned-{RUN}"
-    result = plugin.run("install", name, "--module-version", refs["app1"])  # the device's engine, recorded
-    assert result.returncode == 0, result.stderr
-    # In a mount namespace of the plugin's own: root's engine at /run/podman/podman.sock (the test's
-    # root service); the user's socket dead (a killed service) or gone (podman.socket stopped, no
-    # linger). Nothing changes outside.
-    own = rootless_podman.socket_path
-    script = beside_roots_engine(podman_service)
-    if state == "dead":
-        script += (
-            f"mkdir -p {own.parent}\ntouch {own}\nmount --bind {dead_socket(tmp_path / 'dead.sock')} {own}\n"
-        )
-    argv = in_private_mounts(
-        script, plugin.run_argv("install", f"{name}-2", "--module-version", refs["app2"])
-    )
-    result = plugin._exec(argv, None, None, 120)
-    assert result.returncode == 3, result.stderr
-    line = last_line(result)
-    reason = "connection refused" if state == "dead" else "the socket does not exist"
-    assert line.startswith(
-        f"Installing {name}-2 failed: Cannot reach podman at {own}, the engine this device has been "
-        f"using (recorded in {plugin.record}) ({reason}"
-    ), line
-    user = rootless_podman.user
-    assert (
-        f"(as {user}: systemctl --user enable --now podman.socket; as root: loginctl enable-linger {user})"
-        in line
-    )
-    assert "set container.host" in line
-    assert podman_service.cli("ps", "-a", "--format", "{{.Names}}").stdout.split() == []  # root's untouched
-    assert rootless_podman.container_names() == [name]
-
-
-def test_a_switching_device_stays_on_its_users_engine_while_the_socket_is_down(
-    plugin: RootlessPlugin,
-    rootless_podman: RootlessPodman,
-    podman_service: PodmanService,
-    refs: dict[str, str],
-) -> None:
-    """Nothing recorded yet (the Go plugin wrote no record), the user's socket missing, root's there."""
-    script = beside_roots_engine(podman_service)
-    argv = in_private_mounts(
-        script, plugin.run_argv("install", f"sw-{RUN}", "--module-version", refs["app1"])
-    )
-    result = plugin._exec(argv, None, None, 120)
-    assert result.returncode == 3, result.stderr
-    line = last_line(result)
-    assert line.startswith(
-        f"Installing sw-{RUN} failed: Cannot reach podman at {rootless_podman.socket_path} "
-        f"(the socket does not exist), the rootless engine of user {rootless_podman.user}, "
-        "who keeps podman's store in "
-    ), line
-    assert "set container.host" in line
-    assert podman_service.cli("ps", "-a", "--format", "{{.Names}}").stdout.split() == []
-    assert not plugin.record.exists()
-
-
-def test_without_a_record_a_missing_rootless_socket_names_only_the_paths_tried(
-    plugin: RootlessPlugin, rootless_podman: RootlessPodman, tmp_path: Path
-) -> None:
-    script = "mount -t tmpfs tmpfs /run\n"  # no engine at all: neither the user's nor root's
-    result = plugin._exec(in_private_mounts(script, plugin.run_argv("list")), None, None, 60)
-    assert result.returncode == 3, result.stderr
-    uid, user = rootless_podman.uid, rootless_podman.user
-    assert last_line(result) == (
-        f"Cannot reach podman: none of /run/user/{uid}/podman/podman.sock, "
-        f"/tmp/storage-run-{uid}/podman/podman.sock, /run/podman/podman.sock, "
-        "/run/user/0/podman/podman.sock exists; start the rootless podman API socket "
-        f"of user {user} (as {user}: systemctl --user enable --now podman.socket; "
-        f"as root: loginctl enable-linger {user}), or start podman's API socket "
-        "(as root: systemctl enable --now podman.socket)."
-    )
-    assert not plugin.record.exists()
 
 
 def test_run_as_the_user_itself(
