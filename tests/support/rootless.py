@@ -52,15 +52,10 @@ PACKAGES = (*trixie.PACKAGES, "uidmap", "passt")
 # $1 root, $2 the work directory, $3 the user's runtime directory, then the command. Not chroot:
 # the kernel refuses a user namespace (rootless podman's) to a chrooted process, so the root
 # becomes / with pivot_root, in a private mount namespace that disappears with the service.
-_ROOT_SCRIPT = """\
+_ROOT_SCRIPT = f"""\
 set -e
 root=$1; work=$2; run_dir=$3; shift 3
-mount --bind "$root" "$root"
-mount -t proc proc "$root/proc"
-mount --rbind /sys "$root/sys"
-mount --rbind /dev "$root/dev"
-mount -t tmpfs tmpfs "$root/run"
-mount -t tmpfs tmpfs "$root/tmp"
+{trixie.ROOT_MOUNTS}\
 for file in passwd group subuid subgid; do mount --bind "/etc/$file" "$root/etc/$file"; done
 mkdir -p "$root$work" "$root$run_dir"
 mount --bind "$work" "$root$work"
