@@ -105,3 +105,25 @@ def test_without_a_record_a_missing_rootless_socket_names_only_the_paths_tried(
         "(as root: systemctl enable --now podman.socket)."
     )
     assert not plugin.record.exists()
+
+
+def test_container_host_moves_the_device_and_the_record_follows(
+    plugin: RootlessPlugin,
+    rootless_podman: RootlessPodman,
+    podman_service: PodmanService,
+    refs: dict[str, str],
+) -> None:
+    name = f"moved-{RUN}"
+    result = plugin.run("install", name, "--module-version", refs["app1"])
+    assert result.returncode == 0, result.stderr
+    assert plugin.record.read_text() == f"{rootless_podman.socket_path}\n"
+    try:
+        plugin.set("container", "host", podman_service.url)  # the deliberate move to root's engine
+        result = plugin.run("install", f"{name}-root", "--module-version", refs["app1"])
+        assert result.returncode == 0, result.stderr
+        assert plugin.record.read_text() == f"{podman_service.socket_path}\n"
+        plugin.set("container", "host", None)  # unpinned again: the device stays where it was moved
+        assert plugin.run("list").stdout.splitlines() == [f"{name}-root\t{refs['app1']}"]
+        assert rootless_podman.container_names() == [name]
+    finally:
+        podman_service.cli("rm", "--force", "--time", "0", f"{name}-root", check=False)
