@@ -118,3 +118,21 @@ def test_the_disk_space_hint_of_a_rootless_engine_says_to_prune_as_its_user(tmp_
     with pytest.raises(NotEnoughSpace) as raised:
         require_in_engine(config, RootlessEngine(), 0, "pull app:1")  # type: ignore[arg-type]
     assert "(`podman image prune -a` as user nobody)" in str(raised.value)
+
+
+def test_a_record_that_is_a_link_or_a_fifo_is_ignored_and_replaced_without_following(tmp_path: Path) -> None:
+    """Built for real: a planted link to a file elsewhere, and a FIFO that would block a plain open()."""
+    config = config_with(tmp_path)
+    data = tmp_path / "data"
+    data.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("/run/user/1001/podman/podman.sock\n")
+    (data / "engine").symlink_to(elsewhere)
+    assert discovery.choose(config, {"SUDO_UID": "1001"}).origin == "found"
+    found = discovery.Choice("/run/podman/podman.sock", [], "found", 0, "", "")
+    discovery.remember(config, found, {"SUDO_UID": "1001"})
+    assert not (data / "engine").is_symlink() and (data / "engine").read_text() == "/run/podman/podman.sock\n"
+    assert elsewhere.read_text() == "/run/user/1001/podman/podman.sock\n"  # the link's target untouched
+    (data / "engine").unlink()
+    os.mkfifo(data / "engine")
+    assert discovery.choose(config, {"SUDO_UID": "1001"}).origin == "found"  # returns: no blocked read

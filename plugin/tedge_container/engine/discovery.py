@@ -23,6 +23,7 @@ so the device stays on it when the key is removed again.
 from __future__ import annotations
 
 import os
+import stat
 
 from .. import log
 
@@ -151,11 +152,17 @@ def read_record(config: Config) -> tuple[str, str]:
     if not data_dir:
         return "", ""
     record = os.path.join(data_dir, RECORD_NAME)
-    try:
-        with open(record, "rb") as file:
-            text = file.read(4097).decode("utf-8", "replace").strip()
+    try:  # a regular file only: never through a link, never blocked on a FIFO
+        descriptor = os.open(record, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return record, ""
+    try:
+        data = os.read(descriptor, 4097) if stat.S_ISREG(os.fstat(descriptor).st_mode) else b""
+    except OSError:
+        data = b""
+    finally:
+        os.close(descriptor)
+    text = data.decode("utf-8", "replace").strip()
     if not text.startswith("/") or len(text) > 4096 or any(c in text for c in "\n\0"):
         log.warning(f"{record} holds no socket path: ignored (rewritten once an engine answers).")
         return record, ""
@@ -173,14 +180,12 @@ def remember(config: Config, choice: Choice, environ: Mapping[str, str] | None =
         return  # pinned, and nothing recorded to correct
     from ..config import resolve_data_dir
     from ..errors import ConfigError
+    from ..safefiles import write_atomically
 
     try:
         record = os.path.join(resolve_data_dir(config), RECORD_NAME)
-        temporary = f"{record}.{os.getpid()}.tmp"
-        with open(temporary, "w", encoding="utf-8") as file:
-            file.write(choice.path + "\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, record)
+        # Never through a link; two plugins at once each write a temporary file of their own.
+        write_atomically(record, (choice.path + "\n").encode(), temporary_suffix=f".{os.getpid()}.tmp")
     except (OSError, ConfigError) as error:
         detail = getattr(error, "strerror", None) or str(error)
         log.warning(
