@@ -27,6 +27,7 @@ from tests.support.images import TestImages  # noqa: E402
 from tests.support.mqtt import Broker  # noqa: E402
 from tests.support.podman import PodmanService  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
+from tests.support.rootless import RootlessPodman, missing_tools  # noqa: E402
 from tests.support.services import Stack  # noqa: E402
 
 PLUGIN_SCRIPT = REPO / "sm-plugins" / "container"
@@ -96,6 +97,26 @@ def auth_registry_b(_containers: Stack) -> Registry:
 def test_images(_containers: Stack) -> TestImages:
     """app:1, app:2, nocmd:1, exits:1 in the service's store, plus push/save/big helpers."""
     return _containers.images
+
+
+@pytest.fixture(scope="session")
+def rootless_podman(_containers: Stack) -> Iterator[RootlessPodman]:
+    """A test user's rootless podman service at /run/user/UID/podman/podman.sock (one user per process).
+
+    Knows the three registries as the root service does (tests/support/rootless.py).
+    """
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"a rootless engine needs {', '.join(missing)} (scripts/setup installs them)")
+    engine = RootlessPodman(
+        insecure_registries=[_containers.open_registry],
+        tls_registries=[_containers.auth_registry_a, _containers.auth_registry_b],
+    )
+    engine.start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
 
 
 @pytest.fixture(scope="session")

@@ -92,4 +92,10 @@ def require_in_engine(config: Config, engine: Engine, needed: int, what: str) ->
     if not root:
         log.debug("podman did not tell its storage root: disk space not checked")
         return
-    require(config, root, needed, what, ENGINE_PRUNE_HINT)
+    from .engine.discovery import rootless_uid, user_name
+
+    uid = rootless_uid(getattr(engine, "socket_path", ""))
+    hint = ENGINE_PRUNE_HINT
+    if uid is not None:  # a rootless engine: its images are the user's, pruned by that user
+        hint = hint.replace("free space on it:", f"free space on it, as user {user_name(uid)}:", 1)
+    require(config, root, needed, what, hint)

@@ -34,15 +34,19 @@ PACKAGES = ("podman", "runc", "conmon", "netavark", "aardvark-dns", "nftables", 
 # remounts "/" while unpacking layers, which a plain chroot directory refuses
 # (EINVAL). tmpfs over /var/lib/containers: podman's blob-info cache stays
 # out of the cached root.
-_CHROOT_SCRIPT = """\
-set -e
-root=$1; n=$2; shift 2
+# The system mounts of "$root", shared with tests/support/rootless.py.
+ROOT_MOUNTS = """\
 mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
 mount -t tmpfs tmpfs "$root/run"
 mount -t tmpfs tmpfs "$root/tmp"
+"""
+_CHROOT_SCRIPT = f"""\
+set -e
+root=$1; n=$2; shift 2
+{ROOT_MOUNTS}\
 mkdir -p "$root/var/lib/containers"
 mount -t tmpfs tmpfs "$root/var/lib/containers"
 while [ "$n" -gt 0 ]; do

@@ -56,6 +56,41 @@ def auth_file_paths(environ: Mapping[str, str], uid: int | None = None) -> list[
     return list(dict.fromkeys(paths))
 
 
+_OWN_VARIABLES = ("HOME", "XDG_RUNTIME_DIR", "DOCKER_CONFIG")  # replaced by the engine user's
+
+
+def engine_user_environ(config: Any, environ: Mapping[str, str]) -> tuple[Mapping[str, str], int | None]:
+    """The environment and uid whose auth files apply: those of the rootless engine's user.
+
+    A rootless engine pulls with its user's `podman login`, so root acting for
+    that user (sudo) reads that user's files: `/run/user/UID/containers/auth.json`,
+    `~USER/.config/containers/auth.json`, `~USER/.docker/config.json`. For
+    root's engine, or the user itself, the process's own environment applies.
+    """
+    from ..engine.discovery import choose, rootless_uid
+    from ..errors import PluginError
+
+    try:
+        uid = rootless_uid(choose(config, environ).path)
+    except PluginError:  # an unusable container.host: the engine's own error comes later
+        return environ, None
+    if uid is None or uid == os.geteuid():
+        return environ, None
+    try:
+        import pwd
+
+        home = pwd.getpwuid(uid).pw_dir
+    except (ImportError, KeyError):
+        return environ, None
+    own = {
+        key: value
+        for key, value in environ.items()
+        if key not in ("HOME", "XDG_RUNTIME_DIR", "DOCKER_CONFIG")
+    }
+    own.update(HOME=home, XDG_RUNTIME_DIR=f"/run/user/{uid}")
+    return own, uid
+
+
 def decode_entry(value: Any, where: str) -> Credentials | None:
     """An `auths` value → Credentials; None for an empty entry. Never quotes the value."""
     if not isinstance(value, dict):
@@ -132,6 +167,15 @@ class AuthFilesProvider:
         self.paths = auth_file_paths(self.environ, uid)
         self.helper_timeout = helper_timeout
         self.warnings: list[str] = []
+        self.owner = ""
+        if uid is not None:
+            from ..engine.discovery import user_name
+
+            self.owner = f" of user {user_name(uid)} (its rootless engine pulls)"
+
+    def unavailable(self) -> str:
+        """What `credentials IMAGE` says when no file answered: the files read, and whose."""
+        return f"no match in {', '.join(path for path, _ in self.paths)}{self.owner}"
 
     def lookup(self, reference: Reference, refresh: bool) -> Found | None:
         self.warnings = []

@@ -71,18 +71,21 @@ def _unavailable(provider: object) -> str | None:
 
 def build_chain(config: Config, environ: Mapping[str, str] | None = None, uid: int | None = None) -> Chain:
     """The chain as configured: helper, static file, environment, auth files."""
-    from .authfiles import AuthFilesProvider
+    from .authfiles import AuthFilesProvider, engine_user_environ
     from .helper import HelperProvider
     from .static import EnvironmentProvider, StaticFileProvider
 
     environ = os.environ if environ is None else environ
     timeout = float(config.get("registry.helper_timeout"))
     static = StaticFileProvider(config.get("registry.credentials_path"), environ)
+    auth_environ = environ
+    if uid is None:  # the auth files of the engine's user (a rootless engine's, say)
+        auth_environ, uid = engine_user_environ(config, environ)
     return Chain(
         [
             HelperProvider(config.get("registry.helper"), timeout, environ),
             static,
             EnvironmentProvider(static.file, environ),
-            AuthFilesProvider(timeout, environ, uid),
+            AuthFilesProvider(timeout, auth_environ, uid),
         ]
     )

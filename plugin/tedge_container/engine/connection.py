@@ -19,17 +19,8 @@ import time
 
 from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
 from ..errors import EngineError, EngineTimeout, EngineUnavailable, RetryLaterError
-from .sockets import (
-    API_PREFIX,
-    ENABLE_HINT,
-    UnixHTTP,
-    Upload,
-    answer_text,
-    describe_choice,
-    not_podman,
-    permission_denied,
-    resolve_socket,
-)
+from .discovery import choose, remember, unavailable_text
+from .sockets import API_PREFIX, UnixHTTP, Upload, answer_text, not_podman, permission_denied
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
@@ -49,9 +40,11 @@ class Connection:
 
     def __init__(self, config: Config, environ: Mapping[str, str] | None = None) -> None:
         self.config = config
-        self.socket_path, self.tried = resolve_socket(config, environ)
+        self.choice = choose(config, environ)
+        self._environ = environ
+        self.socket_path, self.tried = self.choice.path, self.choice.tried
         if log.enabled("debug"):
-            log.debug(describe_choice(self.socket_path, self.tried))
+            log.debug(self.choice.describe())
         self._client: Any = None
         self._unreachable: EngineUnavailable | None = None
         self._answered = False  # one ping per process is enough once the engine answered
@@ -61,11 +54,7 @@ class Connection:
     # -- contact ---------------------------------------------------------
 
     def _unavailable(self, reason: str) -> EngineUnavailable:
-        if self.socket_path and len(self.tried) == 1:
-            where = self.socket_path
-        else:
-            where = "any of " + ", ".join(self.tried)
-        return EngineUnavailable(f"Cannot reach podman at {where} ({reason}); {ENABLE_HINT}.")
+        return EngineUnavailable(unavailable_text(self.choice, reason))
 
     def _raw_request(
         self,
@@ -77,7 +66,7 @@ class Connection:
     ) -> tuple[int, bytes]:
         """One request over the fast raw path: (status, body); an unreachable engine is EngineUnavailable."""
         if not self.socket_path:
-            raise self._unavailable("no socket found")
+            raise self._unavailable("")
         if target != _PING:
             self.ping()  # a hung engine costs connect_timeout (a few seconds), not api_timeout
         http = UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
@@ -148,6 +137,7 @@ class Connection:
         if status >= 400:  # HTTP, but not podman's API: Docker's socket, say
             raise EngineError(not_podman(self.socket_path, status, body))
         self._answered = True
+        remember(self.config, self.choice, self._environ)
 
     def _raw_exists(self, target: str, what: str) -> bool:
         with log.Step(f"podman: look up {what}") as step:

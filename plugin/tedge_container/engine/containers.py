@@ -68,9 +68,10 @@ class ContainerCalls(Connection):
         container = Container.from_inspect(data)
         return container if container.name == name else None
 
-    def ensure_network(self, name: str, labels: Mapping[str, str] | None = None) -> None:
+    def ensure_network(self, name: str, labels: Mapping[str, str] | None = None) -> bool:
+        """Create network `name` when missing; True when this call created it."""
         if self.has_network(name):
-            return
+            return False
         # DNS on, as `podman network create` does: containers find each other by name.
         payload: dict[str, Any] = {"name": name, "driver": "bridge", "dns_enabled": True}
         if labels:
@@ -87,6 +88,12 @@ class ContainerCalls(Connection):
             time.sleep(0.1 * (attempt + 1))
         if status >= 400 and status != 409:  # 409: created meanwhile by someone else
             raise EngineError(f"podman could not create network {name}: {answer_text(body)}")
+        return status < 400
+
+    def remove_network(self, name: str) -> None:
+        """Remove network `name`; podman refuses while a container uses it, and a missing one is fine."""
+        target = f"{API_PREFIX}/networks/{quoted(name)}"
+        self._raw_change(f"remove network {name}", "DELETE", target, missing_ok=True)
 
     def create_container(
         self,
@@ -114,6 +121,9 @@ class ContainerCalls(Connection):
         if hostname:
             spec["hostname"] = hostname
         if network:
+            # Named networks need the bridge mode: rootful podman takes it by default, rootless
+            # podman does not (4.3: slirp4netns, 5: pasta) and refuses the networks without it.
+            spec["netns"] = {"nsmode": "bridge"}
             spec["networks"] = {network: {"aliases": aliases}}
         _, body = self._raw_change(
             what, "POST", f"{API_PREFIX}/containers/create", spec, describe=lambda answer: f"id {_id(answer)}"

@@ -14,12 +14,9 @@ from ..errors import EngineError, EngineUnavailable
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
-
-    from ..config import Config
+    from collections.abc import Iterable
 
 API_PREFIX = "/v4.0.0/libpod"
-ENABLE_HINT = "start podman's API socket (as root: systemctl enable --now podman.socket)"
 # tedge-agent runs sm-plugins as root through `sudo -n`; its sudoers entry
 # (thin-edge's package installs /etc/sudoers.d/tedge) covers the names in
 # /etc/tedge/sm-plugins/ that start with a letter or digit.
@@ -76,24 +73,6 @@ def _user_name() -> str:
         return f"uid {uid}"
 
 
-def candidate_sockets(environ: Mapping[str, str], euid: int) -> list[str]:
-    """podman socket paths in the order the Go plugin tries them.
-
-    `SUDO_UID` names the user behind sudo (tedge-agent runs plugins through
-    sudo), whose rootless socket comes first.
-    """
-    uid = environ.get("SUDO_UID") or str(euid)
-    paths = [f"/run/user/{uid}/podman/podman.sock"]
-    if environ.get("XDG_RUNTIME_DIR"):
-        paths.append(os.path.join(environ["XDG_RUNTIME_DIR"], "podman", "podman.sock"))
-    paths += [
-        f"/tmp/storage-run-{uid}/podman/podman.sock",
-        "/run/podman/podman.sock",
-        "/run/user/0/podman/podman.sock",
-    ]
-    return list(dict.fromkeys(paths))
-
-
 def socket_path_of(url: str) -> str:
     """The filesystem path of a `unix://` URL (`unix:///run/podman/podman.sock`), or of a bare path."""
     for prefix in ("unix://", "http+unix://"):
@@ -105,35 +84,6 @@ def socket_path_of(url: str) -> str:
         f"container.host = {url!r} is not supported: use a unix socket such as "
         "unix:///run/podman/podman.sock."
     )
-
-
-def resolve_socket(config: Config, environ: Mapping[str, str] | None = None) -> tuple[str, list[str]]:
-    """Pick the engine socket: (path, paths considered).
-
-    An explicitly configured socket (config `container.host`, else
-    `CONTAINER_HOST`) is used alone, never silently replaced by another engine.
-    """
-    environ = os.environ if environ is None else environ
-    explicit = config.get("container.host") or environ.get("CONTAINER_HOST", "")
-    if explicit:
-        path = socket_path_of(explicit)
-        return path, [path]
-    candidates = candidate_sockets(environ, os.geteuid())
-    for path in candidates:
-        if os.path.exists(path):
-            return path, candidates
-    return "", candidates
-
-
-def describe_choice(path: str, tried: list[str]) -> str:
-    """The debug line of `resolve_socket`'s choice: which socket, and why that one."""
-    if len(tried) == 1:
-        how = "configured: container.host or CONTAINER_HOST"
-    elif path:
-        how = f"the first that exists of {', '.join(tried)}"
-    else:
-        how = f"none of {', '.join(tried)} exists"
-    return f"podman socket: {path or '-'} ({how})"
 
 
 class Upload:

@@ -192,7 +192,7 @@ class EngineSync:
         if message != self.engine_problem:
             log.warning(f"monitor: {message}")
             self.engine_problem = message
-            text = message if ENABLE_HINT in message else f"{message}; {ENABLE_HINT}."
+            text = message if "podman.socket" in message else f"{message}; {ENABLE_HINT}."
             self.link.retain(self.topics.device_alarm(ENGINE_ALARM), alarm_payload(text, "critical"))
 
     def _engine_up(self) -> None:

@@ -18,7 +18,7 @@ import threading
 import time
 
 from .. import log
-from ..engine import ENABLE_HINT, Engine
+from ..engine import Engine, enable_hint
 from ..engine.events import EventStream
 from ..errors import EngineError, EngineUnavailable
 
@@ -83,7 +83,7 @@ class EngineWatcher:
         except (OSError, socket.timeout) as error:
             where = engine.socket_path
             raise EngineUnavailable(
-                f"podman at {where} refused the event stream ({error}); {ENABLE_HINT}."
+                f"podman at {where} refused the event stream ({error}); {enable_hint(where)}."
             ) from None
         self._stream = stream
         try:
@@ -96,7 +96,11 @@ class EngineWatcher:
                     return False
                 if time.monotonic() - last_probe >= self.probe_interval:
                     last_probe = time.monotonic()
-                    Engine(self.config).ping()  # raises EngineUnavailable when it hangs or went
+                    probe = Engine(self.config)  # chosen afresh: the sm-plugins may have recorded another
+                    if probe.socket_path != engine.socket_path:
+                        log.info(f"monitor: the engine is now {probe.socket_path or '-'}; reconnecting")
+                        return False
+                    probe.ping()  # raises EngineUnavailable when it hangs or went
                 return True
 
             for event in stream.events(on_idle):

@@ -169,8 +169,7 @@ def replace_container(
 
     kept = f" The previous container {name} was left as it was." if old is not None else ""
     network = config.get("container.network")
-    if network:
-        engine.ensure_network(network)
+    created_network = bool(network) and engine.ensure_network(network)
     labels = {MODULE_VERSION_LABEL: version, MANAGED_LABEL: MANAGED_BY}
     try:
         container_id = engine.create_container(
@@ -193,6 +192,8 @@ def replace_container(
             )
     except PluginError as error:
         _try(f"removing {new_name}", lambda: engine.remove_container(new_name))
+        if created_network:  # a failed install leaves the engine as it found it
+            _try(f"removing network {network}", lambda: engine.remove_network(network))
         raise add_context(error, suffix=kept) from None
 
     old_moved = swapped = False
