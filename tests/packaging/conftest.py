@@ -32,6 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
 PACKAGING_DIR = Path(__file__).resolve().parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads xdist_group into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # These tests install the .deb on this machine (dpkg's database, /usr, /etc/tedge) and share one
     # package build: under pytest-xdist (`--dist loadgroup`, scripts/test) they run one after another
