@@ -13,12 +13,20 @@ So each service takes a free slot (a lock held while it runs) and gets from it a
 network of its own (name, id, bridge, subnet), its own pool of subnets for the networks it
 creates, and (the host's podman) its own /run/containers/networks, bind-mounted in a mount
 namespace of its own; podman 5's chroot has its own /run already (trixie.py).
+
+The bridge of a network it creates is the first podmanN that is neither live nor named in its
+own network_config_dir: two services creating networks at the same moment would take the same
+one (the bridge goes live only with the first container), then tear it down under each other
+(aardvark-dns: "Cannot assign requested address"). So the slot's network_config_dir also
+holds placeholder definitions (never used, internal, in 172.31/16) of podman0 up to its own
+band, podman{BAND_START + BAND * N} and after.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import ipaddress
 import json
 import os
 from collections.abc import Sequence
@@ -27,6 +35,7 @@ from pathlib import Path
 from .proc import ServiceError
 
 SLOTS = 100
+BAND_START, BAND = 10, 20  # podman0..9: services without slots (the machine's own podman, older runs)
 SLOT_DIR = Path("/run/tedge-test-network-slots")
 NETAVARK_RUN_DIR = "/run/containers/networks"
 
@@ -77,26 +86,35 @@ class NetworkSlot:
             f'default_subnet_pools = [{{"base" = "{self.pool}", "size" = 24}}]\n'
         )
 
-    def write_default_network(self, network_config_dir: Path) -> None:
-        """The default network's definition: podman makes one in memory only when none is on disk,
-        always on the bridge podman0."""
+    def write_networks(self, network_config_dir: Path) -> None:
+        """The default network's definition (podman makes one in memory only when none is on disk,
+        always on the bridge podman0), and the placeholders that keep others' bridge names."""
         subnet = self._subnet()
-        definition = {
-            "name": self.network,
-            "id": hashlib.sha256(self.network.encode()).hexdigest(),
-            "driver": "bridge",
-            "network_interface": f"tedgetest{self.number}",
-            "created": "2026-01-01T00:00:00Z",
-            "subnets": [{"subnet": subnet, "gateway": subnet.replace(".0/24", ".1")}],
-            "ipv6_enabled": False,
-            "internal": False,
-            "dns_enabled": False,
-            "ipam_options": {"driver": "host-local"},
-        }
-        (network_config_dir / f"{self.network}.json").write_text(json.dumps(definition, indent=2))
+        _write_network(network_config_dir, self.network, f"tedgetest{self.number}", subnet, internal=False)
+        for index in range(BAND_START + BAND * self.number):
+            name = f"tedge-test-placeholder-{index}"
+            placeholder = f"172.31.{index // 64}.{index % 64 * 4}/30"
+            _write_network(network_config_dir, name, f"podman{index}", placeholder, internal=True)
 
     def _subnet(self) -> str:
         return f"10.{100 + self.number}.0.0/24"
+
+
+def _write_network(directory: Path, name: str, bridge: str, subnet: str, *, internal: bool) -> None:
+    gateway = str(ipaddress.ip_network(subnet)[1])
+    definition = {
+        "name": name,
+        "id": hashlib.sha256(name.encode()).hexdigest(),
+        "driver": "bridge",
+        "network_interface": bridge,
+        "created": "2026-01-01T00:00:00Z",
+        "subnets": [{"subnet": subnet, "gateway": gateway}],
+        "ipv6_enabled": False,
+        "internal": internal,
+        "dns_enabled": False,
+        "ipam_options": {"driver": "host-local"},
+    }
+    (directory / f"{name}.json").write_text(json.dumps(definition, indent=2))
 
 
 def private_run_dir_argv(run_dir: Path, argv: Sequence[str]) -> list[str]:

@@ -181,7 +181,7 @@ class PodmanService:
             d.mkdir(parents=True, exist_ok=True)
         if self.network_slot is None:
             self.network_slot = NetworkSlot()
-        self.network_slot.write_default_network(self.workdir / "networks")
+        self.network_slot.write_networks(self.workdir / "networks")
         self.containers_conf.write_text(
             _CONTAINERS_CONF.format(
                 tmp_dir=self.workdir / "tmp",
