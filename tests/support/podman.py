@@ -240,8 +240,11 @@ class PodmanService:
 
     @staticmethod
     def _kill_namespace(mnt_ns: str) -> None:
+        # Only processes older than this call: once the namespace is gone, its number can go to a
+        # new one at once (another service's command, in another xdist worker).
+        now = trixie.ticks_since_boot()
         deadline = time.monotonic() + 10
-        while (pids := trixie.processes_in_namespace(mnt_ns)) and time.monotonic() < deadline:
+        while (pids := trixie.processes_in_namespace(mnt_ns, now)) and time.monotonic() < deadline:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
