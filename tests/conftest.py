@@ -163,6 +163,11 @@ class Plugin:
             "": {"data_dir": str(config_dir / "data")},
             "container": {"host": podman.url, "pruneimages": False, "min_ready": 0.5},
         }
+        # The test's own data_dir and lock directory, not the machine's (/data/tedge-container-plugin,
+        # /run/tedge-container-plugin): tests run side by side (pytest-xdist workers) and after
+        # earlier runs, and must not see each other's projects, records or locks.
+        self.runtime_dir = config_dir.with_name(config_dir.name + "-run")
+        self._sections[""] = {"data_dir": str(config_dir.with_name(config_dir.name + "-data"))}
         self._extra: list[str] = []
         self._render()
 
@@ -203,6 +208,7 @@ class Plugin:
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONTAINER_")}
         env["TEDGE_CONFIG_DIR"] = str(self.config_dir)
+        env["TEDGE_CONTAINER_PLUGIN_RUNTIME_DIR"] = str(self.runtime_dir)
         env["PYTHONPATH"] = os.pathsep.join(
             [str(PLUGIN_SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])]
         )

@@ -164,8 +164,11 @@ def test_replaced_image_is_removed_only_when_unused(plugin, podman_service, test
 def test_network_alias_is_the_module_name(plugin, podman_service, test_images) -> None:
     assert plugin.run("install", "web", "--module-version", APP1).returncode == 0
     assert plugin.run("install", "web", "--module-version", APP2).returncode == 0
+    # aardvark-dns may answer a moment late on a busy machine (busybox's nslookup gives up after 5 s):
+    # asked again, for up to 10 tries.
+    lookup = "for i in 1 2 3 4 5 6 7 8 9 10; do nslookup web && exit 0; sleep 1; done; exit 1"
     probe = podman_service.cli(
-        "run", "--rm", "--network", "tedge", APP1, "nslookup", "web", check=False, timeout=60
+        "run", "--rm", "--network", "tedge", APP1, "sh", "-c", lookup, check=False, timeout=120
     )
     web_ip = inspect(podman_service, "web")["NetworkSettings"]["Networks"]["tedge"]["IPAddress"]
     assert web_ip in probe.stdout, probe.stdout + probe.stderr

@@ -507,7 +507,7 @@ def test_secrets_never_in_output_argv_or_mqtt(device: Device, images: Images, mq
     (device.root / "source").write_text(PASS_A)
     _, calls = device.helper(
         f"""
-        ps -eo args >> "{device.root}/ps.txt"
+        ps -ww -eo args >> "{device.root}/ps.txt"  # -ww: whole lines, not 80 columns
         echo "password={STALE} Authorization: Basic {b64(USER_A + ":" + STALE)}" >&2
         if [ "$3" = "--refresh" ]; then cp "{device.root}/source" "{cache}"; fi
         printf '{{"username": "{USER_A}", "password": "%s"}}' "$(cat "{cache}")"

@@ -29,6 +29,19 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+PACKAGING_DIR = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads xdist_group into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # These tests install the .deb on this machine (dpkg's database, /usr, /etc/tedge) and share one
+    # package build: under pytest-xdist (`--dist loadgroup`, scripts/test) they run one after another
+    # on one worker, never side by side.
+    for item in items:
+        if PACKAGING_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.xdist_group("packaging"))
+
+
 @pytest.fixture(scope="session")
 def version() -> str:
     return plugin_version()

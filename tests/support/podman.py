@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import trixie
+from .networks import NetworkSlot, private_run_dir_argv
 from .proc import CommandError, Process, run
 from .registry import Registry
 
@@ -33,7 +34,7 @@ tmp_dir = "{tmp_dir}"
 
 [network]
 network_config_dir = "{network_dir}"
-"""
+{network_keys}"""
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -78,7 +79,8 @@ class PodmanService:
         self.process: Process | None = None
         self.version = ""
         self.chroot: Path | None = None  # the Debian 13 root whose podman serves
-        self._mnt_ns = ""  # the chrooted service's mount namespace
+        self._mnt_ns = ""  # the service's own mount namespace
+        self.network_slot: NetworkSlot | None = None  # its own default network, subnets, netavark state
 
     @property
     def url(self) -> str:
@@ -125,7 +127,7 @@ class PodmanService:
         ]
         if self.chroot is not None:  # the same podman as the service: its store's format
             return trixie.chroot_argv(self.chroot, [self.workdir], argv)
-        return argv
+        return private_run_dir_argv(self.workdir / "netavark-run", argv)
 
     @property
     def _local_env(self) -> dict[str, str]:
@@ -173,11 +175,19 @@ class PodmanService:
             self.workdir / "xdg-runtime",
             self.workdir / "tmp",
             self.workdir / "networks",
+            self.workdir / "netavark-run",
             self.certs_dir,
         ):
             d.mkdir(parents=True, exist_ok=True)
+        if self.network_slot is None:
+            self.network_slot = NetworkSlot()
+        self.network_slot.write_networks(self.workdir / "networks")
         self.containers_conf.write_text(
-            _CONTAINERS_CONF.format(tmp_dir=self.workdir / "tmp", network_dir=self.workdir / "networks")
+            _CONTAINERS_CONF.format(
+                tmp_dir=self.workdir / "tmp",
+                network_dir=self.workdir / "networks",
+                network_keys=self.network_slot.containers_conf(),
+            )
         )
         self.registries_conf.write_text(self._registries_conf())
         for registry in self.tls_registries:
@@ -194,15 +204,17 @@ class PodmanService:
             env=self._local_env,
         ).start()
         self.process.wait_ready(self._ping, timeout=timeout)
-        if self.chroot is not None:
-            assert self.process.popen is not None
-            ns = os.readlink(f"/proc/{self.process.popen.pid}/ns/mnt")
-            self._mnt_ns = ns if ns != os.readlink("/proc/self/ns/mnt") else ""
+        assert self.process.popen is not None
+        ns = os.readlink(f"/proc/{self.process.popen.pid}/ns/mnt")
+        self._mnt_ns = ns if ns != os.readlink("/proc/self/ns/mnt") else ""
         self.version = self.cli("version", "--format", "{{.Server.Version}}").stdout.strip()
         return self
 
     def stop(self) -> None:
         if self.process is None:
+            if self.network_slot is not None:
+                self.network_slot.release()
+                self.network_slot = None
             return
         try:
             if self.process.running:
@@ -222,11 +234,17 @@ class PodmanService:
             env=self._local_env,
         )
         unmount_below(self.workdir)
+        if self.network_slot is not None:
+            self.network_slot.release()
+            self.network_slot = None
 
     @staticmethod
     def _kill_namespace(mnt_ns: str) -> None:
+        # Only processes older than this call: once the namespace is gone, its number can go to a
+        # new one at once (another service's command, in another xdist worker).
+        now = trixie.ticks_since_boot()
         deadline = time.monotonic() + 10
-        while (pids := trixie.processes_in_namespace(mnt_ns)) and time.monotonic() < deadline:
+        while (pids := trixie.processes_in_namespace(mnt_ns, now)) and time.monotonic() < deadline:
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)

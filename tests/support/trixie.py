@@ -95,15 +95,30 @@ def chroot_env(env: Mapping[str, str]) -> dict[str, str]:
     return {**env, "PATH": SYSTEM_PATH}
 
 
-def processes_in_namespace(mnt_ns: str) -> list[int]:
-    """PIDs whose mount namespace is `mnt_ns` (a readlink of /proc/PID/ns/mnt)."""
+def processes_in_namespace(mnt_ns: str, started_by: int | None = None) -> list[int]:
+    """PIDs whose mount namespace is `mnt_ns` (a readlink of /proc/PID/ns/mnt), started by
+    `started_by` (clock ticks since boot) if given."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if os.readlink(proc / "ns" / "mnt") == mnt_ns:
+            ours = os.readlink(proc / "ns" / "mnt") == mnt_ns
+            if ours and (started_by is None or _started_ticks(proc) <= started_by):
                 pids.append(int(proc.name))
         except OSError:
             continue
     return pids
+
+
+def ticks_since_boot() -> int:
+    with open("/proc/uptime") as uptime:
+        return int(float(uptime.read().split()[0]) * os.sysconf("SC_CLK_TCK")) + 1
+
+
+def _started_ticks(proc: Path) -> int:
+    """When the process started, in clock ticks since boot (/proc/PID/stat, field 22)."""
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError) as exc:
+        raise OSError(f"unreadable {proc}/stat") from exc
