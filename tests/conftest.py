@@ -158,16 +158,14 @@ class Plugin:
         self.config_file = config_dir / PLUGIN_CONFIG
         # The session's test images are shared: a test that lets the plugin prune opts in.
         # The readiness gate stays on, shorter than its 3 s default (test_readiness_gate.py covers it).
-        # data_dir in the test's directory: the plugin records there what it pulled (never the host's).
-        self._sections: dict[str, dict[str, Any]] = {
-            "": {"data_dir": str(config_dir / "data")},
-            "container": {"host": podman.url, "pruneimages": False, "min_ready": 0.5},
-        }
         # The test's own data_dir and lock directory, not the machine's (/data/tedge-container-plugin,
         # /run/tedge-container-plugin): tests run side by side (pytest-xdist workers) and after
-        # earlier runs, and must not see each other's projects, records or locks.
+        # earlier runs, and must not see each other's projects, records (what the plugin pulled) or locks.
         self.runtime_dir = config_dir.with_name(config_dir.name + "-run")
-        self._sections[""] = {"data_dir": str(config_dir.with_name(config_dir.name + "-data"))}
+        self._sections: dict[str, dict[str, Any]] = {
+            "": {"data_dir": str(config_dir.with_name(config_dir.name + "-data"))},
+            "container": {"host": podman.url, "pruneimages": False, "min_ready": 0.5},
+        }
         self._extra: list[str] = []
         self._render()
 
