@@ -241,3 +241,23 @@ def test_a_malformed_event_or_message_does_not_end_the_loop(tmp_path: Path, caps
     assert not monitor.stop.is_set()
     err = capsys.readouterr().err
     assert "an event podman sent is not understood" in err and "handling registration failed" in err
+
+
+def test_a_died_event_tells_the_exit_code_of_the_run_that_ended() -> None:
+    from tedge_container.monitor.state import died_exit_code
+
+    actor = {"ID": "abc", "Attributes": {"containerExitCode": "3"}}
+    died = {"Type": "container", "Action": "died", "Actor": actor}
+    assert died_exit_code(died) == ("abc", 3)
+    assert died_exit_code({**died, "Action": "start"}) is None
+    assert died_exit_code({**died, "Actor": {"ID": "abc", "Attributes": {}}}) is None  # podman did not say
+    assert died_exit_code({**died, "Actor": {"ID": "abc", "Attributes": {"containerExitCode": "x"}}}) is None
+
+
+def test_podman_times_are_read_to_the_microsecond() -> None:
+    from tedge_container.monitor.last_words import _unix_time
+
+    assert _unix_time("1970-01-01T00:00:01.123456789Z") == 1.123456
+    assert _unix_time("1970-01-01T01:00:02+01:00") == 2.0
+    assert _unix_time("0001-01-01T00:00:00Z") is None  # podman's "never started"
+    assert _unix_time("yesterday") is None

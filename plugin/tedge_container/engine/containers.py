@@ -197,10 +197,12 @@ class ContainerCalls(Connection):
                 continue
         return code
 
-    def log_tail(self, name: str, lines: int, timeout: float) -> str:
-        """The last `lines` lines the container wrote (stdout and stderr), as text; '' when none."""
+    def log_tail(self, name: str, lines: int, timeout: float, until: float | None = None) -> str:
+        """The last `lines` lines the container wrote (stdout and stderr; before `until`, a UNIX time,
+        when given), as text; '' when none."""
+        window = f"&until={until:.6f}" if until is not None else ""
         status, body = self._raw_request(
-            f"{API_PREFIX}/containers/{name}/logs?stdout=true&stderr=true&tail={int(lines)}", timeout
+            f"{API_PREFIX}/containers/{name}/logs?stdout=true&stderr=true&tail={int(lines)}{window}", timeout
         )
         if status >= 400:
             return ""

@@ -26,8 +26,29 @@ def _environment(data: dict) -> dict[str, str]:
     return dict(str(entry).partition("=")[::2] for entry in entries if isinstance(entry, str))
 
 
-def last_words(engine: Engine | None, container_id: str) -> str:
-    """` It last exited with code 1; its last output: '...'.` ('' when the engine cannot tell)."""
+def _unix_time(text: str) -> float | None:
+    """podman's `2026-12-07T01:02:03.123456789Z` (or with an offset) as a UNIX time; None when not one."""
+    import re
+    from datetime import datetime
+
+    found = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text.strip())
+    if found is None:
+        return None
+    head, digits, zone = found.groups()
+    fraction = (digits or "")[:6].ljust(6, "0")  # nanoseconds; Python 3.9 reads exactly 6 digits
+    try:
+        moment = datetime.fromisoformat(f"{head}.{fraction}{'+00:00' if zone == 'Z' else zone}")
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.year > 1 else None
+
+
+def last_words(engine: Engine | None, container_id: str, exit_code: int | None = None) -> str:
+    """` It last exited with code 1; its last output: '...'.` ('' when the engine cannot tell).
+
+    `exit_code` is the one its last `died` event gave. A container the engine has
+    started again is asked for what it wrote before that start, not since.
+    """
     if engine is None or not container_id:
         return ""
     from ..credentials.model import redact
@@ -35,10 +56,13 @@ def last_words(engine: Engine | None, container_id: str) -> str:
 
     try:
         data = dict(engine.inspect_container(container_id, timeout=_TIMEOUT) or {})
-        output = engine.log_tail(container_id, 3, timeout=_TIMEOUT)
+        state = data.get("State") or {}
+        running = state.get("Status") == "running"
+        until = _unix_time(str(state.get("StartedAt") or "")) if running else None
+        output = engine.log_tail(container_id, 3, timeout=_TIMEOUT, until=until)
     except PluginError:
         return ""
-    code = (data.get("State") or {}).get("ExitCode")
+    code = exit_code if exit_code is not None else None if running else state.get("ExitCode")
     said = ""
     lines = [" ".join(line.split()) for line in output.splitlines() if line.strip()]
     if lines:
