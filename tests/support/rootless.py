@@ -201,7 +201,8 @@ class RootlessPodman:
         tmp_dir = self.home / "tmp"
         for directory in (self.config_dir, tmp_dir, self.home / ".local" / "share"):
             directory.mkdir(parents=True, exist_ok=True)
-        conf = _CONTAINERS_CONF.format(tmp_dir=tmp_dir, network_dir=self.home / "networks")
+        # Its networks live in its own rootless network namespace: no host bridge or subnet to share.
+        conf = _CONTAINERS_CONF.format(tmp_dir=tmp_dir, network_dir=self.home / "networks", network_keys="")
         (self.config_dir / "containers.conf").write_text(conf)
         # The store where rootless podman keeps it by default: ~/.local/share/containers/storage.
         (self.config_dir / "storage.conf").write_text('[storage]\ndriver = "vfs"\n')
