@@ -5,7 +5,9 @@ a `.env` value used 200,000 times, `${A:-${B:-...}}` nested thousands deep.
 So each block and each string of the document is interpolated once (memoised
 by id: PyYAML gives every alias of a node the same object), and shared in the
 result; every piece interpolation produces is counted against
-`container_group.max_interpolated_size` before it is kept; `${...}` nested
+`container_group.max_interpolated_size` before it is kept, and so is the
+result's size with its aliases expanded (compose, a separate program, copies
+each alias: a 500 KB string aliased 1,000 times is 500 MB there); `${...}` nested
 deeper than `container_group.max_interpolation_depth` is refused. Every pass
 that interpolates (the install's, the hosts override's, the one naming the
 users of unset variables) goes through here.
@@ -70,24 +72,50 @@ class Interpolation:
 
     def document(self, value: Any) -> Any:
         """`value` with every string interpolated; blocks and strings shared through aliases are
-        interpolated once and stay shared in the result. The document's nesting is bounded before
-        (Limits.check_nodes), so the walk's recursion is too."""
-        done: dict[int, Any] = {}
+        interpolated once and stay shared in the result. The result's size with its aliases
+        expanded (what compose, which copies them, will hold) is bounded too, computed without
+        expanding. The document's nesting is bounded before (Limits.check_nodes), so the walk's
+        recursion is too."""
+        done: dict[int, tuple[Any, int]] = {}  # id → (result, size with aliases expanded)
+        limit = self.budget.limit
 
-        def walk(node: Any) -> Any:
-            if isinstance(node, (dict, list, str)):
-                key = id(node)
-                if key not in done:
-                    if isinstance(node, dict):
-                        done[key] = {name: walk(item) for name, item in node.items()}
-                    elif isinstance(node, list):
-                        done[key] = [walk(item) for item in node]
-                    else:
-                        done[key] = self.text(node) if "$" in node else node
-                return done[key]
-            return node
+        def walk(node: Any) -> tuple[Any, int]:
+            if not isinstance(node, (dict, list, str)):
+                return node, 8
+            key = id(node)
+            if key not in done:
+                if isinstance(node, dict):
+                    result: Any = {}
+                    size = 0
+                    for name, item in node.items():
+                        result[name], item_size = walk(item)
+                        size += item_size + len(str(name)) if isinstance(name, str) else item_size + 8
+                        if size > limit:
+                            raise self._too_large()
+                elif isinstance(node, list):
+                    result, size = [], 0
+                    for item in node:
+                        value, item_size = walk(item)
+                        result.append(value)
+                        size += item_size
+                        if size > limit:
+                            raise self._too_large()
+                else:
+                    result = self.text(node) if "$" in node else node
+                    size = len(result)
+                done[key] = result, size
+            return done[key]
 
-        return walk(value)
+        result, size = walk(value)
+        if size > limit:
+            raise self._too_large()
+        return result
+
+    def _too_large(self) -> LimitExceeded:
+        return LimitExceeded(
+            f"{self.where} is larger than {format_size(self.budget.limit)} once interpolated, its aliases "
+            f"expanded (the limit {MAX_INTERPOLATED_SIZE_KEY}); refused."
+        )
 
     def text(self, text: str, depth: int = 0) -> str:
         """One string, interpolated (`depth`: the `${...}` it is the default of, counted)."""
