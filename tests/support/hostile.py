@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -106,15 +107,22 @@ def run_limited(
         limited = [sys.executable, "-I", "-S", "-c", PEAK_RSS_LAUNCHER, report]
         if address_space_mb:
             limited += ["prlimit", f"--as={address_space_mb << 20}", "--"]
-        result = subprocess.run(
+        with subprocess.Popen(
             [*limited, *argv],
             env=env,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
-        )
+            start_new_session=True,  # on timeout the command goes too, not only the launcher
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise
+        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         with open(report) as stream:
             peak_kib = int(stream.read())
     return Measured(result.returncode, result.stdout, result.stderr, peak_kib / 1024)
