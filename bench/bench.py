@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bundles import bench_bundle, bench_bundle_memory  # noqa: E402
+from multiplied import bench_multiplied  # noqa: E402
 from reporting import Reporting  # noqa: E402
 from tests.support.hostile import alias_bomb, large_compose, run_limited  # noqa: E402
 from tests.support.services import Stack  # noqa: E402
@@ -263,6 +264,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs, 20 containers, 50 MB archive")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
     parser.add_argument("--group-only", action="store_true", help="only the container-group measurements")
+    parser.add_argument(
+        "--multiplied-only", action="store_true", help="only the input that multiplies (bench/multiplied.py)"
+    )
     args = parser.parse_args()
     runs, containers, size_mb = (5, 20, 50) if args.quick else (21, 200, 400)
 
@@ -275,6 +279,10 @@ def main() -> int:
         reporting = Reporting(bench, stack.mqtt_broker, PLUGIN, GROUP_PLUGIN)
         version = stack.podman.version
         print(f"podman {version}, storage {stack.podman.storage_driver}", file=sys.stderr)
+        if args.multiplied_only:
+            bench_multiplied(bench, Path(tmp), GROUP_PLUGIN, APP)
+            print(bench.table())
+            return 0
         if not args.group_only:
             bench.bench_list("empty engine", runs)
             bench.create_containers(containers)
@@ -285,6 +293,7 @@ def main() -> int:
         reporting.group_rows(GROUP_COMPOSE, max(5, runs // 3))
         bench.bench_group_list(max(5, runs // 3))
         bench.bench_hostile_compose(Path(tmp))
+        bench_multiplied(bench, Path(tmp), GROUP_PLUGIN, APP)
         bench_bundle(bench, Path(tmp), max(5, runs // 3), GROUP_PLUGIN, reporting.on)
         if not args.group_only:
             bench.bench_archive_memory(Path(tmp), size_mb)

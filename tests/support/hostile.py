@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -105,15 +107,120 @@ def run_limited(
         limited = [sys.executable, "-I", "-S", "-c", PEAK_RSS_LAUNCHER, report]
         if address_space_mb:
             limited += ["prlimit", f"--as={address_space_mb << 20}", "--"]
-        result = subprocess.run(
+        with subprocess.Popen(
             [*limited, *argv],
             env=env,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
-        )
+            start_new_session=True,  # on timeout the command goes too, not only the launcher
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+                raise
+        result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         with open(report) as stream:
             peak_kib = int(stream.read())
     return Measured(result.returncode, result.stdout, result.stderr, peak_kib / 1024)
+
+
+# -- input that multiplies inside the plugin (issue 23): small files, huge work if walked naively --------
+
+
+def aliased_string(image: str, size: int = 500_000, aliases: int = 1000) -> str:
+    """A `size`-character string of `$$` aliased `aliases` times: each alias interpolated again would
+    cost size x aliases (the issue's 504 KB file, 133 s of CPU before memoisation)."""
+    return (
+        f'x-s: &s "{"$$" * (size // 2)}"\n'
+        f"x-l: [{','.join(['*s'] * aliases)}]\n"
+        f"services:\n  web:\n    image: {image}\n"
+    )
+
+
+def nested_defaults(image: str, depth: int = 5000) -> str:
+    """`${A:-${A:-...}}` nested `depth` deep in one value (RecursionError past ~1,000)."""
+    value = "${A:-" * depth + "x" + "}" * depth
+    return f'services:\n  web:\n    image: {image}\n    environment:\n      X: "{value}"\n'
+
+
+def dotenv_amplified(image: str, uses: int = 200_000) -> tuple[str, str]:
+    """(compose text, .env text): a 1 MiB-less-a-little `.env` value used `uses` times (~200 GB)."""
+    compose_text = f'services:\n  web:\n    image: {image}\n    environment:\n      X: "{"${V}" * uses}"\n'
+    return compose_text, "V=" + "v" * ((1 << 20) - 16) + "\n"
+
+
+def _directory(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE
+    return info
+
+
+def _symlink(name: str, target: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = tarfile.SYMTYPE, target
+    return info
+
+
+def _write_tar(path: Path, compose_text: str, members: Sequence[tarfile.TarInfo]) -> Path:
+    data = compose_text.encode()
+    with tarfile.open(path, "w:gz" if path.name.endswith(".gz") else "w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("compose.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        for member in members:
+            tar.addfile(member)
+    return path
+
+
+def deep_directory(path: Path, compose_text: str, depth: int = 1100) -> Path:
+    """A directory `depth` levels deep (1 KB gzip'd): a recursive removal of it fails."""
+    return _write_tar(path, compose_text, [_directory("/".join(["d"] * depth))])
+
+
+def deep_entries(path: Path, compose_text: str, entries: int = 9999, depth: int = 2000) -> Path:
+    """`entries` directories at depth `depth`: a check re-walking each path costs entries x depth²."""
+    stem = "/".join(["d"] * (depth - 1))
+    return _write_tar(path, compose_text, [_directory(f"{stem}/{index}") for index in range(entries)])
+
+
+def link_chain(path: Path, compose_text: str, links: int = 2000) -> Path:
+    """`l0 -> .`, `l1 -> l0`, ...: resolving the last link recursively ends in RecursionError."""
+    chain = [_symlink("l0", ".")] + [_symlink(f"l{index}", f"l{index - 1}") for index in range(1, links)]
+    return _write_tar(path, compose_text, chain)
+
+
+def hardlinked(path: Path, compose_text: str, size: int, links: int = 3) -> Path:
+    """A `size`-byte file and `links` hard links to it: written as copies, (links + 1) x size."""
+    with tarfile.open(path, "w") as tar:
+        data = compose_text.encode()
+        info = tarfile.TarInfo("compose.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+        big = tarfile.TarInfo("data/big.bin")
+        big.size = size
+        tar.addfile(big, io.BufferedReader(_Zeros(size)))
+        for index in range(links):
+            link = tarfile.TarInfo(f"data/link{index}.bin")
+            link.type, link.linkname = tarfile.LNKTYPE, "data/big.bin"
+            tar.addfile(link)
+    return path
+
+
+class _Zeros(io.RawIOBase):
+    """`size` zero bytes, read in chunks (the test process stays small)."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        count = min(len(buffer), self.left)
+        buffer[:count] = b"\0" * count
+        self.left -= count
+        return count

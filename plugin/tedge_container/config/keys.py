@@ -57,6 +57,10 @@ DEFAULTS: dict[str, Any] = {
     "container_group.max_entries": 10_000,
     "container_group.max_compose_size": ByteSize(1 << 20),
     "container_group.max_compose_nodes": 100_000,
+    # The compose document's size once interpolated, aliases expanded (what compose holds), and
+    # `${...}` nesting (software/group/interpolation.py); also bounds each `.env` file's expanded values.
+    "container_group.max_interpolated_size": ByteSize(8 << 20),
+    "container_group.max_interpolation_depth": 10,
     # Service names PROJECT@SERVICE (false, the Go plugin's default) or MODULE@SERVICE.
     "container_group.use_module_name": False,
     # Unknown compose keys (software/group/compose_keys.py): a warning each, or refused (exit 2) when true.

@@ -27,6 +27,7 @@ from .cloud import bridge_health_topics, bridge_is_up, new_cloud_cleanup
 from .crashloop import CrashLoops
 from .last_words import last_words
 from .link import SERVICE_NAME, Link
+from .overflow import Overflow
 from .state import SERVICE_TYPES, Commands, Picture, died_exit_code, event_action
 from .sync import QUEUE_SIZE, EngineSync
 from .vanished import Vanished
@@ -67,6 +68,7 @@ class Monitor(EngineSync):
         self.connected_at: float | None = None
         self.resync_wanted = False
         self.queue: queue.Queue[Any] = queue.Queue(QUEUE_SIZE)
+        self.overflow = Overflow(QUEUE_SIZE)
         self.stop = threading.Event()
         self.engine: Engine | None = None
         self.synced = False
@@ -143,9 +145,9 @@ class Monitor(EngineSync):
 
     def _put(self, item: tuple[Any, ...]) -> None:
         try:
-            self.queue.put(item, timeout=1.0)
-        except queue.Full:  # the loop is far behind; a resync will set things right
-            log.warning("monitor: work queue full; an item was dropped")
+            self.queue.put_nowait(item)  # never holds paho's network thread
+        except queue.Full:  # the loop is far behind: kept aside, coalesced per service (overflow.py)
+            self.overflow.add(item)
 
     # -- running ---------------------------------------------------------------
 
@@ -185,6 +187,7 @@ class Monitor(EngineSync):
                 items.append(self.queue.get_nowait())
             except queue.Empty:
                 break
+        items += self._overflowed()
         # container id → action, in arrival order, each once; failed inspections first
         refresh: dict[str, str] = dict.fromkeys(self.retry, "refresh")
         for item in items:
@@ -212,6 +215,16 @@ class Monitor(EngineSync):
         if wanted and self.engine is not None and self._registrations_known():
             self._resync()
         self._timers()
+
+    def _overflowed(self) -> list[tuple[Any, ...]]:
+        """The requests the full queue could not take: the latest per service, or a resync for all."""
+        items, resync, coalesced = self.overflow.take()
+        if coalesced:
+            more = "; a resync follows" if resync else ""
+            log.info(f"monitor: work queue full; {coalesced} requests kept as {len(items)}{more}")
+        if resync:
+            self.resync_wanted = True
+        return items
 
     def _handle(self, item: tuple[Any, ...]) -> None:
         kind = item[0]

@@ -23,7 +23,7 @@ import contextlib
 import os
 
 from ...labels import COMPOSE_PROJECT_LABEL
-from .project import interpolate, read_yaml, variables
+from .project import read_interpolated
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -135,9 +135,10 @@ class HostsOverride:
         self.services: dict[str, _Service] = {}
 
     def _read(self, add_host: bool) -> None:
-        project = self.project
-        document = read_yaml(os.path.join(project.directory, project.compose_file))
-        document = interpolate(document, variables(project.directory, self.environ), project.compose_file)
+        project = self.project  # read again with the bounds the install's read had
+        _, document, _ = read_interpolated(
+            project.directory, project.compose_file, self.environ, project.limits
+        )
         self.networks = _Networks(document, project.name)
         self.services = {}
         for service, body in (document.get("services") or {}).items():

@@ -36,6 +36,7 @@ from .archive.staging import unpack
 from .bundle.images import MAX_SIZE_KEY, Bundle, ask_storage_root
 from .bundle.members import is_bundled_image
 from .bundle.record import prune, read_record, write_record
+from .errors import ProjectError
 from .ownership import Owner, check_bundle_names, check_collisions
 from .project import Project
 from .recovery import repair, restore_previous
@@ -174,6 +175,14 @@ def _disk_guard(config: Config, layout: Layout, file: str) -> Callable[[int], No
     return reserve
 
 
+def _unreadable(file: str, error: BaseException) -> ProjectError:
+    reason = str(error).split(";")[0][:120]
+    return ProjectError(
+        f"{os.path.basename(file)} cannot be read as a compose project ({type(error).__name__}: {reason}); "
+        "refused."
+    )
+
+
 _DATA_DIR_HINT = "free space there: remove groups or other files no longer needed from that filesystem"
 
 
@@ -220,11 +229,15 @@ def install(
                 loaded.load(config)
             brought = write_record(layout.staging, staged, loaded, previous_images)
             group.ensure_network()
-        except PluginError:
+        except (
+            BaseException
+        ) as error:  # anything: a staging directory left behind would block the next install
             if loaded is not None:
                 loaded.discard()
             if os.path.lexists(layout.staging):
                 layout.trash(layout.staging)
+            if isinstance(error, (RecursionError, MemoryError, ValueError)):  # what a parser could not take
+                raise _unreadable(file, error) from None
             raise
         try:
             installed = swap(group, layout, staged, version, loaded.restore_names if loaded else None)

@@ -15,6 +15,10 @@ import re
 from .archive.limits import Limits
 from .compose_keys import UnknownKey, unknown_keys
 from .errors import ProjectError
+from .interpolation import Interpolation, interpolate
+from .textfiles import check_referenced, dotenv_variables
+
+__all__ = ["COMPOSE_FILES", "Project", "ServiceSpec", "interpolate", "load", "read_interpolated", "variables"]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -27,8 +31,6 @@ COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-c
 # Policies under which a container that exited on its own is not restarted (compose's default: "no").
 NO_RESTART = frozenset({"no", "on-failure"})
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_BRACED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?\Z", re.S)
 _PROJECT_NAME_STRIP = re.compile(r"[^-_a-z0-9]")  # as podman-compose normalises project names
 
 
@@ -49,7 +51,16 @@ class ServiceSpec:
 
 
 class Project:
-    __slots__ = ("compose_file", "directory", "name", "pod_declared", "services", "unknown", "unset")
+    __slots__ = (
+        "compose_file",
+        "directory",
+        "limits",
+        "name",
+        "pod_declared",
+        "services",
+        "unknown",
+        "unset",
+    )
 
     def __init__(
         self,
@@ -66,6 +77,7 @@ class Project:
         self.pod_declared = pod_declared  # the file chooses podman-compose's pod use (x-podman.in_pod)
         self.unset: dict[str, list[str]] = {}  # variable used but set nowhere → the services using it
         self.unknown: list[UnknownKey] = []  # keys compose would ignore (compose_keys.py)
+        self.limits = Limits()  # the bounds it was read with (the hosts override reads it again)
 
     def service_names(self) -> list[str]:
         return [service.name for service in self.services]
@@ -87,83 +99,6 @@ def find_compose_file(directory: str) -> str:
 
 def project_name(raw: str) -> str:
     return _PROJECT_NAME_STRIP.sub("", raw.lower())
-
-
-def interpolate(value: Any, variables: Mapping[str, str], where: str, missing: set[str] | None = None) -> Any:
-    """Compose's `$VAR`, `${VAR}`, `${VAR:-def}`, `${VAR-def}`, `${VAR:?error}`, `${VAR:+alt}`, `$$`.
-
-    A block shared through YAML aliases is walked once, and shared in the result
-    too (memoised by id): nested aliases never get copied out into a huge tree.
-    `missing`, when given, collects the variables used without a default that are not set.
-    """
-    done: dict[int, Any] = {}
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, (dict, list)):
-            key = id(node)
-            if key not in done:
-                if isinstance(node, dict):
-                    done[key] = {name: walk(item) for name, item in node.items()}
-                else:
-                    done[key] = [walk(item) for item in node]
-            return done[key]
-        if not isinstance(node, str) or "$" not in node:
-            return node
-        return _expand(node, variables, where, missing)
-
-    return walk(value)
-
-
-def _expand(text: str, variables: Mapping[str, str], where: str, missing: set[str] | None = None) -> str:
-    out = []
-    index, length = 0, len(text)
-    while index < length:
-        char = text[index]
-        following = text[index + 1] if index + 1 < length else ""
-        if char != "$" or not following:
-            out.append(char)
-            index += 1
-        elif following == "$":
-            out.append("$")
-            index += 2
-        elif following == "{":  # to the matching brace: defaults may hold ${...} themselves
-            depth, end = 1, index + 2
-            while end < length and depth:
-                depth += {"{": 1, "}": -1}.get(text[end], 0)
-                end += 1
-            if depth:
-                raise ProjectError(f"{where}: unclosed interpolation {text[index:]!r}.")
-            out.append(_braced(text[index + 2 : end - 1], variables, where, missing))
-            index = end
-        else:
-            name = _NAME.match(text, index + 1)
-            if name and missing is not None and name.group(0) not in variables:
-                missing.add(name.group(0))
-            out.append(variables.get(name.group(0), "") if name else "$")
-            index = name.end() if name else index + 1
-    return "".join(out)
-
-
-def _braced(body: str, variables: Mapping[str, str], where: str, missing: set[str] | None = None) -> str:
-    braced = _BRACED.match(body)
-    if not braced:
-        raise ProjectError(f"{where}: invalid interpolation ${{{body}}}.")
-    name, operator, argument = braced.groups()
-    current = variables.get(name, "")
-    if not operator:
-        if missing is not None and name not in variables:
-            missing.add(name)
-        return current
-    # With ':' an empty value counts as unset.
-    is_set = bool(current) if operator.startswith(":") else name in variables
-    kind = operator[-1]
-    if kind == "-":
-        return current if is_set else _expand(argument or "", variables, where, missing)
-    if kind == "+":
-        return _expand(argument or "", variables, where, missing) if is_set else ""
-    if not is_set:  # "?"
-        raise ProjectError(f"{where}: required variable {name} is missing: {argument or 'not set'}.")
-    return current
 
 
 def _yaml_loader() -> Any:
@@ -202,20 +137,38 @@ def read_yaml(path: str, limits: Limits | None = None) -> Any:
         raise ProjectError(f"{display} nests blocks too deeply to be a compose file; refused.") from None
     except UnicodeDecodeError:
         raise ProjectError(f"{display} is not UTF-8 text.") from None
+    except (ValueError, OverflowError) as error:  # a value PyYAML's constructors cannot make (5,000 digits)
+        reason = str(error).split(";")[0][:120]
+        raise ProjectError(f"{display} holds a value that cannot be read ({reason}); refused.") from None
     except OSError as error:
         raise ProjectError(f"Cannot read {path}: {error.strerror}.") from None
 
 
-def variables(directory: str, environ: Mapping[str, str]) -> dict[str, str]:
+def variables(directory: str, environ: Mapping[str, str], limits: Limits | None = None) -> dict[str, str]:
     """`.env` of the project, overridden by the environment compose runs with (as compose does)."""
-    found: dict[str, str] = {}
-    dotenv_path = os.path.join(directory, ".env")
-    if os.path.isfile(dotenv_path):
-        from dotenv import dotenv_values
+    return dotenv_variables(directory, environ, limits)
 
-        found.update({key: value or "" for key, value in dotenv_values(dotenv_path).items()})
-    found.update(environ)
-    return found
+
+def read_interpolated(
+    directory: str,
+    compose_file: str,
+    environ: Mapping[str, str],
+    limits: Limits | None = None,
+    missing: set[str] | None = None,
+) -> tuple[Any, Any, dict[str, str]]:
+    """The compose file in `directory`, read, checked against `limits` and interpolated.
+
+    Returns (raw document, interpolated document, variables). Every pass that reads the
+    file for its values (load, the hosts override) comes here, with the same bounds.
+    """
+    limits = limits or Limits()
+    document = read_yaml(os.path.join(directory, compose_file), limits)
+    if not isinstance(document, dict):
+        raise ProjectError(f"{compose_file} does not hold a compose project (a mapping with `services`).")
+    limits.check_nodes(document, compose_file)
+    values = variables(directory, environ, limits)
+    interpolated = Interpolation(values, compose_file, missing, limits).document(document)
+    return document, interpolated, values
 
 
 def load(
@@ -228,14 +181,9 @@ def load(
 
     limits = limits or Limits()
     compose_file = find_compose_file(directory)
-    document = read_yaml(os.path.join(directory, compose_file), limits)
-    if not isinstance(document, dict):
-        raise ProjectError(f"{compose_file} does not hold a compose project (a mapping with `services`).")
-    limits.check_nodes(document, compose_file)
-    values = variables(directory, environ)
-    raw = document
     missing: set[str] = set()
-    document = interpolate(document, values, compose_file, missing)
+    raw, document, values = read_interpolated(directory, compose_file, environ, limits, missing)
+    check_referenced(document, directory, limits)
     raw_name = document.get("name") or module_name
     name = project_name(str(raw_name))
     if not name:
@@ -258,34 +206,49 @@ def load(
     pod_declared = isinstance(extension, dict) and "in_pod" in extension
     project = Project(directory, compose_file, name, specs, pod_declared)
     project.unknown = unknown_keys(raw)
+    project.limits = limits
     if missing:
-        project.unset = _users(raw.get("services"), values, compose_file, missing)
+        project.unset = _users(raw.get("services"), values, compose_file, missing, limits)
     return project
 
 
-def _users(services: Any, values: Mapping[str, str], where: str, missing: set[str]) -> dict[str, list[str]]:
-    """Each unset variable → the services using it (none: used outside services).
+def _users(
+    services: Any, values: Mapping[str, str], where: str, missing: set[str], limits: Limits
+) -> dict[str, list[str]]:
+    """Each unset variable → the services using it (none: used outside services, or not worked out).
 
-    Nodes shared through YAML anchors are looked at once (memoised by id), however
-    many services alias them.
+    Each string's variables are found once (memoised by id, however many services alias it);
+    the walk is iterative and does at most `limits.compose_nodes` steps in all: past that,
+    the remaining services are not attributed (the warning then names fewer users).
     """
-    seen: dict[int, frozenset[str]] = {}
-
-    def used_in(node: Any) -> frozenset[str]:
-        key = id(node)
-        if key not in seen:
-            names: set[str] = set()
-            if isinstance(node, dict):
-                names.update(*(used_in(item) for item in node.values()))
-            elif isinstance(node, list):
-                names.update(*(used_in(item) for item in node))
-            elif isinstance(node, str) and "$" in node:
-                _expand(node, values, where, names)
-            seen[key] = frozenset(names)
-        return seen[key]
-
+    names_of: dict[int, frozenset[str]] = {}
+    interpolation = Interpolation(values, where, None, limits)  # what the load's pass did: within bounds
+    steps = limits.compose_nodes
     users: dict[str, list[str]] = {name: [] for name in sorted(missing)}
     for service, body in services.items() if isinstance(services, dict) else ():
-        for name in sorted(used_in(body)):
+        found: set[str] = set()
+        visited: set[int] = set()
+        pending = [body]
+        while pending:
+            node = pending.pop()
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            if isinstance(node, dict):
+                pending.extend(node.values())
+            elif isinstance(node, list):
+                pending.extend(node)
+            elif isinstance(node, str) and "$" in node:
+                if id(node) not in names_of:
+                    names: set[str] = set()
+                    interpolation.missing = names
+                    interpolation.text(node)
+                    names_of[id(node)] = frozenset(names)
+                found |= names_of[id(node)]
+                steps -= len(names_of[id(node)])
+            steps -= 1
+            if steps < 0:
+                return users
+        for name in sorted(found & missing):
             users[name].append(str(service))
     return users

@@ -133,7 +133,7 @@ class Compose:
             start_new_session=True,  # its podman children are killed with it
         )
         try:
-            output, _ = process.communicate(timeout=self.timeout)
+            output, dropped = _bounded_output(process, self.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(process)
             raise EngineTimeout(
@@ -143,14 +143,50 @@ class Compose:
         except BaseException:  # Ctrl-C, SIGTERM turned into an exception: compose stops with the plugin
             _kill_group(process)
             raise
-        text = output[-_KEPT_OUTPUT:].decode("utf-8", "replace")
+        text = output.decode("utf-8", "replace")
         secrets = secret_values(_variables(directory))
         if process.returncode:
             log.debug(f"podman-compose {args[0]} exited with {process.returncode}")
-        if log.enabled("debug"):  # all it said, made as safe as the quoted line
+        if log.enabled("debug"):  # what was kept of what it said, made as safe as the quoted line
+            if dropped:
+                log.debug(f"podman-compose: ({dropped} bytes of its output before these lines not kept)")
             for line in text.splitlines():
                 log.debug(f"podman-compose: {clean(line, directory, secrets)}")
         return ComposeRun(process.returncode, text, directory, secrets)
+
+
+def _bounded_output(process: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, int]:
+    """The last _KEPT_OUTPUT bytes the process printed (from a line's start) and how many went before.
+
+    Read as a stream: a build printing gigabytes costs no memory (communicate() keeps it all).
+    Raises subprocess.TimeoutExpired past `timeout`, from the start to its exit.
+    """
+    import selectors
+    import time
+
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout
+    descriptor = process.stdout.fileno()
+    tail, dropped = bytearray(), 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(descriptor, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(process.args, timeout)
+            if not selector.select(left):
+                continue
+            chunk = os.read(descriptor, 1 << 16)
+            if not chunk:
+                break
+            tail += chunk
+            if len(tail) > 2 * _KEPT_OUTPUT:
+                cut = tail.find(b"\n", len(tail) - _KEPT_OUTPUT) + 1 or len(tail) - _KEPT_OUTPUT
+                dropped += cut
+                del tail[:cut]
+    process.stdout.close()
+    process.wait(timeout=max(0.01, deadline - time.monotonic()))
+    return bytes(tail), dropped
 
 
 def _variables(directory: str) -> dict[str, str]:
@@ -160,7 +196,7 @@ def _variables(directory: str) -> dict[str, str]:
 
     try:
         return variables(directory, variables_environment())
-    except (ProjectError, OSError, ValueError):
+    except (ProjectError, OSError, ValueError):  # refused or unreadable: nothing of it to hide
         return {}
 
 

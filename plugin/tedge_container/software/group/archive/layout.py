@@ -68,12 +68,9 @@ class Layout:
         """Delete a directory of this group (only ever one of ours, below the compose root)."""
         if os.path.dirname(path) != self.root or not os.path.basename(path).lstrip("."):
             raise AssertionError(f"refusing to delete {path}")
-        if os.path.islink(path) or os.path.isfile(path):
-            os.unlink(path)
-        elif os.path.isdir(path):
-            import shutil  # not at the top: `list` imports this module, and shutil pulls in bz2 and lzma
+        from .removal import remove_tree  # iterative: no depth of tree makes it fail (removal.py)
 
-            shutil.rmtree(path)
+        remove_tree(path)
         sync_directory(self.root)
 
 

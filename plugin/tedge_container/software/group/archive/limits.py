@@ -1,4 +1,5 @@
-"""Bounds on the work any `--file` can cause: unpacked size, entries, compose file size, YAML nodes.
+"""Bounds on the work any `--file` can cause: unpacked size, entries, compose file size, YAML nodes,
+what interpolation produces and how deep `${...}` nests (interpolation.py).
 
 Each is a key with a default (config/keys.py); going past one is exit 2 with
 one line naming the limit and the key, before the bytes or nodes past it
@@ -25,6 +26,8 @@ MAX_UNPACKED_SIZE_KEY = "container_group.max_unpacked_size"
 MAX_ENTRIES_KEY = "container_group.max_entries"
 MAX_COMPOSE_SIZE_KEY = "container_group.max_compose_size"
 MAX_COMPOSE_NODES_KEY = "container_group.max_compose_nodes"
+MAX_INTERPOLATED_SIZE_KEY = "container_group.max_interpolated_size"
+MAX_INTERPOLATION_DEPTH_KEY = "container_group.max_interpolation_depth"
 # Blocks in blocks, aliases expanded: real compose files stay within ten or so.
 MAX_DEPTH = 200
 
@@ -38,6 +41,8 @@ class Limits(NamedTuple):
     entries: int = DEFAULTS[MAX_ENTRIES_KEY]
     compose_size: int = DEFAULTS[MAX_COMPOSE_SIZE_KEY]
     compose_nodes: int = DEFAULTS[MAX_COMPOSE_NODES_KEY]
+    interpolated_size: int = DEFAULTS[MAX_INTERPOLATED_SIZE_KEY]
+    interpolation_depth: int = DEFAULTS[MAX_INTERPOLATION_DEPTH_KEY]
 
     @classmethod
     def of(cls, config: Config) -> Limits:
@@ -46,6 +51,8 @@ class Limits(NamedTuple):
             int(config.get(MAX_ENTRIES_KEY)),
             int(config.get(MAX_COMPOSE_SIZE_KEY)),
             int(config.get(MAX_COMPOSE_NODES_KEY)),
+            int(config.get(MAX_INTERPOLATED_SIZE_KEY)),
+            int(config.get(MAX_INTERPOLATION_DEPTH_KEY)),
         )
 
     def too_large(self, display: str) -> LimitExceeded:

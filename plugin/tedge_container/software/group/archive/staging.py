@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 from collections.abc import Callable, Iterator
 
@@ -21,7 +20,8 @@ from .... import log
 from ..errors import ProjectError
 from ..project import COMPOSE_FILES
 from .layout import VERSION_FILE
-from .tree import SafeTree, UnsafeArchive
+from .removal import remove_tree
+from .tree import SafeTree, UnsafeArchive, check_shape
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,21 +45,35 @@ def _never(name: object) -> bool:
 
 def _tar_size(path: str, limits: Limits, display: str, skip: Skip) -> int:
     """What the archive's members say they unpack to; refused at once past a limit (a header is an upper
-    bound: the bytes are counted again while they are written)."""
+    bound: the bytes are counted again while they are written). A hard link weighs what the file it
+    names weighs: it is written as a copy. Names too deep or too long are refused here too, before a
+    byte is written."""
     import tarfile
 
     total = entries = 0
+    sizes: dict[str, int] = {}  # file member → its size, for the hard links to it
     with tarfile.open(path, mode="r|*") as tar:  # a stream: stops at the first member past a limit
         for member in tar:
             if skip(member.name):
                 continue
             entries += 1
-            total += member.size if member.isfile() else 0
             if entries > limits.entries:
                 raise limits.too_many(display)
+            check_shape(display, member.name, member.linkname if member.issym() else "")
+            if member.isfile():
+                size = sizes[_key(member.name)] = member.size
+            elif member.islnk():
+                size = sizes[_key(member.name)] = sizes.get(_key(member.linkname), 0)
+            else:
+                size = 0
+            total += size
             if total > limits.unpacked_size:
                 raise limits.too_large(display)
     return total
+
+
+def _key(name: str) -> str:
+    return "/".join(part for part in name.replace("\\", "/").split("/") if part not in ("", "."))
 
 
 def _extract_tar(path: str, tree: SafeTree, skip: Skip) -> None:
@@ -89,6 +103,8 @@ def _zip_size(archive: zipfile.ZipFile, limits: Limits, display: str, skip: Skip
     members = [info for info in archive.infolist() if not skip(info.filename)]
     if len(members) > limits.entries:
         raise limits.too_many(display)
+    for info in members:
+        check_shape(display, info.filename)
     total = sum(info.file_size for info in members)
     if total > limits.unpacked_size:
         raise limits.too_large(display)
@@ -153,22 +169,19 @@ def unpack(
     display = os.path.basename(file)
     if not os.path.isfile(file):
         raise ProjectError(f"{file} does not exist or is not a file.")
-    if os.path.lexists(staging):
-        shutil.rmtree(staging)
+    remove_tree(staging)
     os.makedirs(staging, mode=0o750)
     tree = SafeTree(staging, display, limits)
     try:
         _fill(file, tree, reserve, skip)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # nothing half-checked is left (links above all)
+        with contextlib.suppress(OSError):
+            remove_tree(staging)  # nothing half-checked is left (links above all)
         raise
     recorded = os.path.join(tree.root, VERSION_FILE)
     if os.path.lexists(recorded):  # the plugin's record of the installed version
         log.warning(f"{display}: the top-level file {VERSION_FILE!r} is replaced by the version record.")
-        if os.path.isdir(recorded) and not os.path.islink(recorded):
-            shutil.rmtree(recorded)
-        else:
-            os.unlink(recorded)
+        remove_tree(recorded)
 
 
 def _fill(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> None:
