@@ -244,7 +244,7 @@ def test_a_malformed_event_or_message_does_not_end_the_loop(tmp_path: Path, caps
 
 
 def test_a_died_event_tells_the_exit_code_of_the_run_that_ended() -> None:
-    from tedge_container.monitor.state import died_exit_code
+    from tedge_container.monitor.last_words import died_exit_code
 
     actor = {"ID": "abc", "Attributes": {"containerExitCode": "3"}}
     died = {"Type": "container", "Action": "died", "Actor": actor}
@@ -261,3 +261,23 @@ def test_podman_times_are_read_to_the_microsecond() -> None:
     assert _unix_time("1970-01-01T01:00:02+01:00") == 2.0
     assert _unix_time("0001-01-01T00:00:00Z") is None  # podman's "never started"
     assert _unix_time("yesterday") is None
+
+
+def test_exit_codes_are_remembered_per_container_and_bounded() -> None:
+    from tedge_container.monitor.last_words import ExitCodes
+
+    codes = ExitCodes()
+    codes.MAX_REMEMBERED = 2
+
+    def died(container_id: str, code: int) -> dict:
+        attributes = {"containerExitCode": str(code)}
+        return {"Action": "died", "Actor": {"ID": container_id, "Attributes": attributes}}
+
+    codes.note(died("a", 1))
+    codes.note(died("a", 3))
+    assert codes.get("a") == 3
+    codes.note({"Action": "remove", "Actor": {"ID": "a"}}, removed="a")
+    assert codes.get("a") is None
+    for container_id in "bcd":
+        codes.note(died(container_id, 2))
+    assert len(codes.codes) <= 2 and codes.get("d") == 2

@@ -15,6 +15,9 @@ from ..errors import PluginError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from ..engine import Engine
 
 MAX_LINE = 160  # characters of the last output line quoted in the alarm
@@ -24,6 +27,42 @@ _TIMEOUT = 2.0  # seconds for each engine call: the monitor's loop waits on them
 def _environment(data: dict) -> dict[str, str]:
     entries = (data.get("Config") or {}).get("Env") or []
     return dict(str(entry).partition("=")[::2] for entry in entries if isinstance(entry, str))
+
+
+def died_exit_code(event: Mapping[str, Any]) -> tuple[str, int] | None:
+    """A `died` event → (container id, its exit code); None for any other event.
+
+    The event is the one place that knows how a run ended: by the time the alarm asks,
+    a crash-looping container may run again, and podman 5 then reports exit code 0.
+    """
+    if str(event.get("Action") or event.get("status") or "") != "died":
+        return None
+    actor = event.get("Actor") or {}
+    code = str((actor.get("Attributes") or {}).get("containerExitCode") or "")
+    container_id = str(actor.get("ID") or event.get("id") or "")
+    return (container_id, int(code)) if container_id and code.lstrip("-").isdigit() else None
+
+
+class ExitCodes:
+    """Container id → the exit code of its last run, from `died` events; bounded (MAX_REMEMBERED)."""
+
+    MAX_REMEMBERED = 10_000
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+
+    def note(self, event: Mapping[str, Any], removed: str = "") -> None:
+        """Take a died event's exit code; forget `removed` (a container that is gone)."""
+        died = died_exit_code(event)
+        if died is not None:
+            if len(self.codes) >= self.MAX_REMEMBERED and died[0] not in self.codes:
+                self.codes.clear()  # only a crash loop's alarm reads them, and its next death tells again
+            self.codes[died[0]] = died[1]
+        elif removed:
+            self.codes.pop(removed, None)
+
+    def get(self, container_id: str) -> int | None:
+        return self.codes.get(container_id)
 
 
 def _unix_time(text: str) -> float | None:

@@ -25,10 +25,10 @@ from ..software.container.list import ContainerFilter
 from .announce import Announce
 from .cloud import bridge_health_topics, bridge_is_up, new_cloud_cleanup
 from .crashloop import CrashLoops
-from .last_words import last_words
+from .last_words import ExitCodes, last_words
 from .link import SERVICE_NAME, Link
 from .overflow import Overflow
-from .state import SERVICE_TYPES, Commands, Picture, died_exit_code, event_action
+from .state import SERVICE_TYPES, Commands, Picture, event_action
 from .sync import QUEUE_SIZE, EngineSync
 from .vanished import Vanished
 from .watch import EngineWatcher
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 
 TICK = 1.0
 MAX_BATCH = 500  # events handled per round; duplicates of one container are looked at once
-MAX_EXIT_CODES = 10_000  # containers whose last exit code is remembered for the crash-loop alarm
 MIN_WAIT = 0.05  # the shortest wait for the next round (a coalesced state due very soon)
 
 
@@ -74,7 +73,7 @@ class Monitor(EngineSync):
         self.synced = False
         self.engine_problem = ""
         self.retry: dict[str, int] = {}  # container id → failed inspections in a row
-        self.exit_codes: dict[str, int] = {}  # container id → how its last run ended (`died` events)
+        self.exit_codes = ExitCodes()  # how each container's last run ended, for the crash-loop alarm
         self.stale: set[str] = set()  # registrations on the broker to check against the engine
         self.cloud = new_cloud_cleanup(
             config, topics, tedge, on_revived=lambda name: self._put(("revived", name))
@@ -131,15 +130,6 @@ class Monitor(EngineSync):
         """A crash-looping container's exit code and last output line, for its alarm (last_words.py)."""
         return last_words(self.engine, container_id, self.exit_codes.get(container_id))
 
-    def _note_exit(self, event: dict[str, Any], action: tuple[str, str] | None) -> None:
-        died = died_exit_code(event)
-        if died is not None:
-            if len(self.exit_codes) >= MAX_EXIT_CODES and died[0] not in self.exit_codes:
-                self.exit_codes.clear()  # bounded: only a crash loop's alarm reads them, and it is told again
-            self.exit_codes[died[0]] = died[1]
-        elif action is not None and action[0] == "remove":
-            self.exit_codes.pop(action[1], None)
-
     def _device_health_check(self) -> str:
         return f"{self.topics.root}/{self.topics.device_topic_id}/cmd/health/check"
 
@@ -195,7 +185,7 @@ class Monitor(EngineSync):
             if kind == "event":
                 try:
                     action = event_action(item[1])
-                    self._note_exit(item[1], action)
+                    self.exit_codes.note(item[1], action[1] if action and action[0] == "remove" else "")
                 except Exception as error:  # a malformed event: that one is skipped
                     log.warning(f"monitor: an event podman sent is not understood ({error!r}); skipped")
                     continue

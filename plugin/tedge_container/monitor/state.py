@@ -90,20 +90,6 @@ def event_action(event: Mapping[str, Any]) -> tuple[str, str] | None:
     return ("remove" if action == "remove" else "refresh"), container_id
 
 
-def died_exit_code(event: Mapping[str, Any]) -> tuple[str, int] | None:
-    """A `died` event → (container id, its exit code); None for any other event.
-
-    The event is the one place that knows how a run ended: by the time the alarm asks,
-    a crash-looping container may run again, and podman 5 then reports exit code 0.
-    """
-    if str(event.get("Action") or event.get("status") or "") != "died":
-        return None
-    actor = event.get("Actor") or {}
-    code = str((actor.get("Attributes") or {}).get("containerExitCode") or "")
-    container_id = str(actor.get("ID") or event.get("id") or "")
-    return (container_id, int(code)) if container_id and code.lstrip("-").isdigit() else None
-
-
 def _ports(settings: Mapping[str, Any]) -> str:
     """`0.0.0.0:8080->80/tcp, 443/tcp`, as `docker ps` shows them."""
     shown = []
