@@ -59,6 +59,8 @@ def test_the_storage_root_is_asked_once_per_service_start(engines) -> None:
 
     assert engines().storage_root() == root  # the next run of the plugin
     assert info_requests(engines) == 1
+    assert engines().pause_refusal() == ""  # the service commands' question: the same answer, recalled
+    assert info_requests(engines) == 1
 
     # An entry from another start of the service is not this one's: asked again, then replaced.
     entry = json.loads(engines.cache.read_text())

@@ -152,6 +152,8 @@ def test_pause_is_refused_by_a_rootless_engine_on_cgroups_v1() -> None:
     from tedge_container.service.capabilities import supported
 
     class Engine(ControlCalls):
+        socket_path = ""  # no service to recall its answer for (engine/info.py)
+
         def __init__(self, host: dict[str, Any]) -> None:
             self.host = host
 

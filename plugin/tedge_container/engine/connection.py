@@ -49,7 +49,6 @@ class Connection:
         self._unreachable: EngineUnavailable | None = None
         self._answered = False  # one ping per process is enough once the engine answered
         self._search_registries: list[str] | None = None
-        self._storage_root = ""  # podman's graph root, once it told
 
     # -- contact ---------------------------------------------------------
 

@@ -7,21 +7,19 @@ for the engine's answer, the rest by `container.api_timeout`.
 
 from __future__ import annotations
 
-from .. import jsonio
-from ..errors import EngineError
-from .connection import Connection, quoted
+from .connection import quoted
+from .info import InfoCalls
 from .sockets import API_PREFIX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
+    pass
 
 # podman answers 304 when the container already is in the state asked for: done, too.
 _NOT_MODIFIED = 304
 
 
-class ControlCalls(Connection):
+class ControlCalls(InfoCalls):
     """The five actions on one existing container, by its full id or exact name."""
 
     def _control(self, what: str, target: str, timeout: float | None = None) -> None:
@@ -46,23 +44,3 @@ class ControlCalls(Connection):
 
     def unpause_existing(self, name: str) -> None:
         self._control(f"unpause container {name}", f"{quoted(name)}/unpause")
-
-    def engine_info(self, timeout: float | None = None) -> Mapping[str, Any]:
-        """podman's `info` (host: cgroup version, rootless, ...), within `timeout` (container.api_timeout)."""
-        body = self._raw_get(f"{API_PREFIX}/info", timeout or self.config.get("container.api_timeout"))
-        try:
-            info = jsonio.loads(body)
-        except ValueError:
-            raise EngineError(f"podman at {self.socket_path} sent unreadable info.") from None
-        return info if isinstance(info, dict) else {}
-
-    def pause_refusal(self, timeout: float | None = None) -> str:
-        """Why this engine cannot pause containers, '' when it can.
-
-        Pausing needs the cgroup freezer: a rootless podman on cgroups v1 has none.
-        """
-        host = self.engine_info(timeout).get("host") or {}
-        rootless = bool((host.get("security") or {}).get("rootless"))
-        if rootless and str(host.get("cgroupVersion") or "") == "v1":
-            return "a rootless podman on cgroups v1 cannot pause containers (no cgroup freezer)"
-        return ""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
 from ..errors import EngineError, EngineTimeout, PluginError, PullError
-from .connection import Connection, quoted
+from .connection import quoted
+from .info import InfoCalls
 from .pull_errors import pull_error
 from .sockets import API_PREFIX, answer_text
 
@@ -36,7 +35,7 @@ def run_bounded(operation: Callable[[], T], seconds: float, what: str, progress:
     return call_with_deadline(operation, seconds, what, timeout, progress.tick, step)
 
 
-class ImageCalls(Connection):
+class ImageCalls(InfoCalls):  # storage_root: the disk guard's (info.py)
     """What the plugin does with images."""
 
     def image_exists(self, reference: str) -> bool:
@@ -153,30 +152,6 @@ class ImageCalls(Connection):
         if error.kind == "no_space":  # name the full filesystem: podman's storage
             error = pull_error(reference, registry, message, storage=self.storage_root())
         return error
-
-    def storage_root(self) -> str:
-        """podman's image storage (`store.graphRoot` of its info), or "" when it cannot tell.
-
-        Asked once per start of the podman service (info takes 0.1-0.5 s; every pull and
-        load checks its disk space), then recalled under that service's identity (engine_cache.py).
-        """
-        if self._storage_root:
-            return self._storage_root
-        from . import engine_cache
-
-        identity = engine_cache.listener_identity(self.socket_path) if self.socket_path else ""
-        recalled = engine_cache.recall(self.socket_path, identity, "graphRoot")
-        if recalled and os.path.isdir(recalled):
-            log.debug(f"podman's storage root {recalled} (recalled for the service {identity})")
-            self._storage_root = recalled
-            return recalled
-        try:
-            body = self._raw_get(f"{API_PREFIX}/info", self.config.get("container.connect_timeout"))
-            self._storage_root = str(jsonio.loads(body)["store"]["graphRoot"])
-        except (PluginError, ValueError, KeyError, TypeError):
-            return ""
-        engine_cache.remember(self.socket_path, identity, {"graphRoot": self._storage_root})
-        return self._storage_root
 
     def load(self, chunks: Iterable[bytes], progress: Progress | None = None) -> list[str]:
         """Stream an uncompressed image archive to the engine; returns the loaded image names.
