@@ -80,6 +80,7 @@ class PodmanService:
         self.version = ""
         self.chroot: Path | None = None  # the Debian 13 root whose podman serves
         self._mnt_ns = ""  # the service's own mount namespace
+        self._mnt_ns_fd = -1  # held open while the service runs: see _kill_namespace
         self.network_slot: NetworkSlot | None = None  # its own default network, subnets, netavark state
 
     @property
@@ -207,6 +208,8 @@ class PodmanService:
         assert self.process.popen is not None
         ns = os.readlink(f"/proc/{self.process.popen.pid}/ns/mnt")
         self._mnt_ns = ns if ns != os.readlink("/proc/self/ns/mnt") else ""
+        if self._mnt_ns:
+            self._mnt_ns_fd = os.open(f"/proc/{self.process.popen.pid}/ns/mnt", os.O_RDONLY)
         self.version = self.cli("version", "--format", "{{.Server.Version}}").stdout.strip()
         return self
 
@@ -226,6 +229,9 @@ class PodmanService:
         if self._mnt_ns:  # conmon, aardvark-dns: they keep the namespace and its mounts
             self._kill_namespace(self._mnt_ns)
             self._mnt_ns = ""
+        if self._mnt_ns_fd >= 0:
+            os.close(self._mnt_ns_fd)
+            self._mnt_ns_fd = -1
         # Anything the service left (a container it could not remove) goes too.
         run(
             [*self._local_argv(), "rm", "--all", "--force", "--time", "0"],
@@ -240,6 +246,9 @@ class PodmanService:
 
     @staticmethod
     def _kill_namespace(mnt_ns: str) -> None:
+        # The namespace is held open (_mnt_ns_fd) until this has run: its number cannot be freed and
+        # given to another worker's namespace meanwhile (pids top out at 32768 here; `unshare --mount`
+        # of a packaging test or another service got SIGKILLed so).
         # Only processes older than this call: once the namespace is gone, its number can go to a
         # new one at once (another service's command, in another xdist worker).
         now = trixie.ticks_since_boot()
