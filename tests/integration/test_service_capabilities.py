@@ -47,11 +47,11 @@ def test_sm_plugin_declares_with_install_and_clears_with_remove(plugin, test_ima
     name = unique("web")
     result = plugin.run("install", name, "--module-version", test_images.app1)
     assert result.returncode == 0, result.stderr
-    wait_until(f"{name}'s five capabilities", lambda: declared(watch, name), timeout=5)
+    wait_until(f"{name}'s five capabilities", lambda: declared(watch, name), timeout=15)
     assert watch.json(service_topic(name))["type"] == "container"
     result = plugin.run("remove", name)
     assert result.returncode == 0, result.stderr
-    wait_until(f"{name}'s capabilities cleared", lambda: cleared(watch, name), timeout=5)
+    wait_until(f"{name}'s capabilities cleared", lambda: cleared(watch, name), timeout=15)
     assert watch.state[service_topic(name)] == ""
 
 
@@ -60,7 +60,7 @@ def test_update_list_declares_too_and_an_empty_list_turns_it_off(plugin, test_im
     name, quiet = unique("web"), unique("quiet")
     result = plugin.run("update-list", stdin=f"install\t{name}\t{test_images.app1}\t\n")
     assert result.returncode == 0, result.stderr
-    wait_until(f"{name}'s capabilities", lambda: declared(watch, name), timeout=5)
+    wait_until(f"{name}'s capabilities", lambda: declared(watch, name), timeout=15)
 
     plugin.set("service_commands", "actions", [])
     result = plugin.run("install", quiet, "--module-version", test_images.app1)

@@ -179,6 +179,7 @@ def upgrading(plugin, name: str, image: str) -> subprocess.Popen[str]:
     wait_until(
         "the upgrade's new container",
         lambda: podman(plugin, "ps", "-a", "-q", "--filter", f"name={name}.tedge-new"),
+        timeout=60,  # a loaded machine; the gate (min_ready) still holds the lock once it shows
     )
     return upgrade
 
