@@ -53,7 +53,15 @@ def test_a_storm_of_creates_and_removes_beside_crash_loops_loses_no_state(
 
         wait_until("the broker's registrations to be the engine's again", settled, timeout=120)
         for name in loops:  # their deregistrations come back from the broker while the loop is behind
-            plugin.podman.cli("rm", "-f", "-t", "0", name, check=False)
+            # podman 4.3 refuses `rm -f` of a container caught mid-restart now and then: until it is gone.
+            wait_until(
+                f"{name} removed",
+                lambda name=name: (
+                    plugin.podman.cli("rm", "-f", "-t", "0", name, check=False).returncode == 0
+                    and plugin.podman.cli("container", "exists", name, check=False).returncode == 1
+                ),
+                timeout=60,
+            )
 
         def gone() -> bool:
             return not any(watch.state.get(service_topic(name)) for name in loops)
