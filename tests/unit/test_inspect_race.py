@@ -76,3 +76,27 @@ def test_a_lasting_network_race_is_an_error(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(EngineError, match=r"could not create network tedge: .*no such network interface"):
         engine.ensure_network("tedge")
     assert len(asked) == 3
+
+
+# Another netavark on the host removed a shared firewall chain while this start filled it (seen with
+# engines side by side); scripted, as it cannot be produced on demand.
+FIREWALL_RACE = (
+    500,
+    b'{"message":"netavark (exit code 1): unable to append rule \'-d 10.102.1.0/24 -j ACCEPT\' to table '
+    b"'nat': code: 1, msg: iptables: No chain/target/match by that name.\\n\"}",
+)
+
+
+def test_a_start_that_races_another_netavark_is_tried_again(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("tedge_container.engine.containers.time.sleep", lambda _seconds: None)
+    engine, asked = engine_answering(tmp_path, monkeypatch, [FIREWALL_RACE, (204, b"")])
+    engine.start_container("web")
+    assert len(asked) == 2 and all(target.endswith("/containers/web/start") for target in asked)
+
+
+def test_other_start_failures_are_not_tried_again(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("tedge_container.engine.containers.time.sleep", lambda _seconds: None)
+    engine, asked = engine_answering(tmp_path, monkeypatch, [(500, b'{"message":"OCI runtime error"}')])
+    with pytest.raises(EngineError, match="could not start container web"):
+        engine.start_container("web")
+    assert len(asked) == 1

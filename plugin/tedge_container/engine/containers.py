@@ -12,6 +12,7 @@ from .sockets import API_PREFIX, answer_text
 
 _NETWORK_CREATE_TRIES = 3
 _INTERFACE_RACE = "no such network interface"
+_FIREWALL_RACE = "No chain/target/match by that name"
 
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
@@ -134,7 +135,18 @@ class ContainerCalls(Connection):
         return container_id
 
     def start_container(self, name: str) -> None:
-        self._raw_change(f"start container {name}", "POST", f"{API_PREFIX}/containers/{quoted(name)}/start")
+        for attempt in range(_NETWORK_CREATE_TRIES):
+            try:
+                self._raw_change(
+                    f"start container {name}", "POST", f"{API_PREFIX}/containers/{quoted(name)}/start"
+                )
+                return
+            except EngineError as error:
+                # Another netavark on the host (a second engine, podman-restart at boot) removed a
+                # firewall chain it shares while this start was filling it: a second start passes.
+                if _FIREWALL_RACE not in str(error) or attempt + 1 == _NETWORK_CREATE_TRIES:
+                    raise
+            time.sleep(0.2 * (attempt + 1))
 
     def container_state(self, name: str) -> Mapping[str, Any]:
         data = self._raw_inspect(
