@@ -10,14 +10,30 @@ from .connection import Connection, quoted
 from .model import Container
 from .sockets import API_PREFIX, answer_text
 
-_NETWORK_CREATE_TRIES = 3
+_RACE_TRIES = 3
 _INTERFACE_RACE = "no such network interface"
 _FIREWALL_RACE = "No chain/target/match by that name"
 
+
+def _tried_again_on(race: str, call: Callable[[], T], step: float) -> T:
+    """`call`, tried again (at most _RACE_TRIES times, `step`, 2 x `step`, ... apart) while podman's
+    refusal names `race`: a host-wide race with another podman process, which a moment later passes."""
+    for attempt in range(_RACE_TRIES):
+        try:
+            return call()
+        except EngineError as error:
+            if race not in str(error) or attempt + 1 == _RACE_TRIES:
+                raise
+        time.sleep(step * (attempt + 1))
+    raise AssertionError("unreachable")  # the last try returns or raises
+
+
 TYPE_CHECKING = False  # `typing` itself costs ~5 ms, and `list` must start fast
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 
 class ContainerCalls(Connection):
@@ -77,19 +93,18 @@ class ContainerCalls(Connection):
         payload: dict[str, Any] = {"name": name, "driver": "bridge", "dns_enabled": True}
         if labels:
             payload["labels"] = dict(labels)
-        for attempt in range(_NETWORK_CREATE_TRIES):
+
+        def create() -> int:
             status, body = self._raw_request(
                 f"{API_PREFIX}/networks/create", self.config.get("container.api_timeout"), "POST", payload
             )
-            # podman lists the host's interfaces to pick a free subnet: one that vanishes meanwhile
-            # (another container stopping) fails the create; a second look a moment later passes.
-            raced = status >= 500 and _INTERFACE_RACE in answer_text(body)
-            if not raced or attempt + 1 == _NETWORK_CREATE_TRIES:
-                break
-            time.sleep(0.1 * (attempt + 1))
-        if status >= 400 and status != 409:  # 409: created meanwhile by someone else
-            raise EngineError(f"podman could not create network {name}: {answer_text(body)}")
-        return status < 400
+            if status >= 400 and status != 409:  # 409: created meanwhile by someone else
+                raise EngineError(f"podman could not create network {name}: {answer_text(body)}")
+            return status
+
+        # podman lists the host's interfaces to pick a free subnet: one that vanishes meanwhile
+        # (another container stopping) fails the create.
+        return _tried_again_on(_INTERFACE_RACE, create, step=0.1) < 400
 
     def remove_network(self, name: str) -> None:
         """Remove network `name`; podman refuses while a container uses it, and a missing one is fine."""
@@ -135,18 +150,12 @@ class ContainerCalls(Connection):
         return container_id
 
     def start_container(self, name: str) -> None:
-        for attempt in range(_NETWORK_CREATE_TRIES):
-            try:
-                self._raw_change(
-                    f"start container {name}", "POST", f"{API_PREFIX}/containers/{quoted(name)}/start"
-                )
-                return
-            except EngineError as error:
-                # Another netavark on the host (a second engine, podman-restart at boot) removed a
-                # firewall chain it shares while this start was filling it: a second start passes.
-                if _FIREWALL_RACE not in str(error) or attempt + 1 == _NETWORK_CREATE_TRIES:
-                    raise
-            time.sleep(0.2 * (attempt + 1))
+        # Another netavark on the host (a second engine, podman-restart at boot) may remove a
+        # firewall chain it shares while this start fills it.
+        target = f"{API_PREFIX}/containers/{quoted(name)}/start"
+        _tried_again_on(
+            _FIREWALL_RACE, lambda: self._raw_change(f"start container {name}", "POST", target), step=0.2
+        )
 
     def container_state(self, name: str) -> Mapping[str, Any]:
         data = self._raw_inspect(
