@@ -25,6 +25,7 @@ if str(REPO) not in sys.path:  # `tests.support` is importable as in a demo scri
 
 from tests.support.images import TestImages  # noqa: E402
 from tests.support.mqtt import Broker  # noqa: E402
+from tests.support.netns import enter_own_network_namespace  # noqa: E402
 from tests.support.podman import PodmanService  # noqa: E402
 from tests.support.registry import Registry  # noqa: E402
 from tests.support.rootless import RootlessPodman, missing_tools  # noqa: E402
@@ -43,6 +44,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, interrupt)
+    # Before any service starts: this process's engines, registries and brokers share no
+    # firewall chains or ports with another worker's (tests/support/netns.py).
+    enter_own_network_namespace()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
