@@ -45,8 +45,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, interrupt)
     # Before any service starts: this process's engines, registries and brokers share no
-    # firewall chains or ports with another worker's (tests/support/netns.py).
-    enter_own_network_namespace()
+    # firewall chains or ports with another worker's (tests/support/netns.py). Not pytest-xdist's
+    # controller, which runs no test: its workers keep the machine's namespace to go back to.
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        enter_own_network_namespace()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

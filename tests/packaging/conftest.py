@@ -19,6 +19,7 @@ from pkg_support import BUILD_SCRIPT, REPO, need_root, need_tool, plugin_version
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.support.debian_root import cached_root
+from tests.support.netns import in_machine_network
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,14 +53,14 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The .deb, .rpm and .apk made by scripts/build-packages (once per session).
 
     TEDGE_TEST_PACKAGES=DIR takes them from DIR instead, built there beforehand
-    by `scripts/build-packages --output DIR`: the build needs the package
-    registry, tests in a network namespace cannot reach it.
+    by `scripts/build-packages --output DIR`. The build needs the package
+    registry: it runs in the machine's network namespace (tests/support/netns.py).
     """
     prebuilt = os.environ.get("TEDGE_TEST_PACKAGES")
     output = Path(prebuilt) if prebuilt else tmp_path_factory.mktemp("dist")
     if not prebuilt:
         result = subprocess.run(
-            [sys.executable, str(BUILD_SCRIPT), "--output", str(output)],
+            in_machine_network([sys.executable, str(BUILD_SCRIPT), "--output", str(output)]),
             capture_output=True,
             text=True,
             timeout=900,

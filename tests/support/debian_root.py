@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .netns import in_machine_network
 from .proc import ServiceError, run
 
 CACHE_DIR = Path(os.environ.get("TEDGE_CONTAINER_PLUGIN_CI_CACHE") or "/var/cache/tedge-container-plugin-ci")
@@ -81,7 +82,7 @@ def cached_root(name: str, suite: str, packages: Sequence[str], debootstrap: str
             env.update({k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")})
             started = time.monotonic()
             argv = [debootstrap, "--variant=minbase", "--include=" + ",".join(packages), suite]
-            run([*argv, str(partial), mirror], env=env, timeout=1800)
+            run(in_machine_network([*argv, str(partial), mirror]), env=env, timeout=1800)
             note = f"debootstrap {suite} from {mirror} took {time.monotonic() - started:.0f} s"
             (partial / READY_MARK).write_text(note + "\n")
             partial.rename(root)
