@@ -1,13 +1,24 @@
-"""Test images built from busybox-static, and helpers to push, save and grow them."""
+"""Test images built from busybox-static, and helpers to push, save and grow them.
+
+The four base images are built once per set of inputs (busybox, this file) and kept as one
+archive in the temporary directory: the first pytest process to need them builds them and
+saves the archive, every other one (each xdist worker, the podman 5 stage, the next run)
+loads it, so every engine holds the same images with the same IDs.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import gzip as gzip_module
+import hashlib
 import io
 import json
 import os
 import shutil
 import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .podman import PodmanService
@@ -38,7 +49,37 @@ class TestImages:
         self.ids: dict[str, str] = {}
 
     def build(self) -> TestImages:
+        """The base images in the service's store: loaded from the cached archive, or built and
+        saved there when there is none yet (or it cannot be loaded)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
+        archive = _cached_archive_path()
+        with _locked(archive.with_suffix(".lock")):
+            if archive.exists():
+                try:
+                    return self._load(archive)
+                except CommandError:
+                    archive.unlink()  # a partial or stale archive: built again below
+            self._build_base()
+            partial = archive.with_suffix(".partial")
+            partial.unlink(missing_ok=True)  # a save that died half-way
+            self.podman.cli("save", "--multi-image-archive", "--format", "docker-archive",
+                            "--output", str(partial), *self.base_images, timeout=600)  # fmt: skip
+            partial.rename(archive)
+        return self
+
+    @property
+    def base_images(self) -> tuple[str, ...]:
+        return (self.app1, self.app2, self.nocmd, self.exits)
+
+    def _load(self, archive: Path) -> TestImages:
+        self.podman.cli("load", "--input", str(archive), timeout=600)
+        ids = self.podman.cli("image", "inspect", "--format", "{{.Id}}", *self.base_images).stdout.split()
+        if len(ids) != len(self.base_images):
+            raise CommandError(f"{archive} holds {len(ids)} of the {len(self.base_images)} base images")
+        self.ids.update(zip(self.base_images, ids))
+        return self
+
+    def _build_base(self) -> None:
         cmd = _LOOP.format(pre=f"httpd -p {self.app_port} -h /www; ")
         for image, version in ((self.app1, "1"), (self.app2, "2")):
             self._import(
@@ -54,7 +95,6 @@ class TestImages:
         self._import(self.exits, {}, ['CMD ["/bin/sh", "-c", "exit 1"]'])
         if self.ids[self.app1] == self.ids[self.app2]:
             raise AssertionError("app:1 and app:2 must have different image IDs")
-        return self
 
     def push(
         self,
@@ -124,6 +164,25 @@ class TestImages:
         finally:
             tar_path.unlink(missing_ok=True)
         self.ids[image] = out.strip().splitlines()[-1].removeprefix("sha256:")
+
+
+def _cached_archive_path() -> Path:
+    """Where the base images of these inputs are kept: below the temporary directory, which
+    podman 5's chrooted CLI sees at its own path."""
+    inputs = hashlib.sha256(BUSYBOX.read_bytes() if BUSYBOX.exists() else b"")
+    inputs.update(Path(__file__).read_bytes())
+    return Path(tempfile.gettempdir()) / f"tedge-test-images-{inputs.hexdigest()[:16]}.tar"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on PATH while the archive is made or read (one builder, others wait)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _rootfs_tar(path: Path, files: dict[str, str], random_mb: dict[str, int]) -> None:

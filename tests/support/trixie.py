@@ -11,8 +11,9 @@ Every podman of that root runs as `unshare --mount chroot ROOT podman ...`:
 (for the CLI also the temporary directory, for the files tests save and load)
 at its own path are mounted in a private mount namespace that disappears
 with the command, so no mount outlives it and the socket, configs, store and
-file paths are the same inside and outside. The network namespace is the host's:
-registries and brokers on 127.0.0.1 are reachable as with the host's podman.
+file paths are the same inside and outside. The network namespace is the pytest
+process's (tests/support/netns.py): its registries and brokers on 127.0.0.1 are reachable
+as with the host's podman.
 """
 
 from __future__ import annotations
