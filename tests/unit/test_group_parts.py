@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tests.support.group import tar_entries
 
+from tedge_container.credentials.model import secret_values
 from tedge_container.software.group import checks, project
 from tedge_container.software.group.archive import layout, staging
 
@@ -290,9 +291,7 @@ def test_compose_output_quotes_its_last_error_cut_short_and_without_secrets():
     assert compose_output.last_error(traceback, "/data/compose/shop") == "Dockerfile not found in ./app"
     assert "build context" in compose_output.said("Dockerfile not found in ./app")
     podman = "podman create -e DB_PASSWORD=s3cret x\nError: cannot use DB_PASSWORD=s3cret with " + "y " * 150
-    quoted = compose_output.last_error(
-        podman, secrets=compose_output.secret_values({"DB_PASSWORD": "s3cret"})
-    )
+    quoted = compose_output.last_error(podman, secrets=secret_values({"DB_PASSWORD": "s3cret"}))
     assert "s3cret" not in quoted and quoted.startswith("Error: cannot use DB_PASSWORD=***")
     assert len(quoted) == compose_output.MAX_QUOTE and quoted.endswith("…")
     long_id = "0123456789ab" + "c" * 52
@@ -300,7 +299,7 @@ def test_compose_output_quotes_its_last_error_cut_short_and_without_secrets():
         'Error: unable to start container "0123456789ab": x'
     )
     assert compose_output.last_error("podman ps\nexit code: 0\n") == ""
-    assert compose_output.secret_values({"API_TOKEN": "abcd", "MODE": "prod"}) == ["abcd"]
+    assert secret_values({"API_TOKEN": "abcd", "MODE": "prod"}) == ["abcd"]
     path = "Error: statfs /var/tedge-container-plugin/compose_other_group/conf_directory: no such file"
     assert compose_output.last_error(path, "/var/tedge-container-plugin/compose/shop") == path
 

@@ -8,7 +8,7 @@ came from outside (a helper's stderr, an engine message) before it is shown.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 HIDDEN = "***"
@@ -136,6 +136,7 @@ _KEY_VALUE = re.compile(
 _AUTH_HEADER = re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9._~+/=-]{6,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 _OPAQUE = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{32,}={0,2}")
+_SECRET_NAME = re.compile(r"(?i)pass|secret|token|key|auth|credential|cert")
 
 
 def redact(text: str, secrets: Iterable[str] = (), heuristics: bool = True, opaque: bool = True) -> str:
@@ -152,3 +153,12 @@ def redact(text: str, secrets: Iterable[str] = (), heuristics: bool = True, opaq
     text = _AUTH_HEADER.sub(lambda m: m.group(1) + " " + HIDDEN, text)
     text = _JWT.sub(HIDDEN, text)
     return _OPAQUE.sub(HIDDEN, text) if opaque else text
+
+
+def secret_values(variables: Mapping[str, str]) -> list[str]:
+    """The values of variables whose name looks secret (`DB_PASSWORD`, `API_TOKEN`, ...): a compose
+    project's variables, a container's environment. Values shorter than 3 are left (they would
+    hide every "1" and "on")."""
+    return [
+        value for key, value in variables.items() if value and len(value) >= 3 and _SECRET_NAME.search(key)
+    ]

@@ -4,8 +4,8 @@ Asked of the engine when the alarm is raised or its count updated (at most
 once per `container.crash_loop_update_interval` per container), bounded by a
 short timeout; any failure leaves the text as it was. The line is cut short and
 carries no secret: the values of the container's environment variables with a
-secret-looking name (`DB_PASSWORD`, `API_TOKEN`, as compose's quotes are
-cleaned, software/group/compose_output.py) and what the credentials redaction
+secret-looking name (`DB_PASSWORD`, `API_TOKEN`: credentials.model.secret_values,
+as for compose's quotes) and what the credentials redaction
 recognises (`password=...`, `Bearer ...`, JWTs) are hidden.
 """
 
@@ -90,8 +90,7 @@ def last_words(engine: Engine | None, container_id: str, exit_code: int | None =
     """
     if engine is None or not container_id:
         return ""
-    from ..credentials.model import redact
-    from ..software.group.compose_output import secret_values
+    from ..credentials.model import redact, secret_values
 
     try:
         data = dict(engine.inspect_container(container_id, timeout=_TIMEOUT) or {})

@@ -20,14 +20,13 @@ from ...credentials.model import redact
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable
 
 MAX_QUOTE = 200
 _ECHOED = ("podman ", "['podman'", "[podman", "exit code:")
 _EXCEPTION = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception|Exit))(?::\s*(.*))?$")
 _CONTAINER_ID = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{52}\b")
 _ECHO_OF_A_FAILED_CREATE = ": no such container"
-_SECRET_NAME = re.compile(r"(?i)pass|secret|token|key|auth|credential|cert")
 # A known cause → what the operator can do about it.
 _HINTS = (
     (
@@ -41,13 +40,6 @@ _HINTS = (
         "Dockerfile or Containerfile) next to the compose file, or give the service an image",
     ),
 )
-
-
-def secret_values(variables: Mapping[str, str]) -> list[str]:
-    """The values of variables whose name looks secret (`DB_PASSWORD`, `API_TOKEN`, ...)."""
-    return [
-        value for key, value in variables.items() if value and len(value) >= 3 and _SECRET_NAME.search(key)
-    ]
 
 
 def clean(line: str, directory: str = "", secrets: Iterable[str] = ()) -> str:

@@ -24,8 +24,9 @@ import sys
 
 from ... import log
 from ...child_guard import guarded
+from ...credentials.model import secret_values
 from ...errors import EngineTimeout, PluginError
-from .compose_output import clean, last_error, said, secret_values
+from .compose_output import clean, last_error, said
 from .hosts import HOSTS_OVERRIDE
 
 TYPE_CHECKING = False
