@@ -248,10 +248,39 @@ def test_a_died_event_tells_the_exit_code_of_the_run_that_ended() -> None:
 
     actor = {"ID": "abc", "Attributes": {"containerExitCode": "3"}}
     died = {"Type": "container", "Action": "died", "Actor": actor}
-    assert died_exit_code(died) == ("abc", 3)
+    assert died_exit_code(died) == ("abc", (3, None))
+    assert died_exit_code({**died, "time": 1700000000}) == ("abc", (3, 1700000000.0))
+    assert died_exit_code({**died, "time": 1700000000, "timeNano": 1700000000123456789}) == (
+        "abc",
+        (3, 1700000000.1234567),
+    )
     assert died_exit_code({**died, "Action": "start"}) is None
     assert died_exit_code({**died, "Actor": {"ID": "abc", "Attributes": {}}}) is None  # podman did not say
     assert died_exit_code({**died, "Actor": {"ID": "abc", "Attributes": {"containerExitCode": "x"}}}) is None
+
+
+def test_the_last_words_are_what_the_run_wrote_before_its_death() -> None:
+    """A crash-looping container may run again before the alarm asks; its new run's first line
+    (written before podman records the new start) must not stand for the last words. A stand-in
+    engine: the interleaving of podman's restart with the monitor's questions is the fault."""
+    from tedge_container.monitor.last_words import Death, last_words
+
+    asked: list[float | None] = []
+
+    class Engine:
+        def inspect_container(self, name: str, timeout: float) -> dict:
+            state = {"Status": "running", "StartedAt": "2023-11-14T22:13:21Z"}
+            return {"State": state, "Config": {"Env": ["DB_PASSWORD=s3cret"]}}
+
+        def log_tail(self, name: str, lines: int, timeout: float, until: float | None = None) -> str:
+            asked.append(until)
+            return "starting\nfatal: password s3cret\n" if until == 1700000000.5 else "starting\n"
+
+    text = last_words(Engine(), "abc", Death(3, 1700000000.5))  # type: ignore[arg-type]
+    assert text == " It last exited with code 3; its last output: 'fatal: password ***'.", text
+    assert asked == [1700000000.5]
+    assert last_words(Engine(), "abc") == " Its last output: 'starting'."  # no event: before the start
+    assert asked[-1] == 1700000001.0
 
 
 def test_podman_times_are_read_to_the_microsecond() -> None:
@@ -275,9 +304,9 @@ def test_exit_codes_are_remembered_per_container_and_bounded() -> None:
 
     codes.note(died("a", 1))
     codes.note(died("a", 3))
-    assert codes.get("a") == 3
+    assert codes.get("a") == (3, None)
     codes.note({"Action": "remove", "Actor": {"ID": "a"}}, removed="a")
     assert codes.get("a") is None
     for container_id in "bcd":
         codes.note(died(container_id, 2))
-    assert len(codes.codes) <= 2 and codes.get("d") == 2
+    assert len(codes.codes) <= 2 and codes.get("d") == (2, None)

@@ -219,8 +219,11 @@ class ContainerCalls(Connection):
         return code
 
     def log_tail(self, name: str, lines: int, timeout: float, until: float | None = None) -> str:
-        """The last `lines` lines the container wrote (stdout and stderr; before `until`, a UNIX time,
-        when given), as text; '' when none."""
+        """The last `lines` lines the container wrote (stdout and stderr), as text; '' when none.
+
+        With `until` (a UNIX time), those of them written before it: podman takes the last
+        `lines` first and then drops the later ones, so ask for more lines than you need.
+        """
         window = f"&until={until:.6f}" if until is not None else ""
         status, body = self._raw_request(
             f"{API_PREFIX}/containers/{name}/logs?stdout=true&stderr=true&tail={int(lines)}{window}", timeout

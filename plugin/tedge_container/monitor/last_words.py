@@ -11,6 +11,8 @@ recognises (`password=...`, `Bearer ...`, JWTs) are hidden.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..errors import PluginError
 
 TYPE_CHECKING = False
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 
 MAX_LINE = 160  # characters of the last output line quoted in the alarm
 _TIMEOUT = 2.0  # seconds for each engine call: the monitor's loop waits on them
+# Lines asked for: podman cuts the tail before `until`, so the runs since the death (a few
+# lines each, by the time the alarm asks) must not fill it.
+_LOOKBACK = 20
 
 
 def _environment(data: dict) -> dict[str, str]:
@@ -29,8 +34,15 @@ def _environment(data: dict) -> dict[str, str]:
     return dict(str(entry).partition("=")[::2] for entry in entries if isinstance(entry, str))
 
 
-def died_exit_code(event: Mapping[str, Any]) -> tuple[str, int] | None:
-    """A `died` event → (container id, its exit code); None for any other event.
+class Death(NamedTuple):
+    """How a container's run ended: its exit code, and when (UNIX time; None if podman did not say)."""
+
+    code: int
+    at: float | None = None
+
+
+def died_exit_code(event: Mapping[str, Any]) -> tuple[str, Death] | None:
+    """A `died` event → (container id, how its run ended); None for any other event.
 
     The event is the one place that knows how a run ended: by the time the alarm asks,
     a crash-looping container may run again, and podman 5 then reports exit code 0.
@@ -40,19 +52,28 @@ def died_exit_code(event: Mapping[str, Any]) -> tuple[str, int] | None:
     actor = event.get("Actor") or {}
     code = str((actor.get("Attributes") or {}).get("containerExitCode") or "")
     container_id = str(actor.get("ID") or event.get("id") or "")
-    return (container_id, int(code)) if container_id and code.lstrip("-").isdigit() else None
+    if not container_id or not code.lstrip("-").isdigit():
+        return None
+    return container_id, Death(int(code), _event_time(event))
+
+
+def _event_time(event: Mapping[str, Any]) -> float | None:
+    nanoseconds, seconds = event.get("timeNano"), event.get("time")
+    if isinstance(nanoseconds, int) and nanoseconds > 0:
+        return nanoseconds / 1e9
+    return float(seconds) if isinstance(seconds, (int, float)) and seconds > 0 else None
 
 
 class ExitCodes:
-    """Container id → the exit code of its last run, from `died` events; bounded (MAX_REMEMBERED)."""
+    """Container id → how its last run ended, from `died` events; bounded (MAX_REMEMBERED)."""
 
     MAX_REMEMBERED = 10_000
 
     def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
+        self.codes: dict[str, Death] = {}
 
     def note(self, event: Mapping[str, Any], removed: str = "") -> None:
-        """Take a died event's exit code; forget `removed` (a container that is gone)."""
+        """Take a died event's exit code and time; forget `removed` (a container that is gone)."""
         died = died_exit_code(event)
         if died is not None:
             if len(self.codes) >= self.MAX_REMEMBERED and died[0] not in self.codes:
@@ -61,7 +82,7 @@ class ExitCodes:
         elif removed:
             self.codes.pop(removed, None)
 
-    def get(self, container_id: str) -> int | None:
+    def get(self, container_id: str) -> Death | None:
         return self.codes.get(container_id)
 
 
@@ -82,11 +103,14 @@ def _unix_time(text: str) -> float | None:
     return moment.timestamp() if moment.year > 1 else None
 
 
-def last_words(engine: Engine | None, container_id: str, exit_code: int | None = None) -> str:
+def last_words(engine: Engine | None, container_id: str, death: Death | None = None) -> str:
     """` It last exited with code 1; its last output: '...'.` ('' when the engine cannot tell).
 
-    `exit_code` is the one its last `died` event gave. A container the engine has
-    started again is asked for what it wrote before that start, not since.
+    `death` is what its last `died` event said. The output asked for is what it wrote
+    before that death, so a run the engine has started since does not answer. Without
+    the event's time, a running container is asked for what it wrote before its start;
+    a new run's first line can still slip in then (it may write before podman records
+    the start).
     """
     if engine is None or not container_id:
         return ""
@@ -97,10 +121,12 @@ def last_words(engine: Engine | None, container_id: str, exit_code: int | None =
         state = data.get("State") or {}
         running = state.get("Status") == "running"
         until = _unix_time(str(state.get("StartedAt") or "")) if running else None
-        output = engine.log_tail(container_id, 3, timeout=_TIMEOUT, until=until)
+        if death is not None and death.at is not None:
+            until = death.at
+        output = engine.log_tail(container_id, _LOOKBACK, timeout=_TIMEOUT, until=until)
     except PluginError:
         return ""
-    code = exit_code if exit_code is not None else None if running else state.get("ExitCode")
+    code = death.code if death is not None else None if running else state.get("ExitCode")
     said = ""
     lines = [" ".join(line.split()) for line in output.splitlines() if line.strip()]
     if lines:
