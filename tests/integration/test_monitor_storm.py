@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from tests.support.monitor import podman, service_topic, unique, wait_until
+from tests.support.monitor import podman, remove_crash_loop, service_topic, unique, wait_until
 
 from tedge_container.monitor.overflow import Overflow
 
@@ -53,15 +53,7 @@ def test_a_storm_of_creates_and_removes_beside_crash_loops_loses_no_state(
 
         wait_until("the broker's registrations to be the engine's again", settled, timeout=120)
         for name in loops:  # their deregistrations come back from the broker while the loop is behind
-            # podman 4.3 refuses `rm -f` of a container caught mid-restart now and then: until it is gone.
-            wait_until(
-                f"{name} removed",
-                lambda name=name: (
-                    plugin.podman.cli("rm", "-f", "-t", "0", name, check=False).returncode == 0
-                    and plugin.podman.cli("container", "exists", name, check=False).returncode == 1
-                ),
-                timeout=60,
-            )
+            remove_crash_loop(plugin, name)
 
         def gone() -> bool:
             return not any(watch.state.get(service_topic(name)) for name in loops)

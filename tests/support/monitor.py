@@ -131,3 +131,16 @@ def own_health(watch: Watch) -> str:
 
 def podman(plugin: Any, *args: str) -> str:
     return plugin.podman.cli(*args).stdout.strip()
+
+
+def remove_crash_loop(plugin: Any, name: str, timeout: float = 60) -> None:
+    """`rm -f` a container the engine keeps restarting, until it is gone: podman 4.3 refuses
+    the removal of a container caught mid-restart now and then."""
+    wait_until(
+        f"{name} removed",
+        lambda: (
+            plugin.podman.cli("rm", "-f", "-t", "0", name, check=False).returncode == 0
+            and plugin.podman.cli("container", "exists", name, check=False).returncode == 1
+        ),
+        timeout=timeout,
+    )

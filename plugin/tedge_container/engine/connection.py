@@ -62,8 +62,11 @@ class Connection:
         method: str = "GET",
         payload: Any = None,
         upload: Upload | None = None,
+        max_answer: int | None = None,
     ) -> tuple[int, bytes]:
-        """One request over the fast raw path: (status, body); an unreachable engine is EngineUnavailable."""
+        """One request over the fast raw path: (status, body); an unreachable engine is EngineUnavailable.
+
+        `max_answer`: bytes of answer read at most (sockets.AnswerTooLarge past it)."""
         if not self.socket_path:
             raise self._unavailable("")
         if target != _PING:
@@ -71,7 +74,7 @@ class Connection:
         http = UnixHTTP(self.socket_path, timeout or self.config.get("container.connect_timeout"))
         body = None if payload is None else jsonio.dumps(payload).encode("utf-8")
         try:
-            return http.request(method, target, body, upload)
+            return http.request(method, target, body, upload, max_answer)
         except FileNotFoundError:
             raise self._unavailable("the socket does not exist") from None
         except ConnectionRefusedError:

@@ -8,9 +8,10 @@ from .. import jsonio  # not `json`: see jsonio.py
 from ..errors import EngineError, PluginError
 from .connection import Connection, quoted
 from .model import Container
-from .sockets import API_PREFIX, answer_text
+from .sockets import API_PREFIX, AnswerTooLarge, answer_text
 
 _RACE_TRIES = 3
+MAX_LOG_TAIL = 1 << 20  # bytes of a log tail read at most: its lines are as long as a container makes them
 _INTERFACE_RACE = "no such network interface"
 _FIREWALL_RACE = "No chain/target/match by that name"
 
@@ -223,11 +224,14 @@ class ContainerCalls(Connection):
 
         With `until` (a UNIX time), those of them written before it: podman takes the last
         `lines` first and then drops the later ones, so ask for more lines than you need.
+        A container decides how long its lines are: past MAX_LOG_TAIL bytes, '' too.
         """
         window = f"&until={until:.6f}" if until is not None else ""
-        status, body = self._raw_request(
-            f"{API_PREFIX}/containers/{name}/logs?stdout=true&stderr=true&tail={int(lines)}{window}", timeout
-        )
+        target = f"{API_PREFIX}/containers/{name}/logs?stdout=true&stderr=true&tail={int(lines)}{window}"
+        try:
+            status, body = self._raw_request(target, timeout, max_answer=MAX_LOG_TAIL)
+        except AnswerTooLarge:
+            return ""
         if status >= 400:
             return ""
         from .logs import demultiplex_stream

@@ -97,6 +97,10 @@ class Upload:
         self.content_type = content_type
 
 
+class AnswerTooLarge(EngineError):
+    """An answer past the size its caller allows (the rest is not read)."""
+
+
 class UnixHTTP:
     """Just enough HTTP/1.0 over a unix socket for the API's small requests.
 
@@ -112,17 +116,29 @@ class UnixHTTP:
         return self.request("GET", target)
 
     def request(
-        self, method: str, target: str, body: bytes | None = None, upload: Upload | None = None
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        upload: Upload | None = None,
+        max_answer: int | None = None,
     ) -> tuple[int, bytes]:
-        status, _, answer = self.exchange(method, target, body, upload)
+        status, _, answer = self.exchange(method, target, body, upload, max_answer)
         return status, answer
 
     def exchange(
-        self, method: str, target: str, body: bytes | None = None, upload: Upload | None = None
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        upload: Upload | None = None,
+        max_answer: int | None = None,
     ) -> tuple[int, bytes, bytes]:
         """(status, header lines, body).
 
         `upload`: a body sent as it is produced, of a length known beforehand (no chunked encoding).
+        `max_answer`: bytes read at most (AnswerTooLarge past it): for answers whose size a
+        container decides, such as its logs.
         """
         deadline = time.monotonic() + self.timeout
         head = f"{method} {target} HTTP/1.0\r\nHost: d\r\n"
@@ -143,13 +159,16 @@ class UnixHTTP:
                     sent += len(chunk)
                 if sent != upload.length:  # the engine would wait for the rest, or read too little
                     raise EngineError(f"{sent} bytes to upload where {upload.length} were announced.")
-            chunks = []
+            chunks, received = [], 0
             while True:
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
                 chunk = sock.recv(262144)
                 if not chunk:
                     break
                 chunks.append(chunk)
+                received += len(chunk)
+                if max_answer is not None and received > max_answer:
+                    raise AnswerTooLarge(f"The engine's answer to {target} is over {max_answer} bytes.")
         finally:
             sock.close()
         data = b"".join(chunks)

@@ -121,11 +121,14 @@ def last_words(engine: Engine | None, container_id: str, death: Death | None = N
         state = data.get("State") or {}
         running = state.get("Status") == "running"
         until = _unix_time(str(state.get("StartedAt") or "")) if running else None
-        if death is not None and death.at is not None:
-            until = death.at
-        output = engine.log_tail(container_id, _LOOKBACK, timeout=_TIMEOUT, until=until)
     except PluginError:
         return ""
+    if death is not None and death.at is not None:
+        until = death.at
+    try:
+        output = engine.log_tail(container_id, _LOOKBACK, timeout=_TIMEOUT, until=until)
+    except PluginError:  # logs too slow to read: the exit code alone
+        output = ""
     code = death.code if death is not None else None if running else state.get("ExitCode")
     said = ""
     lines = [" ".join(line.split()) for line in output.splitlines() if line.strip()]
