@@ -42,11 +42,13 @@ def _memory_kib(pid: int, field: str) -> int:
 
 def test_a_crash_loop_of_huge_lines_costs_the_monitor_no_memory(plugin, test_images, monitor, watch) -> None:
     """A container decides how long its lines are: the monitor reads at most 1 MiB of its logs
-    for the alarm's text, however long they are (4 MB a line here, 20 lines asked for)."""
+    for the alarm's text, however long they are. 1 MB a line here, 20 lines asked for: podman
+    answers 14 MB within the monitor's 2 s. Measured: +1 to +12 MB with the bound, +14 to +20 MB
+    without (the engine's slowness, not the monitor, limited it then)."""
     assert monitor.proc is not None
     before = _memory_kib(monitor.proc.pid, "VmRSS")
     name = unique("huge")
-    script = "head -c 4000000 /dev/zero | tr '\\0' x; echo; exit 3"
+    script = "head -c 1000000 /dev/zero | tr '\\0' x; echo; exit 3"
     podman(
         plugin, "run", "-d", "--restart", "always", "--name", name, test_images.app1, "/bin/sh", "-c", script
     )
@@ -54,7 +56,7 @@ def test_a_crash_loop_of_huge_lines_costs_the_monitor_no_memory(plugin, test_ima
         alarm_topic = f"{service_topic(name)}/a/container_crash_loop"
         alarm = wait_until("the crash-loop alarm", lambda: watch.json(alarm_topic), timeout=30)
     finally:
-        remove_crash_loop(plugin, name)  # its log grows 4 MB a run
+        remove_crash_loop(plugin, name)  # its log grows 1 MB a run
     peak = _memory_kib(monitor.proc.pid, "VmHWM")
     assert "It last exited with code 3" in alarm["text"] and len(alarm["text"]) < 400, alarm["text"]
     assert peak - before < 16 * 1024, f"the monitor grew from {before} KiB to a peak of {peak} KiB"
