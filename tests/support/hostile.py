@@ -87,6 +87,7 @@ class Measured(NamedTuple):
     stdout: str
     stderr: str
     peak_rss_mb: float
+    cpu_seconds: float  # user + system, of the command and its children (getrusage of the launcher)
 
     @property
     def last_line(self) -> str:
@@ -99,7 +100,8 @@ def run_limited(
 ) -> Measured:
     """Run `argv` under `prlimit --as` (a regression fails the test, not the machine); its peak RSS.
 
-    The peak is the command's own `ru_maxrss`, from the rusage wait4 returns for it.
+    The peak is the command's own `ru_maxrss`, from the rusage wait4 returns for it; its CPU time
+    (user + system) is its own and its children's, from the same rusage.
     `address_space_mb` 0: no limit.
     """
     with tempfile.TemporaryDirectory() as scratch:
@@ -124,8 +126,8 @@ def run_limited(
                 raise
         result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         with open(report) as stream:
-            peak_kib = int(stream.read())
-    return Measured(result.returncode, result.stdout, result.stderr, peak_kib / 1024)
+            peak_kib, cpu_seconds = stream.read().split()
+    return Measured(result.returncode, result.stdout, result.stderr, int(peak_kib) / 1024, float(cpu_seconds))
 
 
 # -- input that multiplies inside the plugin (issue 23): small files, huge work if walked naively --------
@@ -183,6 +185,13 @@ def deep_directory(path: Path, compose_text: str, depth: int = 1100) -> Path:
 
 def deep_entries(path: Path, compose_text: str, entries: int = 9999, depth: int = 2000) -> Path:
     """`entries` directories at depth `depth`: a check re-walking each path costs entries x depth²."""
+    stem = "/".join(["d"] * (depth - 1))
+    return _write_tar(path, compose_text, [_directory(f"{stem}/{index}") for index in range(entries)])
+
+
+def deepest_allowed(path: Path, compose_text: str, entries: int = 9800, depth: int = 127) -> Path:
+    """`entries` directories `depth` levels deep (the default bounds allow 128 and 10,000): the largest
+    archive the defaults install. Each name needs a pax header: two headers per entry to parse."""
     stem = "/".join(["d"] * (depth - 1))
     return _write_tar(path, compose_text, [_directory(f"{stem}/{index}") for index in range(entries)])
 
