@@ -20,7 +20,7 @@ from tests.unit.test_archive import make_archive
 from tedge_container.errors import ArchiveError
 from tedge_container.images import contents
 from tedge_container.software.group.archive.staging import unpack
-from tedge_container.software.group.bundle.members import is_bundled_image
+from tedge_container.software.group.bundle.members import is_bundled_image, members
 
 LAYER = b"layer bytes " * 100
 CONFIG = b'{"architecture": "amd64"}'
@@ -115,3 +115,23 @@ def test_only_members_under_images_are_bundle_images(tmp_path: Path):
     )
     unpack(str(archive), str(tmp_path / "staging"), skip=is_bundled_image)
     assert sorted(p.name for p in (tmp_path / "staging").iterdir()) == ["compose.yaml", "conf"]
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_image_archives_are_read_where_unpacking_found_them(tmp_path: Path, compressed: bool):
+    image = docker_archive()
+    tar = _tar({"compose.yaml": b"services: {}\n", "images/app.tar": image, "conf/a": b"x"})
+    archive = tmp_path / ("bundle.tar.gz" if compressed else "bundle.tar")
+    archive.write_bytes(gzip.compress(tar) if compressed else tar)
+    set_aside = unpack(str(archive), str(tmp_path / "staging"), skip=is_bundled_image)
+    assert [member.name for member in set_aside.members] == ["images/app.tar"]
+    read = [(name, size, source.read()) for name, size, source in members(str(archive), "b", set_aside)]
+    assert read == [("images/app.tar", len(image), image)]
+
+
+def test_a_group_archive_without_images_is_not_opened_again(tmp_path: Path):
+    archive = tmp_path / "plain.tar"
+    archive.write_bytes(_tar({"compose.yaml": b"services: {}\n", "conf/a": b"x"}))
+    set_aside = unpack(str(archive), str(tmp_path / "staging"), skip=is_bundled_image)
+    archive.unlink()  # what reads it again fails
+    assert list(members(str(archive), "plain.tar", set_aside)) == []
