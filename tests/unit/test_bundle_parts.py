@@ -11,7 +11,9 @@ import gzip
 import hashlib
 import io
 import json
+import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -102,6 +104,24 @@ def test_the_size_limit_is_counted_on_the_uncompressed_stream():
     with pytest.raises(ArchiveError) as raised:
         inspect(bomb, limit=1 << 20)
     assert raised.value is OVER
+
+
+def test_an_image_archive_of_many_small_members_is_read_in_linear_time():
+    # 20,000 one-byte members (the bound is 100,000): 9.6 s of CPU when the stream's 1 MiB buffer
+    # was copied for each 512-byte header; 100,000 would have taken ~50 s.
+    buffer, image_file = io.BytesIO(), io.BytesIO(docker_archive())
+    with tarfile.open(fileobj=image_file) as image, tarfile.open(fileobj=buffer, mode="w") as tar:
+        for index in range(20_000):
+            member = tarfile.TarInfo(f"padding/{index}")
+            member.size = 1
+            tar.addfile(member, io.BytesIO(b"x"))
+        for member in image.getmembers():
+            tar.addfile(member, image.extractfile(member))
+    started = time.process_time()
+    held = inspect(buffer.getvalue())
+    spent = time.process_time() - started
+    assert held.names == ["localhost/app:1"]
+    assert spent < 3, f"{spent:.1f} s of CPU"
 
 
 def test_only_members_under_images_are_bundle_images(tmp_path: Path):

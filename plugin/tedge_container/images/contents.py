@@ -87,7 +87,9 @@ def inspect(source: IO[bytes], display: str, limit: int, over: ArchiveError) -> 
     """Read the image archive `source` to its end; ArchiveError naming `display` when it is not whole."""
     counted = Counted(uncompressed(source), limit, over)
     try:
-        with tarfile.open(fileobj=counted, mode="r|", bufsize=CHUNK_SIZE) as tar:  # type: ignore[call-overload]
+        # tarfile.RECORDSIZE, not CHUNK_SIZE: a stream copies its whole buffer for each 512-byte
+        # header (100,000 headers: 50 s of CPU with a 1 MiB buffer); data is still read in chunks.
+        with tarfile.open(fileobj=counted, mode="r|", bufsize=tarfile.RECORDSIZE) as tar:  # type: ignore[call-overload]
             members, documents, blobs = _read_all(tar, display)
         # Whatever follows the last member (end blocks, padding) must be there too.
         while counted.read(CHUNK_SIZE):
