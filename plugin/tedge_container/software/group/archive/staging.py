@@ -41,7 +41,8 @@ __all__ = ["PLAIN_FILE_NAME", "SetAside", "Skip", "UnsafeArchive", "archive_kind
 PLAIN_FILE_NAME = "docker-compose.yaml"
 
 # `skip(name)`: True for an entry that is not part of the project's files (not
-# unpacked, not counted against the limits), e.g. one another step reads.
+# unpacked, not counted against the project's limits), e.g. one another step reads;
+# such entries are counted apart, against the same limit on entries (each is kept).
 Skip = Callable[[str], bool]
 
 
@@ -71,6 +72,8 @@ def _tar_members(tar: tarfile.TarFile, limits: Limits, display: str, skip: Skip)
         member.pax_headers = {}  # a copy of its long name, read already: 20 MB for 10,000 2 KB names
         if skip(member.name):
             set_aside.append(member)
+            if len(set_aside) > limits.entries:  # kept for their reader: bounded as the others are
+                raise limits.too_many(display)
             continue
         entries += 1
         if entries > limits.entries:
@@ -274,6 +277,8 @@ def _unpack_zip(file: str, tree: SafeTree, reserve: Callable[[int], None] | None
         kept, set_aside = [], []
         for info in archive.infolist():
             (set_aside if skip(info.filename) else kept).append(info)
+        if len(set_aside) > tree.limits.entries:
+            raise tree.limits.too_many(tree.display)
         (reserve or _never)(_zip_size(kept, tree.limits, tree.display))
         _extract_zip(archive, kept, tree)
     return set_aside
