@@ -82,6 +82,29 @@ def gzip_bomb(path: Path, member_size: int, compose_text: str) -> Path:
     return path
 
 
+def huge_extended_header(path: Path, compose_text: str, size: int, kind: bytes = tarfile.XHDTYPE) -> Path:
+    """A .tar.gz whose second member is an extended header (pax, or GNU long name: `kind`) of `size`
+    zero bytes, a few hundred KB on disk: tarfile reads such a header into memory whole."""
+    data = compose_text.encode()
+
+    def header(name: str, type_: bytes, length: int) -> bytes:
+        info = tarfile.TarInfo(name)
+        info.type, info.size = type_, length
+        return info.tobuf(tarfile.USTAR_FORMAT)
+
+    head = header("compose.yaml", tarfile.REGTYPE, len(data)) + data + b"\0" * (-len(data) % 512)
+    head += header("././@LongLink" if kind == tarfile.GNUTYPE_LONGNAME else "pax", kind, size)
+    tail = b"\0" * (-size % 512) + header("after", tarfile.REGTYPE, 0) + b"\0" * 1024
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: with a gzip header and trailer
+    with open(path, "wb") as out:
+        out.write(compressor.compress(head))
+        whole, rest = divmod(size, _MiB)
+        for _ in range(whole):
+            out.write(compressor.compress(b"\0" * _MiB))
+        out.write(compressor.compress(b"\0" * rest + tail) + compressor.flush())
+    return path
+
+
 class Measured(NamedTuple):
     returncode: int
     stdout: str

@@ -64,6 +64,8 @@ def _tar_members(tar: tarfile.TarFile, limits: Limits, display: str, skip: Skip)
     while they are written). A hard link weighs what the file it names weighs: the disk guard counts
     it so whether it is written as a link or as a copy. Names too deep or too long are refused here
     too, before a byte is written."""
+    from .tarheaders import sparse
+
     total = entries = 0
     sizes: dict[str, int] = {}  # file member → its size, for the hard links to it
     kept: list[tarfile.TarInfo] = []
@@ -79,6 +81,8 @@ def _tar_members(tar: tarfile.TarFile, limits: Limits, display: str, skip: Skip)
         if entries > limits.entries:
             raise limits.too_many(display)
         check_shape(display, member.name, member.linkname if member.issym() else "")
+        if member.sparse is not None:  # the other kinds are refused while tarfile reads them
+            raise UnsafeArchive(f"{display}: {sparse(member.name)}; refused.")
         if member.isfile():
             size = sizes[_key(member.name)] = member.size
         elif member.islnk():
@@ -142,9 +146,7 @@ def _extract_zip(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo], tree:
                 tree.file(info.filename, source, mode & 0o777)
 
 
-# A compressed tar, by its first bytes: tarfile's mode for it.
-_COMPRESSION = {b"\x1f\x8b": "r:gz", b"BZh": "r:bz2", b"\xfd7zXZ": "r:xz"}
-_COMPRESSED = tuple(_COMPRESSION)
+_COMPRESSED = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ")  # gzip, bzip2, xz: a compressed tar (tarheaders.py)
 
 
 def archive_kind(path: str) -> str:
@@ -241,33 +243,20 @@ def _readable(display: str, kind: str, *error_types: type[Exception]) -> Iterato
 
 def _unpack_tar(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> list[Any]:
     import tarfile
-    import zlib
 
-    # Random access ("r:"), not a stream: tarfile's stream reader copies its whole buffer for each
+    from .tarheaders import HeaderRefused, decompression_errors, open_tar
+
+    # Random access, not a stream: tarfile's stream reader copies its whole buffer for each
     # 512-byte header (quadratic in a gzip stream's decompressed buffer); this one reads headers in
     # place, and going back to the first member's data decompresses the archive once more, in order.
-    # Read this way, corrupt compressed data is the decompressor's own error, not tarfile's.
-    errors = (tarfile.TarError, zlib.error, *_lzma_error())
-    with _readable(tree.display, "tar", *errors), tarfile.open(file, mode=tar_mode(file)) as tar:
-        kept, set_aside, size = _tar_members(tar, tree.limits, tree.display, skip)
-        (reserve or _never)(size)
-        _extract_tar(tar, kept, tree)
-    return set_aside
-
-
-def tar_mode(file: str) -> str:
-    """The mode archive_kind's answer stands for ("r:*" would try each and list every failure)."""
-    with open(file, "rb") as stream:
-        head = stream.read(6)
-    return next((mode for magic, mode in _COMPRESSION.items() if head.startswith(magic)), "r:")
-
-
-def _lzma_error() -> tuple[type[Exception], ...]:
     try:
-        from lzma import LZMAError
-    except ImportError:  # a Python built without lzma reads no .tar.xz: tarfile says so
-        return ()
-    return (LZMAError,)
+        with _readable(tree.display, "tar", tarfile.TarError, *decompression_errors()), open_tar(file) as tar:
+            kept, set_aside, size = _tar_members(tar, tree.limits, tree.display, skip)
+            (reserve or _never)(size)
+            _extract_tar(tar, kept, tree)
+    except HeaderRefused as refused:
+        raise UnsafeArchive(f"{tree.display}: {refused}; refused.") from None
+    return set_aside
 
 
 def _unpack_zip(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> list[Any]:

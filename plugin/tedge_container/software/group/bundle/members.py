@@ -81,11 +81,9 @@ def members(file: str, display: str, set_aside: SetAside) -> Iterator[tuple[str,
                 with archive.open(info) as source:  # read decompressed: its size is file_size
                     yield info.filename, info.file_size, source
         return
-    import tarfile
+    from ..archive.tarheaders import open_tar
 
-    from ..archive.staging import tar_mode
-
-    with tarfile.open(file, mode=tar_mode(file)) as tar:  # reads the first header; the rest are known
+    with open_tar(file) as tar:  # reads the first header; the rest are known
         for member in entries:
             source = tar.extractfile(member) if member.isfile() else None
             if source is None:
