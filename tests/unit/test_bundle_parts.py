@@ -14,9 +14,11 @@ import json
 import tarfile
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
+from tests.support.hostile import huge_extended_header
 from tests.unit.test_archive import make_archive
 
 from tedge_container.errors import ArchiveError
@@ -167,3 +169,18 @@ def test_a_group_archive_without_images_is_not_opened_again(tmp_path: Path):
     set_aside = unpack(str(archive), str(tmp_path / "staging"), skip=is_bundled_image)
     archive.unlink()  # what reads it again fails
     assert list(members(str(archive), "plain.tar", set_aside)) == []
+
+
+def test_a_huge_extended_header_in_an_image_archive_is_refused_in_little_memory(tmp_path: Path):
+    data = huge_extended_header(tmp_path / "x.tar.gz", "{}", 300 << 20).read_bytes()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArchiveError) as refused:
+            inspect(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(refused.value).startswith(
+        "b.tar: images/x.tar is not a whole image archive (a pax header of 314572800 bytes, more than 65536)"
+    )
+    assert peak < 8 << 20, peak

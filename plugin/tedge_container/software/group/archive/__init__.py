@@ -2,7 +2,6 @@
 
 - staging.py: the archive (tar, tar.gz, zip) or compose file unpacked into the staging directory;
 - tree.py: the directory being built, which no entry may leave (links, `..`, devices);
-- tarheaders.py: a tar opened so that no header makes tarfile hold unbounded memory;
 - limits.py: the bounds on what a device is sent (sizes, entries, compose nodes);
 - layout.py: where a group's versions live in data_dir, and their version records.
 

@@ -64,7 +64,7 @@ def _tar_members(tar: tarfile.TarFile, limits: Limits, display: str, skip: Skip)
     while they are written). A hard link weighs what the file it names weighs: the disk guard counts
     it so whether it is written as a link or as a copy. Names too deep or too long are refused here
     too, before a byte is written."""
-    from .tarheaders import sparse
+    from ....tarheaders import sparse
 
     total = entries = 0
     sizes: dict[str, int] = {}  # file member → its size, for the hard links to it
@@ -244,7 +244,7 @@ def _readable(display: str, kind: str, *error_types: type[Exception]) -> Iterato
 def _unpack_tar(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> list[Any]:
     import tarfile
 
-    from .tarheaders import HeaderRefused, decompression_errors, open_tar
+    from ....tarheaders import HeaderRefused, decompression_errors, open_tar
 
     # Random access, not a stream: tarfile's stream reader copies its whole buffer for each
     # 512-byte header (quadratic in a gzip stream's decompressed buffer); this one reads headers in

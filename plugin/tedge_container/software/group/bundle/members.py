@@ -81,7 +81,7 @@ def members(file: str, display: str, set_aside: SetAside) -> Iterator[tuple[str,
                 with archive.open(info) as source:  # read decompressed: its size is file_size
                     yield info.filename, info.file_size, source
         return
-    from ..archive.tarheaders import open_tar
+    from ....tarheaders import open_tar
 
     with open_tar(file) as tar:  # reads the first header; the rest are known
         for member in entries:

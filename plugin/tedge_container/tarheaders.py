@@ -1,14 +1,16 @@
-"""Opening a group's tar archive so that no header can make tarfile hold more than a bounded amount.
+"""Reading a tar archive from the cloud so that no header makes tarfile hold more than a bounded amount.
 
 tarfile reads an extended header (pax, or GNU's long name and link) into
 memory whole, whatever size its own header claims: 300 MiB of zeros in a
 300 KB tar.gz became 300 MiB of memory (600 MiB with a stream reader)
 before the member after it was looked at. A sparse file's map is read the
 same way, as long as the archive says it goes on. So extended headers are
-bounded (MAX_EXTENDED_HEADER: a name is at most tree.MAX_PATH bytes anyway),
+bounded (MAX_EXTENDED_HEADER: a group's entry names are at most 2 KB anyway),
 and sparse files (`tar --sparse`, which projects have no use for) are
 refused, while the headers are read, before anything past them is held
-(the pax 0.x kinds, whose maps are in a bounded header, once read: staging.py).
+(the pax 0.x kinds, whose maps are in a bounded header, once read: the group's
+staging.py). Used for group archives, their bundles' image archives, and
+`container --file` image archives: BoundedHeader as tarfile's `tarinfo`.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ COMPRESSION = {b"\x1f\x8b": "r:gz", b"BZh": "r:bz2", b"\xfd7zXZ": "r:xz"}
 
 
 class HeaderRefused(Exception):
-    """A header tarfile would read into memory unbounded; the text says which (staging.py adds the file).
+    """A header tarfile would read into memory unbounded; the text says which (the caller adds the file).
 
     Not a tarfile.TarError: tarfile takes a bad header after the first for the end of the archive.
     """
 
 
-class _BoundedHeader(tarfile.TarInfo):
+class BoundedHeader(tarfile.TarInfo):
     """tarfile's own header reader, refusing what it would hold unbounded."""
 
     def _proc_pax(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
@@ -64,7 +66,7 @@ def tar_mode(file: str) -> str:
 
 def open_tar(file: str) -> tarfile.TarFile:
     """`file` for random access (its headers read in place, its members' data where they are)."""
-    return tarfile.open(file, mode=tar_mode(file), tarinfo=_BoundedHeader)
+    return tarfile.open(file, mode=tar_mode(file), tarinfo=BoundedHeader)
 
 
 def decompression_errors() -> tuple[type[Exception], ...]:
