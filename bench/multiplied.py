@@ -25,6 +25,8 @@ from tests.support.hostile import (
     deep_entries,
     deepest_allowed,
     dotenv_amplified,
+    empty_images,
+    huge_extended_header,
     link_chain,
     nested_defaults,
     run_limited,
@@ -64,6 +66,8 @@ def bench_multiplied(bench: Any, workdir: Path, plugin: str, image: str) -> None
         ("9,800 entries 127 deep (allowed)", workdir / "deepest.tar.gz", 0, None),
         ("chain of 2,000 links", workdir / "chain.tar.gz", 2, None),
         ("9,000 links through a chain each", workdir / "maze.tar.gz", 2, None),
+        ("pax header of 300 MiB", workdir / "header.tar.gz", 2, None),
+        ("200,000 empty entries under images/", workdir / "images.tar.gz", 2, None),
         ("build printing 600 MB", workdir / "loud.tar", 0, "localhost/tedge-bench/loud:1"),
     ]
     (workdir / "aliased.yaml").write_text(aliased_string(image, 600_000, 99_000))
@@ -74,6 +78,8 @@ def bench_multiplied(bench: Any, workdir: Path, plugin: str, image: str) -> None
     deepest_allowed(workdir / "deepest.tar.gz", honest)  # 9,800 entries 127 deep (the bound is 128)
     link_chain(workdir / "chain.tar.gz", honest)
     _link_maze(workdir / "maze.tar.gz", honest)
+    huge_extended_header(workdir / "header.tar.gz", honest, 300 << 20)
+    empty_images(workdir / "images.tar.gz", honest)
     _loud_build(workdir / "loud.tar", image, 600 << 20)
     for label, path, expected, built in cases:
         bench.podman.remove_all_containers()

@@ -219,6 +219,11 @@ def deepest_allowed(path: Path, compose_text: str, entries: int = 9800, depth: i
     return _write_tar(path, compose_text, [_directory(f"{stem}/{index}") for index in range(entries)])
 
 
+def empty_images(path: Path, compose_text: str, entries: int = 200_000) -> Path:
+    """`entries` empty files under images/ (1.2 MB as tar.gz): a bundle's, never unpacked, but read."""
+    return _write_tar(path, compose_text, [tarfile.TarInfo(f"images/{index}") for index in range(entries)])
+
+
 def link_chain(path: Path, compose_text: str, links: int = 2000) -> Path:
     """`l0 -> .`, `l1 -> l0`, ...: resolving the last link recursively ends in RecursionError."""
     chain = [_symlink("l0", ".")] + [_symlink(f"l{index}", f"l{index - 1}") for index in range(1, links)]
