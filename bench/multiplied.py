@@ -1,7 +1,8 @@
 """The worst input of each kind that multiplies inside the plugin (issue 23): peak RSS and time.
 
 Each is installed as a group with `container-group install`, from a small launcher
-that measures the plugin's peak RSS (and its children's: compose), and timed. Most
+that measures the plugin's peak RSS (and its children's: compose) and the CPU time of
+both (getrusage), and timed. Most
 are refused (exit 2) within their bounds; the deep-but-allowed archive, the build
 printing 600 MB and the largest `.env` within bounds are installed. Targets: < 100 MB,
 < 10 s (the build's time is podman's: its output is what is measured).
@@ -22,26 +23,14 @@ from tests.support.hostile import (
     aliased_string,
     deep_directory,
     deep_entries,
+    deepest_allowed,
     dotenv_amplified,
+    empty_images,
+    huge_extended_header,
     link_chain,
     nested_defaults,
     run_limited,
 )
-
-
-def _deepest_allowed(path: Path, compose_text: str) -> Path:
-    """9,800 entries 127 levels deep (the bound is 128): accepted, and placed in O(depth) each."""
-    stem = "/".join(["d"] * 126)
-    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as tar:
-        data = compose_text.encode()
-        info = tarfile.TarInfo("compose.yaml")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-        for index in range(9800):
-            entry = tarfile.TarInfo(f"{stem}/{index}")
-            entry.type = tarfile.DIRTYPE
-            tar.addfile(entry)
-    return path
 
 
 def _link_maze(path: Path, compose_text: str) -> Path:
@@ -77,6 +66,8 @@ def bench_multiplied(bench: Any, workdir: Path, plugin: str, image: str) -> None
         ("9,800 entries 127 deep (allowed)", workdir / "deepest.tar.gz", 0, None),
         ("chain of 2,000 links", workdir / "chain.tar.gz", 2, None),
         ("9,000 links through a chain each", workdir / "maze.tar.gz", 2, None),
+        ("pax header of 300 MiB", workdir / "header.tar.gz", 2, None),
+        ("200,000 empty entries under images/", workdir / "images.tar.gz", 2, None),
         ("build printing 600 MB", workdir / "loud.tar", 0, "localhost/tedge-bench/loud:1"),
     ]
     (workdir / "aliased.yaml").write_text(aliased_string(image, 600_000, 99_000))
@@ -84,9 +75,11 @@ def bench_multiplied(bench: Any, workdir: Path, plugin: str, image: str) -> None
     tar_of(workdir / "dotenv.tar.gz", {"compose.yaml": compose_text, ".env": dotenv}, gz=True)
     deep_directory(workdir / "deep.tar.gz", honest)
     deep_entries(workdir / "many-deep.tar.gz", honest)
-    _deepest_allowed(workdir / "deepest.tar.gz", honest)
+    deepest_allowed(workdir / "deepest.tar.gz", honest)  # 9,800 entries 127 deep (the bound is 128)
     link_chain(workdir / "chain.tar.gz", honest)
     _link_maze(workdir / "maze.tar.gz", honest)
+    huge_extended_header(workdir / "header.tar.gz", honest, 300 << 20)
+    empty_images(workdir / "images.tar.gz", honest)
     _loud_build(workdir / "loud.tar", image, 600 << 20)
     for label, path, expected, built in cases:
         bench.podman.remove_all_containers()
@@ -99,17 +92,18 @@ def bench_multiplied(bench: Any, workdir: Path, plugin: str, image: str) -> None
             raise SystemExit(f"group install of the {label} exited {result.returncode}: {result.last_line}")
         if built:
             bench.podman.cli("rmi", "-f", built, check=False)
-        rss = result.peak_rss_mb
+        rss, cpu = result.peak_rss_mb, result.cpu_seconds  # CPU: the plugin's and its children's
         outcome = "refused" if expected else "installed"
         bench.rows.append(
             (
                 f"`container-group install`, {label} ({outcome})",
-                f"{rss:.0f} MB, {seconds:.1f} s",
+                f"{rss:.0f} MB, {cpu:.1f} s CPU ({seconds:.1f} s)",
                 f"{path.stat().st_size / 1024:.0f} KiB file",
-                f"{rss / 100:.2f}x of 100 MB, {seconds / 10:.2f}x of 10 s",
+                f"{rss / 100:.2f}x of 100 MB, {cpu / 10:.2f}x of 10 s",
                 "< 100 MB, < 10 s" if not built else "< 100 MB",
             )
         )
-        print(f"{label}: {rss:.0f} MB, {seconds:.1f} s; {result.last_line[:160]}", file=sys.stderr)
+        summary = f"{label}: {rss:.0f} MB, {cpu:.1f} s CPU, {seconds:.1f} s"
+        print(f"{summary}; {result.last_line[:160]}", file=sys.stderr)
     bench.podman.remove_all_containers()
     shutil.rmtree(bench.data_dir / "compose", ignore_errors=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import stat
+import subprocess
 import tarfile
 import tempfile
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import Plugin
 from tests.support.group import Group, app, compose, last_line, tar_entries, tar_of
-from tests.support.hostile import gzip_bomb
+from tests.support.hostile import gzip_bomb, huge_extended_header
 from tests.support.images import TestImages
 
 from tedge_container.software.group.archive import layout, staging
@@ -257,3 +260,50 @@ def test_records_are_never_written_through_a_planted_link(tmp_path: Path):
     assert not (working / "version").is_symlink()
     assert (working / "version").read_text() == "2\nshop\n"
     assert not (working / "version.tedge-tmp").exists()
+
+
+@pytest.mark.parametrize("kind", [tarfile.XHDTYPE, tarfile.GNUTYPE_LONGNAME], ids=["pax", "gnu-long-name"])
+def test_an_extended_header_is_bounded_before_tarfile_holds_it(tmp_path: Path, kind: bytes):
+    # 300 MiB of zeros in a 300 KB tar.gz: tarfile read the header whole, 326 MB of peak RSS
+    # (631 MB when a stream reader read it too).
+    archive = huge_extended_header(tmp_path / "header.tar.gz", "services: {}\n", 300 << 20, kind)
+    assert archive.stat().st_size < 1 << 20
+    what = "a pax header" if kind == tarfile.XHDTYPE else "a GNU long-name header"
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnsafeArchive) as refused:
+            staging.unpack(str(archive), str(tmp_path / "staging"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(refused.value) == f"header.tar.gz: {what} of 314572800 bytes, more than 65536; refused."
+    assert peak < 8 << 20, peak
+    assert not (tmp_path / "staging").exists()
+
+
+SPARSE_KINDS = {"gnu": ["--format=gnu"], "pax-1.0": ["--format=pax", "--sparse-version=1.0"],
+                "pax-0.1": ["--format=pax", "--sparse-version=0.1"]}  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("tar") is None, reason="GNU tar makes the sparse archives")
+@pytest.mark.parametrize("options", list(SPARSE_KINDS.values()), ids=list(SPARSE_KINDS))
+def test_a_sparse_file_is_refused_while_its_header_is_read(tmp_path: Path, options: list[str]):
+    # Its map is read as long as the archive says it goes on: megabytes of blocks, gigabytes of map.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "compose.yaml").write_text("services: {}\n")
+    with open(project / "data.img", "wb") as image:
+        image.truncate(10 << 20)
+        image.seek(5 << 20)
+        image.write(b"data")
+    archive = tmp_path / "sparse.tar.gz"
+    subprocess.run(["tar", "--sparse", *options, "-czf", str(archive), "-C", str(project), "."], check=True)
+    with pytest.raises(UnsafeArchive) as refused:
+        staging.unpack(str(archive), str(tmp_path / "staging"))
+    assert str(refused.value).startswith("sparse.tar.gz: entry './"), refused.value
+    assert str(refused.value).endswith("data.img' is a sparse file (made with tar --sparse); refused.")
+    assert not (tmp_path / "staging").exists()
+    plain = options[:1]  # --sparse-version implies --sparse
+    subprocess.run(["tar", *plain, "-czf", str(archive), "-C", str(project), "."], check=True)
+    staging.unpack(str(archive), str(tmp_path / "staging"))  # the same project packed without --sparse
+    assert (tmp_path / "staging" / "data.img").stat().st_size == 10 << 20

@@ -82,11 +82,35 @@ def gzip_bomb(path: Path, member_size: int, compose_text: str) -> Path:
     return path
 
 
+def huge_extended_header(path: Path, compose_text: str, size: int, kind: bytes = tarfile.XHDTYPE) -> Path:
+    """A .tar.gz whose second member is an extended header (pax, or GNU long name: `kind`) of `size`
+    zero bytes, a few hundred KB on disk: tarfile reads such a header into memory whole."""
+    data = compose_text.encode()
+
+    def header(name: str, type_: bytes, length: int) -> bytes:
+        info = tarfile.TarInfo(name)
+        info.type, info.size = type_, length
+        return info.tobuf(tarfile.USTAR_FORMAT)
+
+    head = header("compose.yaml", tarfile.REGTYPE, len(data)) + data + b"\0" * (-len(data) % 512)
+    head += header("././@LongLink" if kind == tarfile.GNUTYPE_LONGNAME else "pax", kind, size)
+    tail = b"\0" * (-size % 512) + header("after", tarfile.REGTYPE, 0) + b"\0" * 1024
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: with a gzip header and trailer
+    with open(path, "wb") as out:
+        out.write(compressor.compress(head))
+        whole, rest = divmod(size, _MiB)
+        for _ in range(whole):
+            out.write(compressor.compress(b"\0" * _MiB))
+        out.write(compressor.compress(b"\0" * rest + tail) + compressor.flush())
+    return path
+
+
 class Measured(NamedTuple):
     returncode: int
     stdout: str
     stderr: str
     peak_rss_mb: float
+    cpu_seconds: float  # user + system, of the command and its children (getrusage of the launcher)
 
     @property
     def last_line(self) -> str:
@@ -99,7 +123,8 @@ def run_limited(
 ) -> Measured:
     """Run `argv` under `prlimit --as` (a regression fails the test, not the machine); its peak RSS.
 
-    The peak is the command's own `ru_maxrss`, from the rusage wait4 returns for it.
+    The peak is the command's own `ru_maxrss`, from the rusage wait4 returns for it; its CPU time
+    (user + system) is its own and its children's, from the same rusage.
     `address_space_mb` 0: no limit.
     """
     with tempfile.TemporaryDirectory() as scratch:
@@ -124,8 +149,8 @@ def run_limited(
                 raise
         result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
         with open(report) as stream:
-            peak_kib = int(stream.read())
-    return Measured(result.returncode, result.stdout, result.stderr, peak_kib / 1024)
+            peak_kib, cpu_seconds = stream.read().split()
+    return Measured(result.returncode, result.stdout, result.stderr, int(peak_kib) / 1024, float(cpu_seconds))
 
 
 # -- input that multiplies inside the plugin (issue 23): small files, huge work if walked naively --------
@@ -185,6 +210,18 @@ def deep_entries(path: Path, compose_text: str, entries: int = 9999, depth: int 
     """`entries` directories at depth `depth`: a check re-walking each path costs entries x depth²."""
     stem = "/".join(["d"] * (depth - 1))
     return _write_tar(path, compose_text, [_directory(f"{stem}/{index}") for index in range(entries)])
+
+
+def deepest_allowed(path: Path, compose_text: str, entries: int = 9800, depth: int = 127) -> Path:
+    """`entries` directories `depth` levels deep (the default bounds allow 128 and 10,000): the largest
+    archive the defaults install. Each name needs a pax header: two headers per entry to parse."""
+    stem = "/".join(["d"] * (depth - 1))
+    return _write_tar(path, compose_text, [_directory(f"{stem}/{index}") for index in range(entries)])
+
+
+def empty_images(path: Path, compose_text: str, entries: int = 200_000) -> Path:
+    """`entries` empty files under images/ (1.2 MB as tar.gz): a bundle's, never unpacked, but read."""
+    return _write_tar(path, compose_text, [tarfile.TarInfo(f"images/{index}") for index in range(entries)])
 
 
 def link_chain(path: Path, compose_text: str, links: int = 2000) -> Path:

@@ -56,7 +56,7 @@ class Measured:
             self.kill()
             raise
         self.returncode = self.process.returncode
-        self.peak_kb = int(self._report.read_text())
+        self.peak_kb = int(self._report.read_text().split()[0])
         return self
 
     def kill(self) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import IO, Callable
 
 # `python -I -S -c PEAK_RSS_LAUNCHER REPORT COMMAND...` runs COMMAND as its child, writes the
-# child's peak RSS (KiB) to REPORT, and ends as the child did (its exit code, or its signal).
+# child's peak RSS (KiB) and the CPU time (user + system seconds) of it and its children to
+# REPORT ("KIB SECONDS"), and ends as the child did (its exit code, or its signal).
 # A command's peak is never measured from the test or bench process directly: ru_maxrss
 # survives fork and exec, so a child of a large pytest process would report pytest's size;
 # this launcher's fresh, small process is the base.
@@ -28,8 +29,9 @@ while True:
         break
     except InterruptedError:
         continue
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(sys.argv[1], "w") as report:
-    report.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+    report.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime:.3f}")
 if os.WIFSIGNALED(status):
     if os.WTERMSIG(status) != signal.SIGKILL:
         signal.signal(os.WTERMSIG(status), signal.SIG_DFL)

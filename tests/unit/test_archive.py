@@ -6,9 +6,11 @@ import gzip
 import io
 import json
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
+from tests.support.hostile import huge_extended_header
 
 from tedge_container.errors import ArchiveError
 from tedge_container.images import archive
@@ -93,3 +95,17 @@ def test_stream_decompresses(tmp_path: Path) -> None:
     plain = docker_archive(tmp_path / "p.tar", ["localhost/app:1"])
     packed = docker_archive(tmp_path / "p.tar.gz", ["localhost/app:1"], compress=True)
     assert b"".join(archive.stream(str(packed))) == plain.read_bytes()
+
+
+def test_a_huge_extended_header_is_refused_before_tarfile_holds_it(tmp_path: Path):
+    # 300 MiB of zeros as a pax header, a 300 KB file: held whole by tarfile before.
+    path = huge_extended_header(tmp_path / "image.tar.gz", "{}", 300 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ArchiveError) as refused:
+            archive.image_names(str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "(a pax header of 314572800 bytes, more than 65536)" in str(refused.value)
+    assert peak < 8 << 20, peak

@@ -73,6 +73,19 @@ def test_zip_entries_escaping_are_refused_and_plain_entries_kept(tmp_path: Path)
     assert sorted(p.name for p in (tmp_path / "staging").rglob("*")) == ["app.ini", "compose.yaml", "conf"]
 
 
+def test_a_hard_link_is_unpacked_as_a_link_to_its_file(tmp_path: Path):
+    # Written as copies before: one 60 MiB file and three links took 240 MiB of disk.
+    links = [special(f"data/link{n}.bin", tarfile.LNKTYPE, "data/big.bin") for n in range(3)]
+    archive = tar_entries(tmp_path / "links.tar.gz", [COMPOSE, ("data/big.bin", "x" * 4096), *links])
+    staging.unpack(str(archive), str(tmp_path / "staging"))
+    data = tmp_path / "staging" / "data"
+    assert (data / "link2.bin").read_text() == "x" * 4096
+    assert {(data / name).stat().st_ino for name in ("big.bin", "link0.bin", "link2.bin")} == {
+        (data / "big.bin").stat().st_ino
+    }
+    assert (data / "big.bin").stat().st_nlink == 4
+
+
 def test_a_plain_compose_file_is_stored_under_the_go_plugins_name(tmp_path: Path):
     source = tmp_path / "anything.yml"
     source.write_text(COMPOSE[1])

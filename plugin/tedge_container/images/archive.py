@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING
 
 from ..errors import ArchiveError
+from ..tarheaders import BoundedHeader, HeaderRefused
 from . import references
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def image_names(path: str) -> list[str]:
     names: list[str] = []
     found_index = False
     try:
-        with _open(path) as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
+        with _open(path) as stream, tarfile.open(fileobj=stream, mode="r|", tarinfo=BoundedHeader) as tar:
             for member in tar:
                 base = member.name.lstrip("./")
                 if base not in ("manifest.json", "index.json") or not member.isfile():
@@ -58,7 +59,7 @@ def image_names(path: str) -> list[str]:
                 document = json.loads(extracted.read() if extracted else b"null")
                 found_index = True
                 names += names_in_manifest(document) if base == "manifest.json" else names_in_index(document)
-    except (tarfile.TarError, EOFError, OSError, ValueError, gzip.BadGzipFile) as error:
+    except (tarfile.TarError, EOFError, OSError, ValueError, gzip.BadGzipFile, HeaderRefused) as error:
         raise ArchiveError(
             f"{path} is not a readable image archive ({error}); "
             "expected a docker-archive or oci-archive, plain or gzip-compressed."

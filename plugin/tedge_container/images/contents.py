@@ -17,6 +17,7 @@ import tarfile
 import zlib
 
 from ..errors import ArchiveError
+from ..tarheaders import BoundedHeader, HeaderRefused
 from .archive import CHUNK_SIZE, GZIP_MAGIC, names_in_index, names_in_manifest
 
 TYPE_CHECKING = False
@@ -27,6 +28,8 @@ _MAX_INDEX_SIZE = 16 << 20
 _MAX_SMALL_BLOB = 64 << 10  # OCI manifests and configs are a few kB
 _MAX_KEPT_BLOBS = 4 << 20
 _MAX_ENTRIES = 100_000
+# What reading a broken or hostile image archive raises (HeaderRefused: a header held unbounded).
+_UNREADABLE = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError, ValueError, HeaderRefused)
 
 
 class Prepended:
@@ -87,12 +90,16 @@ def inspect(source: IO[bytes], display: str, limit: int, over: ArchiveError) -> 
     """Read the image archive `source` to its end; ArchiveError naming `display` when it is not whole."""
     counted = Counted(uncompressed(source), limit, over)
     try:
-        with tarfile.open(fileobj=counted, mode="r|", bufsize=CHUNK_SIZE) as tar:  # type: ignore[call-overload]
+        # tarfile.RECORDSIZE, not CHUNK_SIZE: a stream copies its whole buffer for each 512-byte
+        # header (100,000 headers: 50 s of CPU with a 1 MiB buffer); data is still read in chunks.
+        with tarfile.open(  # type: ignore[call-overload]
+            fileobj=counted, mode="r|", bufsize=tarfile.RECORDSIZE, tarinfo=BoundedHeader
+        ) as tar:
             members, documents, blobs = _read_all(tar, display)
         # Whatever follows the last member (end blocks, padding) must be there too.
         while counted.read(CHUNK_SIZE):
             pass
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError, ValueError) as error:
+    except _UNREADABLE as error:
         raise ArchiveError(
             f"{display} is not a whole image archive ({error or type(error).__name__}); "
             "it is truncated or not `podman save` / `docker save` output."

@@ -210,7 +210,7 @@ def install(
         loaded: Bundle | None = None
         storage_root = ask_storage_root(group.engine, file)  # asked while unpacking (bundle/images.py)
         try:
-            unpack(
+            set_aside = unpack(  # the members under images/: the bundle, read from where they are
                 file,
                 layout.staging,
                 Limits.of(config),
@@ -220,7 +220,7 @@ def install(
             staged = group.load(layout.staging, name)
             check_collisions(group, layout, staged)  # before anything of another module is touched
             group.warn_about(staged)
-            loaded = Bundle.read(group.engine, file, int(config.get(MAX_SIZE_KEY)), storage_root)
+            loaded = Bundle.read(group.engine, file, set_aside, int(config.get(MAX_SIZE_KEY)), storage_root)
             if loaded is not None:
                 loaded.check(staged)
                 check_bundle_names(group, layout, loaded)

@@ -2,9 +2,9 @@
 
 A `container-group` archive (tar, tar.gz or zip) may carry `podman save` /
 `docker save` output (tar or tar.gz, one or more images each) under
-`images/`. Those members are never unpacked into data_dir (archive/staging.py skips
-them: `is_bundled_image`, members.py): this module reads the group
-archive itself, twice, as a stream:
+`images/`. Those members are never unpacked into data_dir (archive/staging.py sets
+them aside: `is_bundled_image`, members.py): this module reads them from the group
+archive itself, where unpacking found them, twice, as streams:
 
 1. Inspect: every image archive is read to its end (images/contents.py):
    its image names and ids, and proof that it is whole. Their uncompressed
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from ....config import Config
     from ....engine import Engine
+    from ..archive.staging import SetAside
     from ..project import Project
 
 MAX_SIZE_KEY = "container_group.max_images_size"
@@ -68,9 +69,10 @@ def ask_storage_root(engine: Engine, file: str) -> threading.Thread | None:
 class Bundle:
     """The image archives of one group archive, checked, then loaded."""
 
-    def __init__(self, engine: Engine, file: str, archives: list[ImageArchive]) -> None:
+    def __init__(self, engine: Engine, file: str, set_aside: SetAside, archives: list[ImageArchive]) -> None:
         self.engine = engine
         self.file = file
+        self.set_aside = set_aside
         self.display = os.path.basename(file)
         self.archives = archives
         self.provided: set[str] = set()  # service image references (`Reference.full`) the bundle serves
@@ -81,10 +83,16 @@ class Bundle:
 
     @classmethod
     def read(
-        cls, engine: Engine, file: str, limit: int, prefetch: threading.Thread | None = None
+        cls,
+        engine: Engine,
+        file: str,
+        set_aside: SetAside,
+        limit: int,
+        prefetch: threading.Thread | None = None,
     ) -> Bundle | None:
         """Inspect every image archive of `file`; None when it has none.
 
+        `set_aside`: its members under images/, as unpacking found them (archive/staging.py).
         `prefetch`: the storage root asked for already (ask_storage_root).
         """
         import tarfile
@@ -100,7 +108,7 @@ class Bundle:
         total = 0
         seen: set[str] = set()
         try:
-            for member, stored, source in members(file, display):
+            for member, stored, source in members(file, display, set_aside):
                 where = f"{display}: {member}"
                 if member_path(member) in seen:  # inspected from one, loaded from the other
                     raise BundleError(f"{display} holds {member} twice; keep one image archive of each name.")
@@ -118,7 +126,7 @@ class Bundle:
             return None
         names = sum((len(archive.contents.names) for archive in archives), 0)
         log.info(f"{display}: {len(archives)} image archive(s), {names} image(s), {format_size(total)}")
-        bundle = cls(engine, file, archives)
+        bundle = cls(engine, file, set_aside, archives)
         bundle.prefetch = prefetch
         return bundle
 
@@ -191,7 +199,7 @@ class Bundle:
             snapshot = self.engine.image_ids()
             answered: list[str] = []
             try:
-                for member, _, source in members(self.file, self.display):
+                for member, _, source in members(self.file, self.display, self.set_aside):
                     if member in wanted:
                         answered += self._load_one(wanted[member], source)
             finally:

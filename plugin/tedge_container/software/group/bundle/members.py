@@ -1,8 +1,9 @@
 """A group archive's `images/` members: which they are, and reading them as streams (images.py).
 
-Shared by the install (`is_bundled_image`: archive/staging.py never unpacks them) and images.py
-(inspect and load). The group archive is read as a stream, tar (plain or
-compressed) or zip, so nothing is copied into data_dir.
+Shared by the install (`is_bundled_image`: archive/staging.py never unpacks them, and sets them
+aside in the same read of the archive's headers) and images.py (inspect and load). They are read
+from the group archive, tar (plain or compressed) or zip, where unpacking found them, as streams:
+nothing is copied into data_dir.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import stat
 
 from ....images import contents, references
-from ..archive.staging import archive_kind
 from ..errors import ProjectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import IO
+
+    from ..archive.staging import SetAside
 
 IMAGES_DIR = "images"
 
@@ -57,18 +59,21 @@ class ImageArchive:
         return found
 
 
-def members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
-    """(name, stored size, stream) of every image archive in the group archive, in its order."""
-    import tarfile
+def members(file: str, display: str, set_aside: SetAside) -> Iterator[tuple[str, int, IO[bytes]]]:
+    """(name, stored size, stream) of every image archive in the group archive, in its order.
 
-    kind = archive_kind(file)
-    if kind == "zip":
+    `set_aside`: the members under images/ that unpacking found (archive/staging.py); the group
+    archive is opened at them, its headers are not read again. Nothing set aside: not opened at all.
+    """
+    zipped = set_aside.kind == "zip"
+    entries = [entry for entry in set_aside.members if not (entry.is_dir() if zipped else entry.isdir())]
+    if not entries:
+        return
+    if zipped:
         import zipfile
 
         with zipfile.ZipFile(file) as archive:
-            for info in archive.infolist():
-                if not is_bundled_image(info.filename) or info.is_dir():
-                    continue
+            for info in entries:
                 if stat.S_IFMT(info.external_attr >> 16) not in (0, stat.S_IFREG):
                     raise BundleError(
                         f"{display}: {info.filename} is not a file; images/ holds image archives."
@@ -76,12 +81,10 @@ def members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
                 with archive.open(info) as source:  # read decompressed: its size is file_size
                     yield info.filename, info.file_size, source
         return
-    if kind != "tar":
-        return  # a compose file given as such
-    with tarfile.open(file, mode="r|*", bufsize=contents.CHUNK_SIZE) as tar:
-        for member in tar:
-            if not is_bundled_image(member.name) or member.isdir():
-                continue
+    from ....tarheaders import open_tar
+
+    with open_tar(file) as tar:  # reads the first header; the rest are known
+        for member in entries:
             source = tar.extractfile(member) if member.isfile() else None
             if source is None:
                 raise BundleError(f"{display}: {member.name} is not a file; images/ holds image archives.")
