@@ -166,6 +166,31 @@ def test_a_groups_remove_leaves_a_container_module_of_a_derived_name(
     assert group.podman.cli("inspect", "--format", "{{.State.Status}}", held).stdout.strip() == "running"
 
 
+@pytest.mark.parametrize("shape", ["second replica", "compat separator"])
+def test_a_derived_name_compose_would_give_a_replica_or_with_dashes_is_checked_too(
+    group: Group, test_images: TestImages, tmp_path: Path, shape: str
+):
+    """compose names replicas PROJECT_SERVICE_2, ..., and with docker_compose_compat PROJECT-SERVICE-1:
+    a container module holding such a name is refused too, and keeps running (same id)."""
+    name = unique("grp")
+    if shape == "second replica":
+        held, services, top = f"{name}_web_2", {"web": app(test_images.app2, scale=2)}, {}
+    else:
+        held, services, top = (
+            f"{name}-web-1",
+            {"web": app(test_images.app2)},
+            {"x-podman": {"docker_compose_compat": True}},
+        )
+    result = group.plugin.run("install", held, "--module-version", test_images.app1)
+    assert result.returncode == 0, result.stderr
+    container_id = group.podman.cli("inspect", "--format", "{{.Id}}", held).stdout.strip()
+    result = group.install(name, "1.0", file_of(tmp_path, "g.yaml", compose(services, **top)))
+    assert result.returncode == 2, result.stderr
+    assert f"container module {held}" in last_line(result) and "name:" in last_line(result)
+    inspect = group.podman.cli("inspect", "--format", "{{.Id}} {{.State.Status}}", held).stdout.split()
+    assert inspect == [container_id, "running"]
+
+
 def test_a_failed_first_install_leaves_no_network(group: Group, test_images: TestImages, tmp_path: Path):
     """Compose cannot parse the file once the project's networks exist: the rollback takes them too."""
     name = unique("netgrp")

@@ -23,6 +23,7 @@ import contextlib
 import os
 
 from ...labels import COMPOSE_PROJECT_LABEL
+from . import xpodman
 from .project import read_interpolated
 
 TYPE_CHECKING = False
@@ -63,11 +64,10 @@ class _Networks:
         self.project_name = project_name
         declared = document.get("networks")
         self.declared: dict[str, Any] = dict(declared) if isinstance(declared, dict) and declared else {}
-        extension = document.get("x-podman")
-        self.settings: Mapping[str, Any] = extension if isinstance(extension, dict) else {}
+        self.settings: Mapping[str, Any] = xpodman.settings(document)
         if not self.declared:
             self.declared = {"default": None}
-        if _true(self.settings.get("default_net_behavior_compat")):
+        if xpodman.truthy(self.settings.get("default_net_behavior_compat")):
             self.declared.setdefault("default", None)
             self.default: str | None = "default"
         elif len(self.declared) == 1:
@@ -96,19 +96,15 @@ class _Networks:
             return str(named)
         if external:
             return key
-        separator = "-" if _true(self.settings.get("name_separator_compat")) else "_"
+        separator = xpodman.name_separator(self.settings)
         project = self.project_name
-        if _true(self.settings.get("default_net_name_compat")):
+        if xpodman.truthy(self.settings.get("default_net_name_compat")):
             project = project.replace("-", "")
         return f"{project}{separator}{key}"
 
     def is_plain(self, key: str) -> bool:
         """Declared without settings (nor `external`): podman-compose would create it with its labels only."""
         return not {k for k in self.description(key) if k != "name"}
-
-
-def _true(value: Any) -> bool:
-    return value is True or str(value).lower() in ("true", "1")
 
 
 class _Service:

@@ -13,7 +13,8 @@ Before anything runs, an install is refused (exit 2, naming the other module) wh
   the name and keeps only a-z, 0-9, '_' and '-'; a top-level `name:` replaces it),
 - containers of that project belong to someone else (another group, a project
   started by hand), or
-- a service's container name (`container_name:`, or compose's PROJECT_SERVICE_1)
+- a service's container names (`container_name:`, or compose's PROJECT_SERVICE_N per replica,
+  with the separator its x-podman settings choose: xpodman.py)
   is held by a container this group does not own;
 - a bundle's image archive carries a name that podman has for another image, which a
   container of another module runs (its load would re-point that name).
@@ -94,19 +95,19 @@ def check_collisions(group: Group, layout: Layout, project: Project) -> None:
                 "top-level `name:` in the compose file, or install it under another module name."
             )
     for spec in project.services:
-        container_name = spec.container_name or f"{name}_{spec.name}_1"
-        holder_container = group.engine.get_container(container_name)
-        if holder_container is None or owner.owns(holder_container.labels, name):
-            continue
-        fix = (
-            "change or drop its `container_name:` in the compose file"
-            if spec.container_name
-            else "set a distinct top-level `name:` in the compose file"
-        )
-        raise OwnedElsewhere(
-            f"service {spec.name}'s container name {container_name} is held by "
-            f"{owner_of(container_name, holder_container.labels)}: {fix}, or remove that module first."
-        )
+        for number, container_name in enumerate(spec.container_names):
+            holder_container = group.engine.get_container(container_name)
+            if holder_container is None or owner.owns(holder_container.labels, name):
+                continue
+            fix = (
+                "change or drop its `container_name:` in the compose file"
+                if spec.container_name and number == 0
+                else "set a distinct top-level `name:` in the compose file"
+            )
+            raise OwnedElsewhere(
+                f"service {spec.name}'s container name {container_name} is held by "
+                f"{owner_of(container_name, holder_container.labels)}: {fix}, or remove that module first."
+            )
 
 
 def _name_of(entry: Mapping[str, object]) -> str:

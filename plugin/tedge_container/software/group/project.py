@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 
+from . import xpodman
 from .archive.limits import Limits
 from .compose_keys import UnknownKey, unknown_keys
 from .errors import ProjectError
@@ -35,11 +36,20 @@ _PROJECT_NAME_STRIP = re.compile(r"[^-_a-z0-9]")  # as podman-compose normalises
 
 
 class ServiceSpec:
-    __slots__ = ("builds", "container_name", "image", "name", "restart")
+    __slots__ = ("builds", "container_name", "container_names", "image", "name", "restart")
 
-    def __init__(self, name: str, image: str, restart: str, builds: bool, container_name: str = "") -> None:
+    def __init__(
+        self,
+        name: str,
+        image: str,
+        restart: str,
+        builds: bool,
+        container_name: str = "",
+        container_names: tuple[str, ...] = (),
+    ) -> None:
         self.name = name
         self.container_name = container_name  # `container_name:`, "" when compose derives it
+        self.container_names = container_names  # every replica's, as compose names them (xpodman.py)
         self.image = image  # interpolated; "" when only built
         self.restart = restart  # "no", "always", "unless-stopped", "on-failure[:N]"
         self.builds = builds
@@ -192,6 +202,7 @@ def load(
     if not isinstance(services, dict) or not services:
         raise ProjectError(f"{compose_file} defines no services; a group needs at least one.")
     specs = []
+    effective = xpodman.settings(document)
     for service, body in services.items():
         if not isinstance(body, dict):
             raise ProjectError(f"{compose_file}: service {service!r} is not a mapping.")
@@ -201,9 +212,10 @@ def load(
             raise ProjectError(f"{compose_file}: service {service!r} has neither `image` nor `build`.")
         # An unquoted `restart: no` is YAML 1.1's false: "no" too.
         restart = str(body.get("restart") or "no")
-        specs.append(ServiceSpec(str(service), image, restart, builds, str(body.get("container_name") or "")))
-    extension = document.get("x-podman")
-    pod_declared = isinstance(extension, dict) and "in_pod" in extension
+        names = xpodman.container_names(name, str(service), body, effective, compose_file)
+        given = str(body.get("container_name") or "")
+        specs.append(ServiceSpec(str(service), image, restart, builds, given, names))
+    pod_declared = "in_pod" in effective
     project = Project(directory, compose_file, name, specs, pod_declared)
     project.unknown = unknown_keys(raw)
     project.limits = limits
