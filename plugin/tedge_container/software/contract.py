@@ -181,7 +181,6 @@ def run(software: SoftwareType, command: str, args: list[str]) -> int:
     from ..status.reporter import Reporter
 
     reporter = Reporter(config, software.name)
-    reporter.warm_up()
     if command == "update-list":
         from . import update_list
 
