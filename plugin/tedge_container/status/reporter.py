@@ -88,6 +88,11 @@ class Reporter:
         self._engine = engine
         self._entries: list[_Entry] = []
 
+    def use_engine(self, engine: Engine) -> None:
+        """The operation's own engine client: the report asks podman through it, no second connection."""
+        if self._engine is None:
+            self._engine = engine
+
     # What happened (cheap: nothing is imported or contacted here).
 
     def installed(self, service: Service) -> None:
