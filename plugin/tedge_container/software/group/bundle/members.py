@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import stat
 
-from ....images import contents, references
+from ....images import references
 from ..archive.staging import archive_kind
 from ..errors import ProjectError
 
@@ -17,6 +17,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from typing import IO
+
+    from ....images import contents  # imported where an archive is read: tarfile, gzip (~5 ms)
 
 IMAGES_DIR = "images"
 
@@ -49,17 +51,21 @@ class ImageArchive:
 
     def references(self) -> dict[str, str]:
         """Full name → the id it was saved with ("" when the archive does not say)."""
+        from ....images.contents import plain_id
+
         found = {}
         for name in self.contents.names:
             parsed = references.try_parse(name)
             if parsed is not None:
-                found[parsed.full] = contents.plain_id(self.contents.ids.get(name, ""))
+                found[parsed.full] = plain_id(self.contents.ids.get(name, ""))
         return found
 
 
 def members(file: str, display: str) -> Iterator[tuple[str, int, IO[bytes]]]:
     """(name, stored size, stream) of every image archive in the group archive, in its order."""
     import tarfile
+
+    from ....images import contents
 
     kind = archive_kind(file)
     if kind == "zip":
