@@ -29,16 +29,28 @@ CACHE_FILE = "engine-info.json"
 KEPT_OTHERS = 7  # entries of other sockets kept beside the newest
 
 
-def listener_identity(socket_path: str, timeout: float = 1.0) -> str:
-    """`PID:STARTTIME` of the process listening on `socket_path`, or "" when it cannot be told."""
+def listener(socket_path: str, timeout: float = 1.0) -> tuple[int, int] | None:
+    """(pid, uid) of the process listening on `socket_path` (the kernel's SO_PEERCRED); None when unknown."""
     if not hasattr(socket, "SO_PEERCRED"):
-        return ""
+        return None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
             client.settimeout(timeout)
             client.connect(socket_path)
             credentials = client.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        pid = struct.unpack("3i", credentials)[0]
+        pid, uid, _gid = struct.unpack("3i", credentials)
+    except (OSError, struct.error):
+        return None
+    return pid, uid
+
+
+def listener_identity(socket_path: str, timeout: float = 1.0) -> str:
+    """`PID:STARTTIME` of the process listening on `socket_path`, or "" when it cannot be told."""
+    peer = listener(socket_path, timeout)
+    if peer is None:
+        return ""
+    pid = peer[0]
+    try:
         if pid <= 1:  # another pid namespace (0), or systemd's socket activation (1)
             return ""
         with open(f"/proc/{pid}/stat", "rb") as stream:
