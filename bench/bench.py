@@ -17,7 +17,7 @@ at its default, `container.min_ready`, for the record), `container-group list`
 `podman load` of its archives plus `podman-compose up -d`, and the plugin's peak
 RSS while it streams a bundle's big image ≤ 64 MB (bundles.py).
 
-    bench/run [--quick] [--readme]
+    bench/run [--quick] [--readme] [--group-only | --multiplied-only | --reporting-only]
 
 `--readme` also writes the table into README.md between the bench markers.
 """
@@ -267,6 +267,11 @@ def main() -> int:
     parser.add_argument(
         "--multiplied-only", action="store_true", help="only the input that multiplies (bench/multiplied.py)"
     )
+    parser.add_argument(
+        "--reporting-only",
+        action="store_true",
+        help="only the operations with reporting off and on (bench/reporting.py) and the bundle rows",
+    )
     args = parser.parse_args()
     runs, containers, size_mb = (5, 20, 50) if args.quick else (21, 200, 400)
 
@@ -281,6 +286,13 @@ def main() -> int:
         print(f"podman {version}, storage {stack.podman.storage_driver}", file=sys.stderr)
         if args.multiplied_only:
             bench_multiplied(bench, Path(tmp), GROUP_PLUGIN, APP)
+            print(bench.table())
+            return 0
+        if args.reporting_only:
+            reporting.container_rows(APP, APP2, max(5, runs // 3))
+            reporting.group_rows(GROUP_COMPOSE, max(5, runs // 3))
+            bench_bundle(bench, Path(tmp), max(5, runs // 3), GROUP_PLUGIN, reporting.on)
+            print(f"load average at the end: {os.getloadavg()}", file=sys.stderr)
             print(bench.table())
             return 0
         if not args.group_only:

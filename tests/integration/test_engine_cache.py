@@ -80,3 +80,12 @@ def test_a_cache_others_could_write_is_not_trusted(engines) -> None:
     engines.cache.chmod(0o666)
     assert engines().storage_root() == root  # not /tmp: asked again
     assert info_requests(engines) == 2
+
+
+def test_a_service_running_as_root_can_pause_without_being_asked(engines) -> None:
+    engine = engines()  # nothing kept yet: a report right after the service started
+    peer = engine_cache.listener(engine.socket_path)
+    if peer is None or peer[1] != 0:
+        pytest.skip("the test service does not run as root, or its listener is not visible from here")
+    assert engine.pause_refusal() == ""
+    assert info_requests(engines) == 0  # the capabilities of a report cost no /libpod/info

@@ -16,12 +16,15 @@ from .proc import CommandError, Process, ServiceError, port_open, run, start_on_
 
 
 class Broker:
-    """mosquitto on 127.0.0.1: plain and anonymous, or TLS requiring a client certificate."""
+    """mosquitto on 127.0.0.1: plain and anonymous, or TLS requiring a client certificate, or a login."""
 
-    def __init__(self, name: str, workdir: Path, *, pki: Pki | None = None) -> None:
+    def __init__(
+        self, name: str, workdir: Path, *, pki: Pki | None = None, login: tuple[str, str] | None = None
+    ) -> None:
         self.name = name
         self.workdir = workdir
         self.pki = pki
+        self.login = login  # (user, password): anonymous clients refused
         self.host = "127.0.0.1"
         self.port = 0
         self.process: Process | None = None
@@ -154,9 +157,13 @@ class Broker:
             "log_dest stdout",
             "log_type all",
             "per_listener_settings false",
-            "allow_anonymous true",
+            f"allow_anonymous {'false' if self.login else 'true'}",
             f"listener {self.port} {self.host}",
         ]
+        if self.login is not None:
+            passwords = self.workdir / "passwords"
+            run(["mosquitto_passwd", "-b", "-c", str(passwords), *self.login])
+            lines.append(f"password_file {passwords}")
         if self.pki is not None:
             lines += [
                 f"cafile {self.pki.ca_file}",

@@ -26,18 +26,31 @@ import struct
 from .. import jsonio
 
 CACHE_FILE = "engine-info.json"
+KEPT_OTHERS = 7  # entries of other sockets kept beside the newest
 
 
-def listener_identity(socket_path: str, timeout: float = 1.0) -> str:
-    """`PID:STARTTIME` of the process listening on `socket_path`, or "" when it cannot be told."""
+def listener(socket_path: str, timeout: float = 1.0) -> tuple[int, int] | None:
+    """(pid, uid) of the process listening on `socket_path` (the kernel's SO_PEERCRED); None when unknown."""
     if not hasattr(socket, "SO_PEERCRED"):
-        return ""
+        return None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
             client.settimeout(timeout)
             client.connect(socket_path)
             credentials = client.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        pid = struct.unpack("3i", credentials)[0]
+        pid, uid, _gid = struct.unpack("3i", credentials)
+    except (OSError, struct.error):
+        return None
+    return pid, uid
+
+
+def listener_identity(socket_path: str, timeout: float = 1.0) -> str:
+    """`PID:STARTTIME` of the process listening on `socket_path`, or "" when it cannot be told."""
+    peer = listener(socket_path, timeout)
+    if peer is None:
+        return ""
+    pid = peer[0]
+    try:
         if pid <= 1:  # another pid namespace (0), or systemd's socket activation (1)
             return ""
         with open(f"/proc/{pid}/stat", "rb") as stream:
@@ -69,6 +82,21 @@ def _trusted(path: str) -> bool:
     return True
 
 
+def _entries(path: str) -> list[dict]:
+    """The kept entries, newest first: the file's own (the newest) and its `others`; [] when unreadable."""
+    try:
+        with open(path, "rb") as stream:
+            entry = jsonio.loads(stream.read(64 * 1024))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(entry, dict):
+        return []
+    others = entry.pop("others", None)
+    if not isinstance(others, list):
+        return [entry]
+    return [entry, *(other for other in others if isinstance(other, dict))]
+
+
 def recall(socket_path: str, identity: str, key: str) -> str:
     """The value kept for `key` from the service `identity` at `socket_path`; "" when none is."""
     if not identity:
@@ -76,25 +104,26 @@ def recall(socket_path: str, identity: str, key: str) -> str:
     path = _path()
     if not _trusted(path):
         return ""
-    try:
-        with open(path, "rb") as stream:
-            entry = jsonio.loads(stream.read(64 * 1024))
-    except (OSError, ValueError):
-        return ""
-    if not isinstance(entry, dict) or entry.get("socket") != socket_path or entry.get("engine") != identity:
-        return ""
-    value = entry.get(key)
-    return value if isinstance(value, str) else ""
+    for entry in _entries(path):
+        if entry.get("socket") == socket_path and entry.get("engine") == identity:
+            value = entry.get(key)
+            return value if isinstance(value, str) else ""
+    return ""
 
 
 def remember(socket_path: str, identity: str, values: dict[str, str]) -> None:
-    """Keep `values` for the service `identity`; best effort (a failure only costs the next run a request)."""
+    """Keep `values` for the service `identity`; best effort (a failure only costs the next run a request).
+
+    The newest entry is the file itself; those of up to KEPT_OTHERS other sockets stay in `others`,
+    so that services used in turn (a rootful and a rootless podman) do not evict each other.
+    """
     if not identity:
         return
     from ..safefiles import write_atomically
 
     path = _path()
-    entry = {"socket": socket_path, "engine": identity, **values}
+    others = [e for e in _entries(path) if e.get("socket") != socket_path] if _trusted(path) else []
+    entry = {"socket": socket_path, "engine": identity, **values, "others": others[:KEPT_OTHERS]}
     with contextlib.suppress(OSError):
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         write_atomically(path, jsonio.dumps(entry).encode("utf-8"), sync=False)  # a torn one is ignored

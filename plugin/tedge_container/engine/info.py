@@ -77,7 +77,15 @@ class InfoCalls(Connection):
     def pause_refusal(self, timeout: float | None = None) -> str:
         """Why this engine cannot pause containers, '' when it can.
 
-        Pausing needs the cgroup freezer: a rootless podman on cgroups v1 has none.
+        Pausing needs the cgroup freezer: a rootless podman on cgroups v1 has none. A podman
+        service that runs as root (its socket's listener, told by the kernel) is not rootless,
+        so it can: not worth a `/libpod/info` (0.1-0.5 s) on a report after the service restarted.
         """
+        if self._facts is None and self.socket_path:
+            from . import engine_cache
+
+            peer = engine_cache.listener(self.socket_path)
+            if peer is not None and peer[1] == 0:
+                return ""
         refusal = self.info_facts(timeout)["pause"]
         return "" if refusal == _CAN_PAUSE else refusal

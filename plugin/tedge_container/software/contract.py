@@ -181,7 +181,6 @@ def run(software: SoftwareType, command: str, args: list[str]) -> int:
     from ..status.reporter import Reporter
 
     reporter = Reporter(config, software.name)
-    reporter.warm_up()
     if command == "update-list":
         from . import update_list
 
@@ -194,7 +193,11 @@ def run(software: SoftwareType, command: str, args: list[str]) -> int:
 
     name, version, file = parse_module_args(command, args)
     try:
-        outcome = perform(software, config, command, name, version, file)
+        from ..engine import Engine
+
+        engine = Engine(config)
+        reporter.use_engine(engine)  # the report's look at the container and pause question: same client
+        outcome = perform(software, config, command, name, version, file, engine=engine)
         report(reporter, outcome)
         log.info(outcome.message)
     except UsageError:

@@ -62,6 +62,8 @@ def run(software: SoftwareType, config: Config, text: str, reporter: Reporter | 
     from .contract import perform, report
 
     engine = Engine(config)
+    if reporter is not None:
+        reporter.use_engine(engine)
     failures = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

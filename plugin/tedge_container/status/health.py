@@ -7,8 +7,6 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-POLL_INTERVAL = 0.1  # the MQTT session's loop step (mqtt.py)
-
 
 def health_of(data: Mapping[str, Any] | None) -> str:
     """`up` only for a container that runs, is not restarting and has not restarted since it started."""

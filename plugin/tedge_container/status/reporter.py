@@ -16,8 +16,10 @@ Reporting is best effort and bounded: the operation's outcome is decided
 before anything is published; everything here (reading tedge's settings,
 connecting, looking at the container, waiting for the broker's
 acknowledgements) ends within `report.timeout` seconds, and any failure is
-one warning line on stderr. paho-mqtt (1.6 or 2.x) is imported only when
-there is something to publish, never for `list`, `prepare` or `finalize`.
+one warning line on stderr. The messages go out in one write and their
+acknowledgements come back together (publisher.py: no MQTT library, no
+import to wait for); nothing of this is imported for `list`, `prepare` or
+`finalize`.
 """
 
 from __future__ import annotations
@@ -86,19 +88,10 @@ class Reporter:
         self._engine = engine
         self._entries: list[_Entry] = []
 
-    def warm_up(self) -> None:
-        """Import paho-mqtt in a background thread while the operation runs.
-
-        The import costs 50-150 ms on a small device, about what the whole report
-        costs otherwise; podman and compose keep the operation waiting longer than
-        that, so by the time there is something to publish it is done. A daemon
-        thread: it never holds the process back, and a failed import is left for
-        `flush` to report.
-        """
-        if self.enabled:
-            import threading
-
-            threading.Thread(target=_import_paho, name="mqtt-import", daemon=True).start()
+    def use_engine(self, engine: Engine) -> None:
+        """The operation's own engine client: the report asks podman through it, no second connection."""
+        if self._engine is None:
+            self._engine = engine
 
     # What happened (cheap: nothing is imported or contacted here).
 
@@ -139,7 +132,7 @@ class Reporter:
 
     def _publish(self, entries: list[_Entry], deadline: float) -> None:
         from ..errors import PluginError
-        from .mqtt import Session
+        from .publisher import Session
         from .settings import mqtt_settings
 
         try:
@@ -200,10 +193,3 @@ class Reporter:
                 return None
 
         return probe
-
-
-def _import_paho() -> None:
-    import contextlib
-
-    with contextlib.suppress(Exception):  # reported by flush, which imports it again
-        import paho.mqtt.client  # noqa: F401

@@ -79,7 +79,8 @@ def parse_time(text: str) -> float:
     match = _TIMESTAMP.match(text or "")
     if not match:
         return 0.0
-    stamp = datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%S")
+    # The fields by hand: strptime imports _strptime (locale, calendar; ~2 ms) for a fixed format.
+    stamp = datetime(*map(int, re.split("[-T:]", match.group(1))))  # type: ignore[misc]
     zone = match.group(3) or "Z"
     offset = 0 if zone == "Z" else (int(zone[1:3]) * 60 + int(zone[4:6])) * (1 if zone[0] == "+" else -1)
     seconds = stamp.replace(tzinfo=timezone.utc).timestamp() - offset * 60

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -96,6 +95,15 @@ class ComposeRun:
         return said(self.last_error())
 
 
+def on_path(program: str, path: str) -> bool:
+    """Whether `shutil.which(program, path=path)` finds it, without shutil's import (bz2, lzma: ~3 ms)."""
+    for directory in path.split(os.pathsep):
+        candidate = os.path.join(directory, program)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return True
+    return False
+
+
 class Compose:
     """podman-compose against one engine socket."""
 
@@ -105,7 +113,7 @@ class Compose:
 
     def check_available(self) -> None:
         """Fail before anything is touched when compose cannot run at all."""
-        if shutil.which("podman", path=os.environ.get("PATH") or _DEFAULT_PATH) is None:
+        if not on_path("podman", os.environ.get("PATH") or _DEFAULT_PATH):
             raise PluginError("The podman program is missing (compose needs it): install podman.")
         _library_path()
 

@@ -28,7 +28,7 @@ import threading
 from .... import log
 from ....config.values import format_size
 from ....errors import ArchiveError, InvalidReference, PluginError, add_context
-from ....images import contents, references, shortnames
+from ....images import references, shortnames
 from ....images.provenance import remember
 from ..archive.staging import archive_kind
 from .members import BundleError, ImageArchive, member_path, members
@@ -95,9 +95,16 @@ class Bundle:
         `set_aside`: its members under images/, as unpacking found them (archive/staging.py).
         `prefetch`: the storage root asked for already (ask_storage_root).
         """
+        try:
+            if archive_kind(file) not in ("zip", "tar"):
+                return None  # a compose file given as such: no tarfile, zipfile or contents imported
+        except OSError:
+            pass  # members() says why
         import tarfile
         import zipfile
         import zlib
+
+        from ....images import contents
 
         display = os.path.basename(file)
         over = ArchiveError(
@@ -234,6 +241,8 @@ class Bundle:
                     self.moved.setdefault(name, before[name])
 
     def _load_one(self, archive: ImageArchive, source: IO[bytes]) -> list[str]:
+        from ....images import contents
+
         progress = self.engine.progress(f"Loading {archive.display}")
         progress.total = archive.stored
         counted = contents.Counted(source, 1 << 62, ArchiveError(""))
@@ -266,9 +275,11 @@ class Bundle:
 
     def discard(self) -> None:
         """After a failed install: names given back, and what it loaded that no container uses removed."""
+        from ....images.contents import plain_id
+
         self.restore_names()
         try:
-            used = {contents.plain_id(c.image_id) for c in self.engine.list_containers()}
+            used = {plain_id(c.image_id) for c in self.engine.list_containers()}
             for name, loaded in self.loaded.items():
                 if loaded not in used:
                     remove_brought(self.engine, name, loaded)

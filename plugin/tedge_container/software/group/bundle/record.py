@@ -15,7 +15,6 @@ import os
 
 from .... import log
 from ....errors import PluginError
-from ....images.contents import plain_id
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,6 +37,8 @@ RECORD_FILE = "bundle-images"
 
 def image_id(engine: Engine, name: str) -> str:
     """The id of the image `name` names in the engine ("" when none)."""
+    from ....images.contents import plain_id  # not at the top: tarfile, gzip for a plain compose file
+
     found = engine.find_image(name)
     return plain_id(str(found.get("Id") or "")) if found else ""
 
@@ -119,6 +120,7 @@ def prune(engine: Engine, config: Config, previous: dict[str, str], current: dic
     gone = {name: found for name, found in previous.items() if found not in kept}
     if not gone or not config.get("container.pruneimages"):
         return
+    from ....images.contents import plain_id
     from ...image.records import protects
 
     try:
