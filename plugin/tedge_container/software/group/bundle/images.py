@@ -95,11 +95,8 @@ class Bundle:
         `set_aside`: its members under images/, as unpacking found them (archive/staging.py).
         `prefetch`: the storage root asked for already (ask_storage_root).
         """
-        try:
-            if archive_kind(file) not in ("zip", "tar"):
-                return None  # a compose file given as such: no tarfile, zipfile or contents imported
-        except OSError:
-            pass  # members() says why
+        if not set_aside.members:
+            return None  # no images/ (a compose file given as such): no tarfile, zipfile or contents imported
         import tarfile
         import zipfile
         import zlib
