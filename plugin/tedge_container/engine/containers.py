@@ -248,13 +248,15 @@ class ContainerCalls(Connection):
         """Stop (bounded by container.stop_timeout) and remove; a missing container is fine."""
         stop_timeout = int(self.config.get("container.stop_timeout"))
         target = f"{API_PREFIX}/containers/{quoted(name)}"
-        self._raw_change(
+        status, _ = self._raw_change(
             f"stop container {name}",
             "POST",
             f"{target}/stop?timeout={stop_timeout}",
             timeout=stop_timeout + self.config.get("container.api_timeout"),
             missing_ok=True,
         )
+        if status == 404:  # none to remove (every install asks this of its `.tedge-new` name)
+            return
         self._raw_change(
             f"remove container {name}", "DELETE", f"{target}?force=true&v=false", missing_ok=True
         )

@@ -14,9 +14,9 @@ published without the login. The monitor's long-lived link stays on paho
 
 from __future__ import annotations
 
+import _socket  # `socket`'s C core: `socket` itself imports enum and selectors (~4 ms); TLS imports it
 import contextlib
 import json
-import socket
 import struct
 import sys
 import time
@@ -42,6 +42,21 @@ REFUSALS = {  # CONNACK return codes, MQTT 3.1.1 section 3.2.2.3
     5: "not authorized",
 }
 MAX_PACKET_ID = 0xFFFF
+
+
+def _tcp_connection(host: str | bytes, port: int, timeout: float) -> Any:
+    """socket.create_connection's loop over the host's addresses, on `_socket` alone."""
+    error: OSError | None = None
+    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as failure:
+            sock.close()
+            error = failure
+    raise error or OSError(f"{host!r} has no address")
 
 
 def _string(text: str | bytes) -> bytes:
@@ -172,23 +187,25 @@ class Session:
         try:
             # An ASCII host goes as bytes: a str costs the `idna` codec's import (~1 ms) for nothing.
             host = settings.host.encode("ascii") if settings.host.isascii() else settings.host
-            sock = socket.create_connection((host, settings.port), timeout=max(0.01, self._remaining()))
-        except socket.timeout:
+            sock = _tcp_connection(host, settings.port, max(0.01, self._remaining()))
+        except _socket.timeout:
             raise ReportError(f"no answer from the broker at {where} in time") from None
         except OSError as error:
             reason = error.strerror or str(error) or type(error).__name__
             raise ReportError(f"cannot connect to the broker at {where} ({reason})") from None
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         if context is not None:
+            import socket
             import ssl
 
             try:
+                sock = socket.socket(fileno=sock.detach())  # ssl wraps socket.socket only
                 sock.settimeout(max(0.01, self._remaining()))
                 sock = context.wrap_socket(sock, server_hostname=settings.host)
             except ssl.SSLError as error:
                 sock.close()
                 raise ReportError(f"TLS with the broker at {where} failed ({tls_reason(error)})") from None
-            except socket.timeout:
+            except _socket.timeout:
                 sock.close()
                 raise ReportError(f"no answer from the broker at {where} in time") from None
             except OSError as error:
@@ -202,7 +219,7 @@ class Session:
             sock.settimeout(max(0.01, self._remaining()))
             sock.sendall(data)
             self.writes += 1
-        except socket.timeout:
+        except _socket.timeout:
             raise ReportError(self._late()) from None
         except OSError as error:
             raise self._closed(error) from None
@@ -218,7 +235,7 @@ class Session:
             try:
                 sock.settimeout(remaining)
                 chunk = sock.recv(4096)
-            except socket.timeout:
+            except _socket.timeout:
                 raise ReportError(self._late()) from None
             except OSError as error:
                 raise self._closed(error) from None
