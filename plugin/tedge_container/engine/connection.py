@@ -234,8 +234,16 @@ def _process_vanished(body: bytes) -> bool:
     return b"no such process" in text or (b"/proc/" in text and b"no such file or directory" in text)
 
 
+_ALWAYS_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
+def quote(text: str, safe: str = "/") -> str:
+    """urllib.parse.quote of a str (UTF-8, RFC 3986's unreserved characters kept), without
+    importing urllib.parse and ipaddress (~3 ms of every install)."""
+    keep = _ALWAYS_SAFE | frozenset(safe.encode("ascii"))
+    return "".join(chr(byte) if byte in keep else f"%{byte:02X}" for byte in text.encode("utf-8"))
+
+
 def quoted(name: str) -> str:
     """A name or image reference as a path segment of the API (`/` and `:` of references kept)."""
-    from urllib.parse import quote
-
     return quote(name, safe="/:@")

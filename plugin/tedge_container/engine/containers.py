@@ -56,7 +56,7 @@ class ContainerCalls(Connection):
 
         `label` is `key` or `key=value`. Over the fast raw path, for checks that poll.
         """
-        from urllib.parse import quote
+        from .connection import quote
 
         filters = quote(jsonio.dumps({"label": [label]}))
         target = f"{API_PREFIX}/containers/json?all=true&filters={filters}"
@@ -202,7 +202,7 @@ class ContainerCalls(Connection):
 
         Inspect data cannot tell: once the engine restarts a container it says exit code 0.
         """
-        from urllib.parse import quote
+        from .connection import quote
 
         filters = quote(jsonio.dumps({"container": [name], "event": ["died"]}))
         target = f"{API_PREFIX}/events?stream=false&since={int(since)}&filters={filters}"
@@ -239,7 +239,7 @@ class ContainerCalls(Connection):
         return b"".join(demultiplex_stream(iter([body]))).decode("utf-8", "replace")
 
     def rename_container(self, current: str, new: str) -> None:
-        from urllib.parse import quote
+        from .connection import quote
 
         target = f"{API_PREFIX}/containers/{quoted(current)}/rename?name={quote(new, safe='')}"
         self._raw_change(f"rename container {current} to {new}", "POST", target)

@@ -48,7 +48,7 @@ class ImageCalls(InfoCalls):  # storage_root: the disk guard's (info.py)
         `localhost/` image first, then its unqualified-search registries and
         aliases, then any image whose name ends with it.
         """
-        from urllib.parse import quote
+        from .connection import quote
 
         target = f"{API_PREFIX}/images/{quote(name, safe='/:@')}/json"
         return self._raw_inspect(target, self.config.get("container.api_timeout"), f"image {name}")

@@ -57,7 +57,7 @@ class NetworkCalls(Connection):
 
     def volume_names(self, label: str) -> list[str]:
         """The names of the volumes carrying `label` (`KEY=VALUE`), sorted; [] when the engine says none."""
-        from urllib.parse import quote
+        from .connection import quote
 
         filters = quote(jsonio.dumps({"label": [label]}))
         status, body = self._raw_request(
