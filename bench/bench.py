@@ -314,7 +314,8 @@ def main() -> int:
     python = subprocess.run([SYSTEM_PYTHON, "--version"], capture_output=True, text=True).stdout.strip()
     note = (
         f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, podman {version}, "
-        f"`list` on {python} `-IS` (the device's python3, as the package's launcher runs it), "
+        f"`list` and the `container` operations on {python} `-IS` (the device's python3, as the "
+        "package's launcher runs it; groups on this environment's python, for PyYAML), "
         f"medians of {runs} runs (operations: of {max(5, runs // 3)}, interleaved with their baseline); "
         "reporting on: to a local mosquitto, as devices run."
     )

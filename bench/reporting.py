@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+SYSTEM_PYTHON = "/usr/bin/python3"  # what a device runs the packaged plugin with (as bench.py)
+
 if TYPE_CHECKING:
     from bench import Bench
 
@@ -96,6 +98,10 @@ class Reporting:
         )
 
     def container_rows(self, app: str, app2: str, runs: int) -> None:
+        # The `container` type as a device runs it: the package's launcher is `/usr/bin/python3 -IS`
+        # (no site, no virtualenv .pth files); a local image needs none of the bundled libraries.
+        # The group rows keep this environment's python: the plugin needs PyYAML there.
+        plugin = [SYSTEM_PYTHON, "-IS", self.plugin]
         bench = self.bench
         podman = bench.podman
         clean = podman.remove_all_containers
@@ -112,9 +118,7 @@ class Reporting:
             return [*bench.remote, "run", "-d", "--name", name, *restart, image]
 
         def install(env: dict[str, str], name: str = "bench", image: str = app) -> Callable[[], float]:
-            return lambda: timed(
-                [sys.executable, self.plugin, "install", name, "--module-version", image], env
-            )
+            return lambda: timed([*plugin, "install", name, "--module-version", image], env)
 
         measured = interleaved(
             {
@@ -162,7 +166,7 @@ class Reporting:
                 existing()
                 if env is None:
                     return timed([*bench.remote, "rm", "-f", "-t", "0", "bench"], bench.podman_env)
-                return timed([sys.executable, self.plugin, "remove", "bench"], env)
+                return timed([*plugin, "remove", "bench"], env)
 
             return go
 
@@ -182,7 +186,7 @@ class Reporting:
             return time.perf_counter() - started
 
         def batch(env: dict[str, str]) -> Callable[[], float]:
-            return lambda: timed([sys.executable, self.plugin, "update-list"], env, stdin=actions)
+            return lambda: timed([*plugin, "update-list"], env, stdin=actions)
 
         measured = interleaved(
             {
