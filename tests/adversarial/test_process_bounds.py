@@ -103,7 +103,7 @@ def test_name_longer_than_a_hostname_installs_and_upgrades(
     hostname = name[:63].rstrip("-._")
     assert data["Config"]["Hostname"] == hostname
     assert len(hostname) <= 63 and hostname[-1].isalnum()
-    seen = podman_service.cli("exec", name, "hostname").stdout.strip()
+    seen = podman_service.container_hostname(name)
     assert seen == hostname
     assert container_names(podman_service) == [name]
 

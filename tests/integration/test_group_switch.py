@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 def hosts_of(group: Group, container: str) -> dict[str, str]:
     """name → address, as the container's /etc/hosts says."""
     found = {}
-    for line in group.podman.cli("exec", container, "cat", "/etc/hosts").stdout.splitlines():
+    for line in group.podman.container_file(container, "/etc/hosts").splitlines():
         address, *names = line.split("#", 1)[0].split()
         for name in names:
             found.setdefault(name, address)

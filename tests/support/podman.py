@@ -144,6 +144,25 @@ class PodmanService:
             argv = trixie.chroot_argv(self.chroot, [Path(tempfile.gettempdir()), self.workdir], argv)
         return run(argv, check=check, timeout=timeout, env=self._local_env, input=input)
 
+    def container_file(self, container: str, path: str) -> str:
+        """The text of PATH in running CONTAINER, read on the host through /proc/PID/root.
+
+        Not `podman --remote exec ... cat`: on a loaded machine the remote exec's output stream
+        is lost now and then (an empty answer with exit 0; seen on podman 4.3 and 5), and a test
+        would then see an empty file.
+        """
+        return Path(f"/proc/{self._pid(container)}/root{path}").read_text()
+
+    def container_hostname(self, container: str) -> str:
+        """The hostname CONTAINER's processes see (its UTS namespace), asked from the host."""
+        return run(["nsenter", "--target", str(self._pid(container)), "--uts", "hostname"]).stdout.strip()
+
+    def _pid(self, container: str) -> int:
+        pid = self.cli("container", "inspect", "--format", "{{.State.Pid}}", container).stdout.strip()
+        if not pid.isdigit() or int(pid) <= 0:
+            raise AssertionError(f"container {container} is not running (pid {pid!r})")
+        return int(pid)
+
     def api(self, method: str, path: str, timeout: float = 30) -> tuple[int, bytes]:
         """A raw HTTP request to the service: (status, body)."""
         conn = _UnixHTTPConnection(str(self.socket_path), timeout=timeout)
