@@ -6,7 +6,7 @@ import time
 
 from .. import jsonio  # not `json`: see jsonio.py
 from ..errors import EngineError, PluginError
-from .connection import Connection, quoted
+from .connection import Connection, quote, quoted
 from .model import Container
 from .sockets import API_PREFIX, AnswerTooLarge, answer_text
 
@@ -56,8 +56,6 @@ class ContainerCalls(Connection):
 
         `label` is `key` or `key=value`. Over the fast raw path, for checks that poll.
         """
-        from .connection import quote
-
         filters = quote(jsonio.dumps({"label": [label]}))
         target = f"{API_PREFIX}/containers/json?all=true&filters={filters}"
         body = self._raw_get(target, self.config.get("container.api_timeout"))
@@ -202,8 +200,6 @@ class ContainerCalls(Connection):
 
         Inspect data cannot tell: once the engine restarts a container it says exit code 0.
         """
-        from .connection import quote
-
         filters = quote(jsonio.dumps({"container": [name], "event": ["died"]}))
         target = f"{API_PREFIX}/events?stream=false&since={int(since)}&filters={filters}"
         try:
@@ -239,8 +235,6 @@ class ContainerCalls(Connection):
         return b"".join(demultiplex_stream(iter([body]))).decode("utf-8", "replace")
 
     def rename_container(self, current: str, new: str) -> None:
-        from .connection import quote
-
         target = f"{API_PREFIX}/containers/{quoted(current)}/rename?name={quote(new, safe='')}"
         self._raw_change(f"rename container {current} to {new}", "POST", target)
 

@@ -11,10 +11,6 @@ from .connection import quoted
 from .info import InfoCalls
 from .sockets import API_PREFIX
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    pass
-
 # podman answers 304 when the container already is in the state asked for: done, too.
 _NOT_MODIFIED = 304
 

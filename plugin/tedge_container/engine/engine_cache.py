@@ -102,16 +102,22 @@ def _entries(path: str) -> list[dict]:
 
 def recall(socket_path: str, identity: str, key: str) -> str:
     """The value kept for `key` from the service `identity` at `socket_path`; "" when none is."""
-    if not identity:
-        return ""
+    return recall_all(socket_path, identity, (key,))[key]
+
+
+def recall_all(socket_path: str, identity: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """Each of `keys` → its value kept from the service `identity` ("" when none is), from one read."""
+    found = dict.fromkeys(keys, "")
     path = _path()
-    if not _trusted(path):
-        return ""
+    if not identity or not _trusted(path):
+        return found
     for entry in _entries(path):
         if entry.get("socket") == socket_path and entry.get("engine") == identity:
-            value = entry.get(key)
-            return value if isinstance(value, str) else ""
-    return ""
+            for key in keys:
+                value = entry.get(key)
+                found[key] = value if isinstance(value, str) else ""
+            break
+    return found
 
 
 def remember(socket_path: str, identity: str, values: dict[str, str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import jsonio, log  # jsonio, not `json`: see jsonio.py
 from ..errors import EngineError, EngineTimeout, PluginError, PullError
-from .connection import quoted
+from .connection import quote, quoted
 from .info import InfoCalls
 from .pull_errors import pull_error
 from .sockets import API_PREFIX, answer_text
@@ -48,8 +48,6 @@ class ImageCalls(InfoCalls):  # storage_root: the disk guard's (info.py)
         `localhost/` image first, then its unqualified-search registries and
         aliases, then any image whose name ends with it.
         """
-        from .connection import quote
-
         target = f"{API_PREFIX}/images/{quote(name, safe='/:@')}/json"
         return self._raw_inspect(target, self.config.get("container.api_timeout"), f"image {name}")
 

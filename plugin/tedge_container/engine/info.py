@@ -48,9 +48,7 @@ class InfoCalls(Connection):
         from . import engine_cache
 
         identity = engine_cache.listener_identity(self.socket_path) if self.socket_path else ""
-        recalled = {
-            key: engine_cache.recall(self.socket_path, identity, key) for key in ("graphRoot", "pause")
-        }
+        recalled = engine_cache.recall_all(self.socket_path, identity, _FACTS)
         if all(recalled.values()) and os.path.isdir(recalled["graphRoot"]):
             log.debug(f"podman's storage root and pause support recalled for the service {identity}")
             self._facts = recalled

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import jsonio
 from ..errors import EngineError
-from .connection import Connection, quoted
+from .connection import Connection, quote, quoted
 from .sockets import API_PREFIX, UnixHTTP
 
 
@@ -57,8 +57,6 @@ class NetworkCalls(Connection):
 
     def volume_names(self, label: str) -> list[str]:
         """The names of the volumes carrying `label` (`KEY=VALUE`), sorted; [] when the engine says none."""
-        from .connection import quote
-
         filters = quote(jsonio.dumps({"label": [label]}))
         status, body = self._raw_request(
             f"{API_PREFIX}/volumes/json?filters={filters}", self.config.get("container.api_timeout")
