@@ -11,8 +11,13 @@ from a thread that lives as long as it waits for it (the main thread does).
 Without prctl (not Linux), the guard polls its parent instead.
 
 The guard imports nothing of the plugin (it runs with `python -I -S`), not even
-subprocess (it costs ~50 ms a run, most of it the interpreter's start), and
-exits with the child's code (128+N for signal N).
+subprocess, and exits with the child's code (128+N for signal N).
+
+Its interpreter's start is most of what it costs (~20-30 ms a run). `Standby`
+starts it ahead of its command, while the plugin still works on what to run
+(staging, lookups): the guard asks for the parent-death signal, then waits for
+the command (argv, working directory, environment) on its stdin; end of input
+without one (the plugin did not need it) makes it exit without running anything.
 """
 
 from __future__ import annotations
@@ -22,13 +27,78 @@ import signal
 import sys
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import subprocess
+    from collections.abc import Mapping
+
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _POLL_SECONDS = 0.2
+_STANDBY = "--stdin"
+_MAX_COMMAND = 1 << 20  # bytes of command a standby guard reads at most (a plugin's own command line)
 
 
 def guarded(argv: list[str]) -> list[str]:
     """The command line that runs `argv` under the guard, for a child of this process."""
     return [sys.executable, "-I", "-S", os.path.abspath(__file__), str(os.getpid()), "--", *argv]
+
+
+class Standby:
+    """A guard started before its command is known; `start` hands it the command.
+
+    Start it from a thread that lives as long as it waits for the command's end (the
+    main thread): the parent-death signal is per thread. `close` ends an unused one.
+    """
+
+    def __init__(self) -> None:
+        import subprocess
+
+        argv = [sys.executable, "-I", "-S", os.path.abspath(__file__), str(os.getpid()), _STANDBY]
+        self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # the command's group: the guard kills it whole
+        )
+
+    def start(self, argv: list[str], cwd: str, env: Mapping[str, str]) -> subprocess.Popen[bytes] | None:
+        """The guard, now running `argv` in `cwd` with `env` (its output on the guard's stdout, stdin
+        /dev/null); None when the guard is no longer there to take it (start one the usual way)."""
+        import marshal  # the same interpreter reads it: the guard runs as sys.executable
+
+        process, self.process = self.process, None
+        if process is None or process.stdin is None:
+            return None
+        try:
+            process.stdin.write(marshal.dumps((list(argv), cwd, dict(env))))
+            process.stdin.close()
+            process.stdin = None  # the caller waits on the process alone (communicate(), wait())
+        except OSError:  # the guard is gone (killed by someone): nothing was started
+            _reap(process)
+            return None
+        return process
+
+    def close(self) -> None:
+        """End the guard if no command was handed to it (it exits on the end of its input)."""
+        process, self.process = self.process, None
+        if process is not None:
+            _reap(process)
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    import contextlib
+    import subprocess
+
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _kill_group(*_: object) -> None:
@@ -47,8 +117,8 @@ def _die_with_parent() -> bool:
 
 def main(args: list[str]) -> int:
     parent, separator, argv = int(args[0]), args[1], args[2:]
-    if separator != "--" or not argv:
-        print("usage: child_guard.py PARENT_PID -- COMMAND ...", file=sys.stderr)
+    if not ((separator == "--" and argv) or (separator == _STANDBY and not argv)):
+        print(f"usage: child_guard.py PARENT_PID (-- COMMAND ... | {_STANDBY})", file=sys.stderr)
         return 2
     if os.getpgrp() != os.getpid():  # not started in a session of its own: never kill the caller's group
         os.setpgid(0, 0)
@@ -57,7 +127,14 @@ def main(args: list[str]) -> int:
     notified = _die_with_parent()
     if os.getppid() != parent:  # the parent died before the kernel could be asked to tell
         _kill_group()
-    child = _spawn(argv)
+    cwd: str | None = None
+    env: dict[str, str] | None = None
+    if separator == _STANDBY:
+        command = _read_command()
+        if command is None:  # not needed after all
+            return 0
+        argv, cwd, env = command
+    child = _spawn(argv, cwd, env)
     while True:
         pid, status = os.waitpid(child, 0 if notified else os.WNOHANG)  # EINTR: retried (PEP 475)
         if pid == child:
@@ -68,11 +145,44 @@ def main(args: list[str]) -> int:
     return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
 
 
-def _spawn(argv: list[str]) -> int:
+def _read_command() -> tuple[list[str], str, dict[str, str]] | None:
+    """What a standby guard is to run, from its stdin (Standby.start); None at the end of input."""
+    import marshal
+
+    data = b""
+    while len(data) <= _MAX_COMMAND:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            break
+        data += chunk
+    if not data:
+        return None
+    try:
+        if len(data) > _MAX_COMMAND:
+            raise ValueError(f"more than {_MAX_COMMAND} bytes")
+        argv, cwd, env = marshal.loads(data)
+        return list(argv), str(cwd), dict(env)
+    except (ValueError, EOFError, TypeError) as error:
+        print(f"child_guard: the command on stdin cannot be read ({error})", file=sys.stderr)
+        sys.exit(2)
+
+
+def _spawn(argv: list[str], cwd: str | None = None, env: dict[str, str] | None = None) -> int:
     child = os.fork()
     if child == 0:  # the command (exec resets the guard's handlers), or 127 as a shell says "not found"
         try:
-            os.execvp(argv[0], argv)
+            if env is not None:  # a standby guard's command: the guard's stdin is not the command's
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            if cwd is not None:
+                os.chdir(cwd)
+        except OSError as error:
+            print(f"child_guard: cannot enter {cwd}: {error.strerror}", file=sys.stderr)
+            os._exit(127)
+        try:
+            if env is None:
+                os.execvp(argv[0], argv)
+            else:
+                os.execvpe(argv[0], argv, env)
         except OSError as error:
             print(f"child_guard: cannot run {argv[0]}: {error.strerror}", file=sys.stderr)
         os._exit(127)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from tests.support.proc import group_members
@@ -24,6 +25,10 @@ child.wait()
 """
 
 
+# The parents import this checkout's plugin, whatever the environment has installed.
+PARENT_ENV = {**os.environ, "PYTHONPATH": str(Path(child_guard.__file__).resolve().parents[1])}
+
+
 def wait_for(predicate, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -35,7 +40,9 @@ def wait_for(predicate, seconds: float) -> bool:
 
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_the_guarded_group_dies_with_its_parent(signum: int) -> None:
-    parent = subprocess.Popen([sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, env=PARENT_ENV
+    )
     try:
         group = int(parent.stdout.readline())  # type: ignore[union-attr]
         assert wait_for(lambda: len(group_members(group)) == 4, 10), "guard, sh and two sleeps run"
@@ -63,3 +70,86 @@ def test_a_guard_started_in_the_callers_group_makes_its_own() -> None:
     result = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=10)
     assert result.returncode == 0
     assert int(result.stdout) != os.getpgrp()
+
+
+# The parent, with a guard started ahead of its command (child_guard.Standby, as install starts
+# podman-compose's): argv[1] "now" hands the command over at once, "never" never does.
+STANDBY_PARENT = """
+import os, sys
+from tedge_container.child_guard import Standby
+standby = Standby()
+print(standby.process.pid, flush=True)
+if sys.argv[1] == "now":
+    child = standby.start(["/bin/sh", "-c", "sleep 60 & sleep 61"], "/", dict(os.environ))
+    child.wait()
+else:
+    sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("handed", ["now", "never"])
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_a_standby_guard_dies_with_its_parent(signum: int, handed: str) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", STANDBY_PARENT, handed],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=PARENT_ENV,
+    )
+    try:
+        group = int(parent.stdout.readline())  # type: ignore[union-attr]
+        members = 4 if handed == "now" else 1  # guard, sh and two sleeps; or the waiting guard
+        assert wait_for(lambda: len(group_members(group)) == members, 10), group_members(group)
+        parent.send_signal(signum)
+        parent.wait(timeout=10)
+        assert wait_for(lambda: group_members(group) == [], 5), group_members(group)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdin.close()  # type: ignore[union-attr]
+        parent.stdout.close()  # type: ignore[union-attr]
+
+
+def test_a_standby_guard_runs_what_it_is_handed(tmp_path) -> None:
+    standby = child_guard.Standby()
+    script = 'pwd; echo "$ONLY"; env | wc -l; cat; echo done; exit 5'
+    child = standby.start(["/bin/sh", "-c", script], str(tmp_path), {"ONLY": "this", "PATH": "/usr/bin:/bin"})
+    assert child is not None
+    output, _ = child.communicate(timeout=10)
+    # Its cwd and environment are the ones handed over (nothing of the caller's), its stdin is
+    # empty (/dev/null, not the pipe the command came through), its code is passed on.
+    lines = output.decode().split()
+    assert lines[:2] == [str(tmp_path), "this"]
+    assert int(lines[2]) <= 4  # ONLY, PATH and what sh itself sets (PWD, SHLVL)
+    assert lines[3:] == ["done"]
+    assert child.returncode == 5
+    assert standby.start(["/bin/true"], "/", {}) is None  # handed once: a second run starts its own
+
+
+def test_a_standby_guard_not_needed_ends_without_running_anything(tmp_path) -> None:
+    marker = tmp_path / "ran"
+    standby = child_guard.Standby()
+    process = standby.process
+    assert process is not None
+    standby.close()
+    assert process.returncode == 0
+    assert not marker.exists()
+
+
+def test_a_standby_guard_that_is_gone_hands_nothing_back() -> None:
+    standby = child_guard.Standby()
+    assert standby.process is not None
+    os.killpg(standby.process.pid, signal.SIGKILL)
+    standby.process.wait(timeout=10)
+    assert standby.start(["/bin/true"], "/", {}) is None
+
+
+def test_a_standby_guard_reports_a_missing_directory(tmp_path) -> None:
+    child = child_guard.Standby().start(["/bin/true"], str(tmp_path / "gone"), {"PATH": "/bin"})
+    assert child is not None
+    output, _ = child.communicate(timeout=10)
+    assert child.returncode == 127
+    assert (
+        output.decode().strip() == f"child_guard: cannot enter {tmp_path / 'gone'}: No such file or directory"
+    )

@@ -199,11 +199,12 @@ def install(
             "with the compose file at its root."
         )
     version = version or "latest"
+    group = None
     try:
         group = Group(config, engine or Engine(config))
         layout = Layout.of(config, name)
         group.owner = Owner(layout)
-        group.compose.check_available()
+        group.compose.get_ready()  # its guard starts while the files are staged and checked
         repair(group, layout)
         previous_version = read_version(layout.working)
         previous_images = read_record(layout.working)
@@ -253,6 +254,9 @@ def install(
             f"Installing group {name} {version} failed: {error.strerror or error} "
             f"({error.filename or 'data_dir'}); check the free space and data_dir."
         ) from None
+    finally:
+        if group is not None:
+            group.compose.close()
     if previous_version is not None and previous_version != version:
         log.info(f"group {name}: {previous_version} replaced by {version}")
     return installed

@@ -22,7 +22,7 @@ import subprocess
 import sys
 
 from ... import log
-from ...child_guard import guarded
+from ...child_guard import Standby, guarded
 from ...credentials.model import secret_values
 from ...errors import EngineTimeout, PluginError
 from .compose_output import clean, last_error, said
@@ -110,12 +110,29 @@ class Compose:
     def __init__(self, config: Config, socket_path: str) -> None:
         self.timeout = float(config.get("container_group.compose_timeout"))
         self.socket_path = socket_path
+        self._standby: Standby | None = None
 
     def check_available(self) -> None:
         """Fail before anything is touched when compose cannot run at all."""
         if not on_path("podman", os.environ.get("PATH") or _DEFAULT_PATH):
             raise PluginError("The podman program is missing (compose needs it): install podman.")
         _library_path()
+
+    def get_ready(self) -> None:
+        """check_available, and start the guard of the next run now (child_guard.Standby): its
+        interpreter starts while the plugin stages and looks up, not after. From the main thread
+        only (the guard's parent-death signal is per thread); `close` when done."""
+        import threading
+
+        self.check_available()
+        if self._standby is None and threading.current_thread() is threading.main_thread():
+            self._standby = Standby()
+
+    def close(self) -> None:
+        """End a guard started by get_ready and not used."""
+        standby, self._standby = self._standby, None
+        if standby is not None:
+            standby.close()
 
     def run(self, project: Project, args: Sequence[str], what: str) -> ComposeRun:
         """`podman-compose [options] -f FILE ARGS` in the project's directory.
@@ -131,16 +148,20 @@ class Compose:
             files += ["-f", HOSTS_OVERRIDE]
         argv = [sys.executable, "-s", "-m", "podman_compose", *pod, *files, *args]
         log.debug(f"running podman-compose {' '.join(args)} in {directory}")
-        # Started from the thread that waits for it: the guard's parent-death signal is per thread.
-        process = subprocess.Popen(
-            guarded(argv),
-            cwd=directory,
-            env=compose_environment(self.socket_path),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its podman children are killed with it
-        )
+        env = compose_environment(self.socket_path)
+        standby, self._standby = self._standby, None
+        process = standby.start(argv, directory, env) if standby is not None else None
+        if process is None:
+            # Started from the thread that waits for it: the guard's parent-death signal is per thread.
+            process = subprocess.Popen(
+                guarded(argv),
+                cwd=directory,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its podman children are killed with it
+            )
         try:
             output, dropped = _bounded_output(process, self.timeout)
         except subprocess.TimeoutExpired:
