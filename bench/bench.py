@@ -39,13 +39,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bundles import bench_bundle, bench_bundle_memory  # noqa: E402
+from device import SYSTEM_PYTHON, device_commands  # noqa: E402
 from multiplied import bench_multiplied  # noqa: E402
 from reporting import Reporting  # noqa: E402
 from tests.support.hostile import alias_bomb, large_compose, run_limited  # noqa: E402
 from tests.support.services import Stack  # noqa: E402
 
-PLUGIN = str(REPO / "sm-plugins" / "container")
-GROUP_PLUGIN = str(REPO / "sm-plugins" / "container-group")
 APP = "localhost/tedge-test/app:1"
 APP2 = "localhost/tedge-test/app:2"
 GROUP_COMPOSE = f"""\
@@ -57,7 +56,6 @@ services:
     image: {APP2}
     restart: always
 """
-SYSTEM_PYTHON = "/usr/bin/python3"  # what a device runs the packaged plugin with
 
 
 def median_seconds(argv: list[str], env: dict[str, str], runs: int, between=None) -> float:
@@ -92,6 +90,8 @@ def peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
 class Bench:
     def __init__(self, stack: Stack, workdir: Path) -> None:
         self.stack = stack
+        commands = device_commands(REPO, workdir)  # every row runs the plugin as a device does
+        self.plugin, self.group = commands["container"], commands["container-group"]
         self.podman = stack.podman
         config_dir = workdir / "tedge"
         (config_dir / "plugins").mkdir(parents=True)
@@ -131,7 +131,7 @@ class Bench:
 
     def bench_list(self, label: str, runs: int) -> None:
         # `-IS` as the packaged launcher runs it; `list` needs nothing beyond the standard library.
-        ours = median_seconds([SYSTEM_PYTHON, "-IS", PLUGIN, "list"], self.plugin_env, runs)
+        ours = median_seconds([*self.plugin, "list"], self.plugin_env, runs)
         local = median_seconds([*self.local, "ps", "-a"], self.podman_env, runs)
         remote = median_seconds([*self.remote, "ps", "-a"], self.podman_env, runs)
         self.row(f"`list`, {label}", ours, local, "`podman ps -a`", "≤ 1.5x")
@@ -165,10 +165,10 @@ class Bench:
         compose_file = self.podman.workdir / "bench-group.yaml"
         compose_file.write_text(GROUP_COMPOSE)
         working = self.data_dir / "compose" / "benchgroup"
-        install = [sys.executable, GROUP_PLUGIN, "install", "benchgroup", "--module-version", "1"]
+        install = [*self.group, "install", "benchgroup", "--module-version", "1"]
         subprocess.run([*install, "--file", str(compose_file)], env=self.plugin_env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        listing = median_seconds([SYSTEM_PYTHON, "-IS", GROUP_PLUGIN, "list"], self.plugin_env, runs)
+        listing = median_seconds([*self.group, "list"], self.plugin_env, runs)
         remote = median_seconds([*self.remote, "ps", "-a"], self.podman_env, runs)
         self.row("`container-group list`", listing, remote, "`podman --remote ps -a`", "≤ 1.5x")
         self.podman.remove_all_containers()
@@ -189,7 +189,7 @@ class Bench:
             )
             self.podman.remove_all_containers()
             self.podman.cli("rmi", "-f", image, check=False)
-            argv = [sys.executable, PLUGIN, "install", "big", "--module-version", image, "--file", str(path)]
+            argv = [*self.plugin, "install", "big", "--module-version", image, "--file", str(path)]
             # The big image's command exits at once: the readiness gate would reject it.
             rss, code = peak_rss_mb(argv, {**self.plugin_env, "CONTAINER_CONTAINER_MIN_READY": "0"})
             if code != 0:
@@ -214,7 +214,7 @@ class Bench:
         for label, path, expected in (("alias bomb (refused)", bomb, 2), ("1 MiB compose file", big, 0)):
             self.podman.remove_all_containers()
             shutil.rmtree(self.data_dir / "compose", ignore_errors=True)
-            argv = [sys.executable, GROUP_PLUGIN, "install", "rssgroup", "--module-version", "1"]
+            argv = [*self.group, "install", "rssgroup", "--module-version", "1"]
             # Measured from a small launcher: ru_maxrss survives fork and exec (see run_limited).
             result = run_limited([*argv, "--file", str(path)], self.plugin_env)
             rss = result.peak_rss_mb
@@ -275,23 +275,20 @@ def main() -> int:
     args = parser.parse_args()
     runs, containers, size_mb = (5, 20, 50) if args.quick else (21, 200, 400)
 
-    # The plugin's bytecode, as a package installs it (this environment may not write it on import).
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "plugin")], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
     with Stack() as stack, tempfile.TemporaryDirectory(prefix="tedge-bench-") as tmp:
         stack.start(mqtt=True)
         bench = Bench(stack, Path(tmp))
-        reporting = Reporting(bench, stack.mqtt_broker, PLUGIN, GROUP_PLUGIN)
+        reporting = Reporting(bench, stack.mqtt_broker)
         version = stack.podman.version
         print(f"podman {version}, storage {stack.podman.storage_driver}", file=sys.stderr)
         if args.multiplied_only:
-            bench_multiplied(bench, Path(tmp), GROUP_PLUGIN, APP)
+            bench_multiplied(bench, Path(tmp), bench.group, APP)
             print(bench.table())
             return 0
         if args.reporting_only:
             reporting.container_rows(APP, APP2, max(5, runs // 3))
             reporting.group_rows(GROUP_COMPOSE, max(5, runs // 3))
-            bench_bundle(bench, Path(tmp), max(5, runs // 3), GROUP_PLUGIN, reporting.on)
+            bench_bundle(bench, Path(tmp), max(5, runs // 3), bench.group, reporting.on)
             print(f"load average at the end: {os.getloadavg()}", file=sys.stderr)
             print(bench.table())
             return 0
@@ -305,17 +302,17 @@ def main() -> int:
         reporting.group_rows(GROUP_COMPOSE, max(5, runs // 3))
         bench.bench_group_list(max(5, runs // 3))
         bench.bench_hostile_compose(Path(tmp))
-        bench_multiplied(bench, Path(tmp), GROUP_PLUGIN, APP)
-        bench_bundle(bench, Path(tmp), max(5, runs // 3), GROUP_PLUGIN, reporting.on)
+        bench_multiplied(bench, Path(tmp), bench.group, APP)
+        bench_bundle(bench, Path(tmp), max(5, runs // 3), bench.group, reporting.on)
         if not args.group_only:
             bench.bench_archive_memory(Path(tmp), size_mb)
-        bench_bundle_memory(bench, Path(tmp), size_mb, GROUP_PLUGIN)
+        bench_bundle_memory(bench, Path(tmp), size_mb, bench.group)
         table = bench.table()
     python = subprocess.run([SYSTEM_PYTHON, "--version"], capture_output=True, text=True).stdout.strip()
     note = (
         f"Measured {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, podman {version}, "
-        f"`list` and the `container` operations on {python} `-IS` (the device's python3, as the "
-        "package's launcher runs it; groups on this environment's python, for PyYAML), "
+        f"the plugin on {python} `-IS` with the package's bundle, byte-compiled (as the package's "
+        "launcher runs it on a device: bench/device.py), "
         f"medians of {runs} runs (operations: of {max(5, runs // 3)}, interleaved with their baseline); "
         "reporting on: to a local mosquitto, as devices run."
     )

@@ -55,9 +55,7 @@ def _bundle(path: Path, compose: str, archives: list[Path]) -> Path:
     return path
 
 
-def bench_bundle(
-    bench: Bench, workdir: Path, runs: int, group_plugin: str, report_on: dict[str, str]
-) -> None:
+def bench_bundle(bench: Bench, workdir: Path, runs: int, group: list[str], report_on: dict[str, str]) -> None:
     """`report_on`: the plugin's environment with MQTT reporting on (bench/reporting.py)."""
     images = bench.stack.images
     images.variant(WEB, "bench web")
@@ -77,8 +75,7 @@ def bench_bundle(
 
     reset()
     install = [
-        sys.executable,
-        group_plugin,
+        *group,
         "install",
         "benchbundle",
         "--module-version",
@@ -112,7 +109,7 @@ def bench_bundle(
     reset()
 
 
-def bench_bundle_memory(bench: Bench, workdir: Path, size_mb: int, group_plugin: str) -> None:
+def bench_bundle_memory(bench: Bench, workdir: Path, size_mb: int, group: list[str]) -> None:
     from bench import peak_rss_mb
 
     image = bench.stack.images.big_image(size_mb)
@@ -123,8 +120,7 @@ def bench_bundle_memory(bench: Bench, workdir: Path, size_mb: int, group_plugin:
     bench.podman.remove_all_containers()
     bench.podman.cli("rmi", "-f", image, check=False)
     argv = [
-        sys.executable,
-        group_plugin,
+        *group,
         "install",
         "bigbundle",
         "--module-version",
@@ -145,7 +141,7 @@ def bench_bundle_memory(bench: Bench, workdir: Path, size_mb: int, group_plugin:
         )
     )
     subprocess.run(
-        [sys.executable, group_plugin, "remove", "bigbundle"],
+        [*group, "remove", "bigbundle"],
         env=bench.plugin_env,
         check=False,
         stdout=subprocess.DEVNULL,

@@ -54,7 +54,7 @@ def _loud_build(path: Path, image: str, printed: int) -> Path:
     return tar_of(path, {"compose.yaml": compose({"web": web}), "app/Containerfile": containerfile})
 
 
-def bench_multiplied(bench: Any, workdir: Path, plugin: str, image: str) -> None:
+def bench_multiplied(bench: Any, workdir: Path, group: list[str], image: str) -> None:
     honest = compose({"web": {"image": image, "restart": "always"}})
     compose_text, dotenv = dotenv_amplified(image)
     cases = [
@@ -84,7 +84,7 @@ def bench_multiplied(bench: Any, workdir: Path, plugin: str, image: str) -> None
     for label, path, expected, built in cases:
         bench.podman.remove_all_containers()
         shutil.rmtree(bench.data_dir / "compose", ignore_errors=True)
-        argv = [sys.executable, plugin, "install", "multiplied", "--module-version", "1", "--file", str(path)]
+        argv = [*group, "install", "multiplied", "--module-version", "1", "--file", str(path)]
         started = time.monotonic()
         result = run_limited(argv, bench.plugin_env, timeout=1800)
         seconds = time.monotonic() - started

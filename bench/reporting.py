@@ -20,8 +20,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-SYSTEM_PYTHON = "/usr/bin/python3"  # what a device runs the packaged plugin with (as bench.py)
-
 if TYPE_CHECKING:
     from bench import Bench
 
@@ -75,10 +73,8 @@ def interleaved(
 class Reporting:
     """The rows with reporting off and on (`off`, `on`: the plugin's environments; tedge.toml: the broker)."""
 
-    def __init__(self, bench: Bench, broker: object, plugin: str, group_plugin: str) -> None:
+    def __init__(self, bench: Bench, broker: object) -> None:
         self.bench = bench
-        self.plugin = plugin
-        self.group_plugin = group_plugin
         config_dir = Path(bench.plugin_env["TEDGE_CONFIG_DIR"])
         host, port = broker.host, broker.port  # type: ignore[attr-defined]
         (config_dir / "tedge.toml").write_text(f'[mqtt.client]\nhost = "{host}"\nport = {port}\n')
@@ -98,10 +94,7 @@ class Reporting:
         )
 
     def container_rows(self, app: str, app2: str, runs: int) -> None:
-        # The `container` type as a device runs it: the package's launcher is `/usr/bin/python3 -IS`
-        # (no site, no virtualenv .pth files); a local image needs none of the bundled libraries.
-        # The group rows keep this environment's python: the plugin needs PyYAML there.
-        plugin = [SYSTEM_PYTHON, "-IS", self.plugin]
+        plugin = self.bench.plugin  # as a device runs it (bench/device.py)
         bench = self.bench
         podman = bench.podman
         clean = podman.remove_all_containers
@@ -220,7 +213,7 @@ class Reporting:
             shutil.rmtree(working, ignore_errors=True)
 
         reset()
-        install = [sys.executable, self.group_plugin, "install", "benchgroup", "--module-version", "1"]
+        install = [*bench.group, "install", "benchgroup", "--module-version", "1"]
         install += ["--file", str(compose_file)]
         compose_env = {**bench.podman_env, "CONTAINER_HOST": bench.podman.url}
         up = [sys.executable, "-m", "podman_compose", "up", "-d"]  # as a person would, in the directory
