@@ -262,6 +262,9 @@ def _unpack_tar(file: str, tree: SafeTree, reserve: Callable[[int], None] | None
 def _unpack_zip(file: str, tree: SafeTree, reserve: Callable[[int], None] | None, skip: Skip) -> list[Any]:
     import zipfile
 
+    from .zipdirectory import check_directory
+
+    check_directory(file, tree.limits, tree.display, skip)  # before zipfile reads it whole
     with _readable(tree.display, "zip", zipfile.BadZipFile), zipfile.ZipFile(file) as archive:
         kept, set_aside = [], []
         for info in archive.infolist():
