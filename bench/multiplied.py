@@ -28,6 +28,7 @@ from tests.support.hostile import (
     empty_images,
     huge_extended_header,
     link_chain,
+    many_zip_entries,
     nested_defaults,
     run_limited,
 )
@@ -68,6 +69,7 @@ def bench_multiplied(bench: Any, workdir: Path, group: list[str], image: str) ->
         ("9,000 links through a chain each", workdir / "maze.tar.gz", 2, None),
         ("pax header of 300 MiB", workdir / "header.tar.gz", 2, None),
         ("200,000 empty entries under images/", workdir / "images.tar.gz", 2, None),
+        ("300,000 empty entries in a zip", workdir / "many.zip", 2, None),
         ("build printing 600 MB", workdir / "loud.tar", 0, "localhost/tedge-bench/loud:1"),
     ]
     (workdir / "aliased.yaml").write_text(aliased_string(image, 600_000, 99_000))
@@ -80,6 +82,7 @@ def bench_multiplied(bench: Any, workdir: Path, group: list[str], image: str) ->
     _link_maze(workdir / "maze.tar.gz", honest)
     huge_extended_header(workdir / "header.tar.gz", honest, 300 << 20)
     empty_images(workdir / "images.tar.gz", honest)
+    many_zip_entries(workdir / "many.zip", honest)
     _loud_build(workdir / "loud.tar", image, 600 << 20)
     for label, path, expected, built in cases:
         bench.podman.remove_all_containers()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -222,6 +223,15 @@ def deepest_allowed(path: Path, compose_text: str, entries: int = 9800, depth: i
 def empty_images(path: Path, compose_text: str, entries: int = 200_000) -> Path:
     """`entries` empty files under images/ (1.2 MB as tar.gz): a bundle's, never unpacked, but read."""
     return _write_tar(path, compose_text, [tarfile.TarInfo(f"images/{index}") for index in range(entries)])
+
+
+def many_zip_entries(path: Path, compose_text: str, entries: int = 300_000) -> Path:
+    """`entries` empty files in a zip (zip64 past 65,535): zipfile would hold its whole directory."""
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("compose.yaml", compose_text)
+        for index in range(entries):
+            archive.writestr(f"f{index}", b"")
+    return path
 
 
 def link_chain(path: Path, compose_text: str, links: int = 2000) -> Path:
