@@ -59,6 +59,7 @@ class Standby:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            env={},  # nothing of the plugin's (credential variables): the command gets its own
             start_new_session=True,  # the command's group: the guard kills it whole
         )
 

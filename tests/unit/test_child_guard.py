@@ -153,3 +153,20 @@ def test_a_standby_guard_reports_a_missing_directory(tmp_path) -> None:
     assert (
         output.decode().strip() == f"child_guard: cannot enter {tmp_path / 'gone'}: No such file or directory"
     )
+
+
+def test_a_standby_guard_holds_nothing_of_the_callers_environment(monkeypatch) -> None:
+    # The plugin's environment may carry registry credentials (the environment provider): the
+    # guard waiting for its command must not hold them; the command gets only what it is handed.
+    monkeypatch.setenv("TEDGE_TEST_REGISTRY_PASSWORD", "s3cret-value")
+    standby = child_guard.Standby()
+    try:
+        assert standby.process is not None
+        environ = Path(f"/proc/{standby.process.pid}/environ").read_bytes()
+        assert b"s3cret-value" not in environ
+        child = standby.start(["/bin/sh", "-c", "env"], "/", {"PATH": "/usr/bin:/bin"})
+        assert child is not None
+        output, _ = child.communicate(timeout=10)
+        assert b"s3cret-value" not in output and b"PATH=/usr/bin:/bin" in output
+    finally:
+        standby.close()

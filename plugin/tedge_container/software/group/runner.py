@@ -126,7 +126,10 @@ class Compose:
 
         self.check_available()
         if self._standby is None and threading.current_thread() is threading.main_thread():
-            self._standby = Standby()
+            try:
+                self._standby = Standby()
+            except OSError as error:  # no process to spare now: the run starts its guard itself
+                log.debug(f"the guard of podman-compose could not start ahead: {error}")
 
     def close(self) -> None:
         """End a guard started by get_ready and not used."""
