@@ -103,7 +103,8 @@ class Monitor(EngineSync):
         if self.cloud is not None:  # without deletions in the cloud, nothing is at stake
             limit = int(config.get("delete_from_cloud.max_vanished"))
             self.vanished = Vanished(self.link, topics, limit, os.path.dirname(self.cloud.state_path))
-        self.watcher = EngineWatcher(config, self.queue, self.stop)
+        probe_interval = max(1.0, float(config.get("container.engine_probe_interval")))
+        self.watcher = EngineWatcher(config, self.queue, self.stop, probe_interval)
         self.metrics = None
         interval = float(config.get("metrics.interval"))
         if config.get("metrics.enabled") and interval > 0:
