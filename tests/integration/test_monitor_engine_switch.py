@@ -6,7 +6,8 @@ the one the sm-plugins recorded. When the record names B, the monitor
 reconnects within `container.engine_probe_interval` (2 s here) and what an
 operator sees on the broker is B's containers (also those started while it
 switched) and no longer A's: they vanished (deregistered; docs/monitor.md,
-"Reconnecting").
+"Reconnecting"). A busy engine A (a crash loop: events many times a second)
+must not hold the monitor on it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.support.monitor import (
     Watch,
     own_health,
     podman,
+    remove_crash_loop,
     service_topic,
     unique,
     wait_until,
@@ -94,3 +96,19 @@ def test_the_monitor_moves_to_the_engine_the_sm_plugins_recorded(
     wait_until(f"{a1} registered again", lambda: watch.health(a1) == "down", timeout=SWITCHED_WITHIN)
     wait_until(f"{b3} deregistered", lambda: deregistered(watch, b3), timeout=5)
     assert "monitor: the engine is now " in switching_monitor.output()
+
+
+def test_a_busy_engine_does_not_hold_the_monitor_on_it(
+    plugin, test_images, other_podman, switching_monitor, watch
+) -> None:
+    # podman restarts an exiting container at once: events several times a second, no silence on A.
+    looping, b1 = unique("loop"), unique("b1")
+    podman(plugin, "run", "-d", "--restart", "always", "--name", looping, test_images.exits)
+    other_podman.cli("run", "-d", "--name", b1, test_images.app1)
+    try:
+        wait_until(f"{looping} registered", lambda: watch.json(service_topic(looping)) is not None)
+        record(switching_monitor, other_podman)
+        wait_until(f"{b1} up", lambda: watch.health(b1) == "up", timeout=SWITCHED_WITHIN)
+        wait_until(f"{looping} deregistered", lambda: deregistered(watch, looping), timeout=5)
+    finally:
+        remove_crash_loop(plugin, looping)
