@@ -119,11 +119,13 @@ def test_a_busy_engine_does_not_hold_the_monitor_on_it(
     podman(plugin, "run", "-d", "--restart", "always", "--name", looping, test_images.exits)
     other_podman.cli("run", "-d", "--name", b1, test_images.app1)
     try:
-        wait_until(f"{looping} registered", lambda: watch.json(service_topic(looping)) is not None)
+        alarm = f"{service_topic(looping)}/a/container_crash_loop"
+        wait_until(f"{looping}'s crash-loop alarm", lambda: watch.json(alarm) is not None, timeout=30)
         recorded_at = time.monotonic()
         record(switching_monitor, other_podman)
         wait_until(f"{b1} up", lambda: watch.health(b1) == "up", timeout=SWITCHED_WITHIN)
         print(f"{b1} up {time.monotonic() - recorded_at:.1f} s after the record named B")
         wait_until(f"{looping} deregistered", lambda: deregistered(watch, looping), timeout=5)
+        assert watch.state[alarm] == ""  # no alarm left of an engine the device no longer uses
     finally:
         remove_crash_loop(plugin, looping)
