@@ -103,8 +103,7 @@ class Monitor(EngineSync):
         if self.cloud is not None:  # without deletions in the cloud, nothing is at stake
             limit = int(config.get("delete_from_cloud.max_vanished"))
             self.vanished = Vanished(self.link, topics, limit, os.path.dirname(self.cloud.state_path))
-        probe_interval = max(1.0, float(config.get("container.engine_probe_interval")))
-        self.watcher = EngineWatcher(config, self.queue, self.stop, probe_interval)
+        self.watcher = EngineWatcher(config, self.queue, self.stop)
         self.metrics = None
         interval = float(config.get("metrics.interval"))
         if config.get("metrics.enabled") and interval > 0:
@@ -292,6 +291,8 @@ class Monitor(EngineSync):
         if name in ("", SERVICE_NAME):
             self.link.say_up()
         targets = list(self.picture.services.values()) if not name else [self.picture.services.get(name)]
+        if self._moved():  # the old engine's picture: the resync at the end of this round answers
+            targets = []
         for observed in targets:
             if observed is None:
                 continue

@@ -36,21 +36,15 @@ if TYPE_CHECKING:
 
 BACKOFF_MIN = 0.5
 BACKOFF_MAX = 30.0
-PROBE_INTERVAL = 15.0
 
 
 class EngineWatcher:
-    def __init__(
-        self,
-        config: Config,
-        out: queue.Queue[Any],
-        stop: threading.Event,
-        probe_interval: float = PROBE_INTERVAL,
-    ) -> None:
+    def __init__(self, config: Config, out: queue.Queue[Any], stop: threading.Event) -> None:
         self.config = config
         self.out = out
         self.stop = stop
-        self.probe_interval = probe_interval
+        # Not below the stream's own wake-up (a second): it could not be kept anyway.
+        self.probe_interval = max(1.0, float(config.get("container.engine_probe_interval")))
         self.thread = threading.Thread(target=self._run, name="engine-events", daemon=True)
         self._stream: EventStream | None = None
 
