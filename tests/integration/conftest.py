@@ -4,6 +4,7 @@ a live watch of it, the monitor, and a container-group runner with its own data_
 from __future__ import annotations
 
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +13,24 @@ from typing import Any
 import pytest
 from tests.conftest import Plugin
 from tests.support.group import Group
+from tests.support.images import TestImages
 from tests.support.monitor import Monitor, Watch, own_health, wait_until
 from tests.support.mqtt import Broker
+from tests.support.podman import PodmanService
+
+
+@pytest.fixture(scope="module")
+def other_podman(test_images: Any) -> Iterator[PodmanService]:
+    """A second podman service with its own store (the base test images loaded): another engine."""
+    # Short, as the session's (tests/support/services.py): podman refuses a runroot of over 50 characters.
+    service = PodmanService(Path(tempfile.mkdtemp(prefix="tedge-test-")))
+    try:
+        service.start()
+        TestImages(service, service.workdir / "images").build()  # from the archive test_images left
+        yield service
+    finally:
+        service.stop()
+        shutil.rmtree(service.workdir, ignore_errors=True)
 
 
 @pytest.fixture()

@@ -74,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "container.crash_loop_threshold": 3,  # restarts since first seen (or the last steady run): alarm
     "container.crash_loop_clear_after": 300.0,  # running this long without a restart clears it
     "container.crash_loop_update_interval": 60.0,  # the alarm's count (and the log line): at most this often
+    # The engine the sm-plugins chose is looked up again this often, and a silent event stream pinged.
+    "container.engine_probe_interval": 15.0,
     "metrics.enabled": True,
     "metrics.interval": 300.0,  # resource_usage measurements; 0: off
     # Deleting removed services in Cumulocity through tedge's proxy (monitor/cloud.py).

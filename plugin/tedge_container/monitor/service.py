@@ -291,6 +291,8 @@ class Monitor(EngineSync):
         if name in ("", SERVICE_NAME):
             self.link.say_up()
         targets = list(self.picture.services.values()) if not name else [self.picture.services.get(name)]
+        if self._moved():  # the old engine's picture: the resync at the end of this round answers
+            targets = []
         for observed in targets:
             if observed is None:
                 continue

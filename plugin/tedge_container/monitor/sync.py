@@ -58,6 +58,7 @@ class EngineSync:
     unfit_warned: set[str]
     started_at: float
     connected_at: float | None
+    picture_of = ""  # the socket of the engine the picture was read from ('' before the first sync)
 
     def _registrations_known(self) -> bool:
         """Whether the broker has had time to send its retained registrations (checked by the first sync)."""
@@ -94,6 +95,7 @@ class EngineSync:
             log.warning(f"monitor: cannot read the containers: {error}")
             return False
         self._engine_up()
+        self.picture_of = engine.socket_path
         self.retry.clear()  # every container was just looked at
         changes = self.picture.sync(seen)
         vanished = [change.name for change in changes if change.kind == "deregister"]
@@ -157,9 +159,15 @@ class EngineSync:
     def _timeout(self) -> float:
         return float(self.config.get("container.connect_timeout"))
 
+    def _moved(self) -> bool:
+        """Whether the engine is another than the picture's (the sm-plugins moved): until the resync
+        that follows, a container of the picture is not looked up on the new engine, where it would
+        seem removed (and its cloud object deleted, past the guard against mass deletion)."""
+        return bool(self.picture_of and self.engine and self.engine.socket_path != self.picture_of)
+
     def _flush_refresh(self, refresh: dict[str, str]) -> None:
-        if not refresh or self.engine is None:
-            return
+        if not refresh or self.engine is None or self._moved():
+            return  # after a move, the resync reads everything (events of the new engine included)
         for container_id, action in refresh.items():
             try:
                 self._refresh_one(container_id, action)

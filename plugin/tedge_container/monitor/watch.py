@@ -7,8 +7,12 @@ It puts on the monitor's queue:
 - ("engine-down", message) when podman does not answer (the message names the
   socket and how to enable it), then retries with bounded backoff.
 
-A silent stream is probed with `_ping` every `probe_interval` seconds, so a
-hung engine is noticed even when no event comes.
+A silent stream is probed with a ping every `probe_interval` seconds, so a
+hung engine is noticed even when no event comes; as often, busy or not, the
+engine is chosen again (the settings are read at the start: only the record
+`<data_dir>/engine` that the sm-plugins rewrite can change it), and when it is
+another, the stream is left for that engine's: its "engine-up" resynchronises
+everything.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 
 from .. import log
 from ..engine import Engine, enable_hint
+from ..engine.discovery import choose
 from ..engine.events import EventStream
 from ..errors import EngineError, EngineUnavailable
 
@@ -31,21 +36,15 @@ if TYPE_CHECKING:
 
 BACKOFF_MIN = 0.5
 BACKOFF_MAX = 30.0
-PROBE_INTERVAL = 15.0
 
 
 class EngineWatcher:
-    def __init__(
-        self,
-        config: Config,
-        out: queue.Queue[Any],
-        stop: threading.Event,
-        probe_interval: float = PROBE_INTERVAL,
-    ) -> None:
+    def __init__(self, config: Config, out: queue.Queue[Any], stop: threading.Event) -> None:
         self.config = config
         self.out = out
         self.stop = stop
-        self.probe_interval = probe_interval
+        # Not below the stream's own wake-up (a second): it could not be kept anyway.
+        self.probe_interval = max(1.0, float(config.get("container.engine_probe_interval")))
         self.thread = threading.Thread(target=self._run, name="engine-events", daemon=True)
         self._stream: EventStream | None = None
 
@@ -62,7 +61,9 @@ class EngineWatcher:
         while not self.stop.is_set():
             try:
                 opened_at = time.monotonic()
-                self._follow()
+                if self._follow():
+                    delay = BACKOFF_MIN
+                    continue  # the sm-plugins moved to another engine: no fault, followed at once
                 if time.monotonic() - opened_at > BACKOFF_MAX:
                     delay = BACKOFF_MIN  # it ran a good while: a restart of the engine, not a loop
             except EngineUnavailable as error:
@@ -74,7 +75,8 @@ class EngineWatcher:
             self.stop.wait(delay)
             delay = min(BACKOFF_MAX, delay * 2)
 
-    def _follow(self) -> None:
+    def _follow(self) -> bool:
+        """Follow one engine's stream until it ends; True when another engine is chosen now."""
         engine = Engine(self.config)
         engine.ping()  # bounded by container.connect_timeout; raises EngineUnavailable
         stream = EventStream(engine.socket_path, float(self.config.get("container.connect_timeout")))
@@ -86,28 +88,41 @@ class EngineWatcher:
                 f"podman at {where} refused the event stream ({error}); {enable_hint(where)}."
             ) from None
         self._stream = stream
+        moved = False
         try:
             self.out.put(("engine-up", engine))
-            last_probe = time.monotonic()
+            heard = looked = time.monotonic()
+
+            def chosen_still() -> bool:
+                """Whether the sm-plugins' engine is still this one: looked up every probe_interval,
+                busy or silent (a container's events every few seconds must not hold the monitor here)."""
+                nonlocal looked, moved
+                if time.monotonic() - looked < self.probe_interval:
+                    return True
+                looked = time.monotonic()
+                path = choose(self.config).path  # the record the sm-plugins rewrite
+                if path != engine.socket_path:
+                    log.info(f"monitor: the engine is now {path or '-'}; reconnecting")
+                    moved = True
+                return not moved
 
             def on_idle() -> bool:
-                nonlocal last_probe
-                if self.stop.is_set():
+                nonlocal heard
+                if self.stop.is_set() or not chosen_still():
                     return False
-                if time.monotonic() - last_probe >= self.probe_interval:
-                    last_probe = time.monotonic()
-                    probe = Engine(self.config)  # chosen afresh: the sm-plugins may have recorded another
-                    if probe.socket_path != engine.socket_path:
-                        log.info(f"monitor: the engine is now {probe.socket_path or '-'}; reconnecting")
-                        return False
-                    probe.ping()  # raises EngineUnavailable when it hangs or went
+                if time.monotonic() - heard >= self.probe_interval:
+                    heard = time.monotonic()
+                    engine.ping()  # raises EngineUnavailable when it hangs or went
                 return True
 
             for event in stream.events(on_idle):
-                last_probe = time.monotonic()
+                heard = time.monotonic()
                 self.out.put(("event", event))
+                if not chosen_still():
+                    break
         finally:
             self._stream = None
             stream.close()
-        if not self.stop.is_set():
+        if not self.stop.is_set() and not moved:
             log.info("monitor: podman closed the event stream; reconnecting")
+        return moved

@@ -1,0 +1,75 @@
+"""The monitor's loop when the sm-plugins moved it to another engine (service.py, sync.py).
+
+The real move is tested against two podman services
+(tests/integration/test_monitor_engine_switch.py). Here, a request that
+arrives in the same round as the new engine, before the picture was read from
+it: no real engine can be timed to hit that moment, so the engines are
+stand-ins that answer from a dict (inspect data recorded from podman 4.3).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from tedge_container.config import Config
+from tedge_container.engine.model import Container
+
+RECORDED = json.loads((Path(__file__).parent / "data" / "monitor_recorded_podman4.json").read_text())
+
+
+class StandInEngine:
+    """An engine at `socket_path` holding `containers` (id → inspect data); nothing else is asked."""
+
+    def __init__(self, socket_path: str, containers: dict[str, dict[str, Any]]) -> None:
+        self.socket_path = socket_path
+        self.containers = containers
+
+    def list_containers(self) -> list[Container]:
+        return [
+            Container(id, data["Name"], data["ImageName"], data["Image"], data["Config"]["Labels"], "running")
+            for id, data in self.containers.items()
+        ]
+
+    def inspect_container(self, container_id: str, timeout: float) -> dict[str, Any] | None:
+        return self.containers.get(container_id)
+
+
+def running(name: str) -> tuple[str, dict[str, Any]]:
+    data = copy.deepcopy(RECORDED["inspect_running"])
+    data["Name"], data["Id"] = name, f"{name}-id".ljust(64, "0")
+    return data["Id"], data
+
+
+def test_a_health_check_right_after_a_move_deletes_nothing_of_the_old_engine_in_the_cloud(
+    tmp_path: Path,
+) -> None:
+    from tedge_container.monitor.service import Monitor
+    from tedge_container.status.settings import mqtt_settings
+    from tedge_container.status.topics import Topics
+
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "tedge-container-plugin.toml").write_text(f'data_dir = "{tmp_path}"\n')
+    config = Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)})
+    monitor = Monitor(config, mqtt_settings(config, tedge={}), Topics("te", "device/main//"), tedge={})
+    names = [f"web{i}" for i in range(5)]  # more than delete_from_cloud.max_vanished (3)
+    try:
+        monitor.engine = StandInEngine("/run/podman/podman.sock", dict(map(running, names)))
+        assert monitor._resync()
+        assert sorted(monitor.picture.services) == names
+
+        # The sm-plugins moved to a user's engine, without those containers; a device-wide health
+        # check comes in the same round as the watcher's "engine-up".
+        monitor.queue.put(("engine-up", StandInEngine("/run/user/1000/podman/podman.sock", {})))
+        monitor.queue.put(("health-check", ""))
+        monitor._round()
+
+        assert monitor.picture.services == {}  # deregistered on the device
+        deletions = tmp_path / "monitor-cloud-deletions.json"
+        assert not deletions.exists() or not set(names) & set(json.loads(deletions.read_text()))
+        assert sorted(json.loads((tmp_path / "monitor-vanished.json").read_text())) == names  # kept, alarmed
+    finally:
+        if monitor.cloud is not None:
+            monitor.cloud.stop()
