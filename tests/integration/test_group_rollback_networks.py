@@ -26,8 +26,12 @@ def _networks(group: Group) -> list[str]:
 def _broken(test_images: TestImages, extra: dict) -> str:
     """Version 2.0: web as before, and a service on a new network and volume that exits at once."""
     crash = app(test_images.exits, networks=["extra"], volumes=["cache:/cache"])
-    services = {"web": app(test_images.app1), "crash": crash}
-    return compose(services, networks={"default": {}, "extra": extra}, volumes={"cache": {}})
+    services = {"web": _web(test_images), "crash": crash}
+    return compose(services, networks={"default": {}, "extra": extra}, volumes={"data": {}, "cache": {}})
+
+
+def _web(test_images: TestImages) -> dict:
+    return app(test_images.app1, volumes=["data:/data"])
 
 
 @pytest.mark.parametrize("upgrade", [True, False], ids=["upgrade", "first install"])
@@ -36,10 +40,9 @@ def test_a_rolled_back_install_removes_the_network_only_it_declared(
 ):
     name = unique("rollnet")
     if upgrade:
-        v1 = file_of(tmp_path, "v1.yaml", compose({"web": app(test_images.app1)}))
+        v1 = file_of(tmp_path, "v1.yaml", compose({"web": _web(test_images)}, volumes={"data": {}}))
         result = group.install(name, "1.0", v1)
         assert result.returncode == 0, result.stderr
-        before = group.containers(name)["web"]["id"]
 
     result = group.install(name, "2.0", file_of(tmp_path, "v2.yaml", _broken(test_images, {})))
     assert result.returncode == 2, result.stderr
@@ -50,9 +53,11 @@ def test_a_rolled_back_install_removes_the_network_only_it_declared(
     assert group.podman.cli("volume", "exists", volume, check=False).returncode == 0
     if upgrade:
         assert last_line(result).endswith("The previous version 1.0 runs again."), result.stderr
+        assert f"removed network {name}_extra of project {name}:" in result.stderr
+        assert f"kept named volume {volume} of project {name}, which no container uses" in result.stderr
+        assert f"{name}_data" not in result.stderr  # web uses it
         assert group.modules() == f"{name}\t1.0\n"
         assert states(group, name) == {"web": "running"}
-        assert group.containers(name)["web"]["id"] == before  # unchanged: never recreated
         assert f"{name}_default" in networks  # the running version's
     else:
         assert group.modules() == ""
@@ -62,7 +67,8 @@ def test_a_rolled_back_install_removes_the_network_only_it_declared(
     assert result.returncode == 0, result.stderr
     if upgrade:  # removing the group deletes its volumes, that one too
         assert group.podman.cli("volume", "exists", volume, check=False).returncode == 1
-    group.podman.cli("volume", "rm", "-f", volume, check=False)
+    for left in (volume, f"{name}_data"):
+        group.podman.cli("volume", "rm", "-f", left, check=False)
 
 
 @pytest.mark.parametrize("labelled", [True, False], ids=["labelled as this project", "another group's"])

@@ -24,6 +24,7 @@ from ...labels import COMPOSE_PROJECT_LABEL
 from .archive.layout import Layout, read_version, sync_directory
 from .hosts import declared_networks
 from .project import project_name
+from .volumes import name_volumes_left
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def restore_previous(group: Group, layout: Layout) -> str:
         log.warning(f"bringing the previous version of {layout.name} up again failed: {error}")
         said = f"The previous version {version} was put back but does not run: {error}."
     remove_networks_left(group, project)
+    name_volumes_left(group, project.name)
     return said
 
 
