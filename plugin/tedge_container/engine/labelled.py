@@ -17,13 +17,22 @@ _KINDS = {"volume": "volumes", "network": "networks"}
 
 
 class LabelledCalls(Connection):
-    def labelled(self, kind: str, label: str) -> list[str]:
-        """Names of the volumes or networks (`kind`) carrying `label` (`key=value`)."""
+    def labelled(self, kind: str, label: str, unused: bool = False) -> list[str]:
+        """Names of the volumes or networks (`kind`) carrying `label` (`key=value`); with `unused`,
+        only those no container uses (podman's `dangling` filter, asked on its own: given beside
+        `label`, podman 4.3 answered with a volume a running container uses)."""
+        names = self._listed(kind, {"label": [label]})
+        if unused and names:
+            dangling = set(self._listed(kind, {"dangling": ["true"]}))
+            names = [name for name in names if name in dangling]
+        return names
+
+    def _listed(self, kind: str, filters: dict[str, list[str]]) -> list[str]:
         from urllib.parse import quote  # not at the top: `list` imports the engine
 
-        filters = quote(jsonio.dumps({"label": [label]}))
         body = self._raw_get(
-            f"{API_PREFIX}/{_KINDS[kind]}/json?filters={filters}", self.config.get("container.api_timeout")
+            f"{API_PREFIX}/{_KINDS[kind]}/json?filters={quote(jsonio.dumps(filters))}",
+            self.config.get("container.api_timeout"),
         )
         try:
             entries = jsonio.loads(body) or []

@@ -107,6 +107,13 @@ class _Networks:
         return not {k for k in self.description(key) if k != "name"}
 
 
+def declared_networks(project: Project, environ: Mapping[str, str]) -> set[str]:
+    """The engine names of the networks `project`'s compose file declares (its default one included)."""
+    _, document, _ = read_interpolated(project.directory, project.compose_file, environ, project.limits)
+    networks = _Networks(document, project.name)
+    return {networks.engine_name(key) for key in networks.declared}
+
+
 class _Service:
     """What the override says for one service: the networks whose gateway it gets, its own entries."""
 

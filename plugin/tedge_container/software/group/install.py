@@ -12,8 +12,8 @@
    full disk does not refuse; a failure or a signal before it rolls back), `previous` deleted and the images
    only the previous version's bundle brought pruned (bundle/record.py). If step 3
    fails, the new files go, the previous ones come back and are brought up
-   again. An interruption anywhere is repaired by the next install or
-   remove (recovery.py).
+   again, and the project's networks they do not declare and nothing uses go.
+   An interruption anywhere is repaired by the next install or remove (recovery.py).
 """
 
 from __future__ import annotations
