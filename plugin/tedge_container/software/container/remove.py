@@ -21,7 +21,7 @@ def remove(config: Config, name: str, engine: Engine | None = None) -> Container
         refuse_group_container(name, existing.labels, "remove")
     for suffix in TRANSIENT_SUFFIXES:  # left by an interrupted install
         engine.remove_container(name + suffix)
-    container = engine.get_container(name)
+    container = existing  # the module's lock is held: nothing else renamed or removed it since
     if container is None:
         return None
     engine.remove_container(name)
