@@ -73,3 +73,58 @@ def test_a_health_check_right_after_a_move_deletes_nothing_of_the_old_engine_in_
     finally:
         if monitor.cloud is not None:
             monitor.cloud.stop()
+
+
+class FailingOnce(StandInEngine):
+    """An engine that answers pings but whose first container listings fail (a fault a real podman
+    cannot be made to produce on cue: seen when its database is locked by a long operation)."""
+
+    def __init__(self, socket_path: str, containers: dict[str, dict[str, Any]], failures: int) -> None:
+        super().__init__(socket_path, containers)
+        self.failures = failures
+        self.listings = 0
+
+    def list_containers(self) -> list[Container]:
+        self.listings += 1
+        if self.listings <= self.failures:
+            raise OSError("database is locked")
+        return super().list_containers()
+
+
+def test_a_listing_that_failed_is_tried_again_with_backoff(tmp_path: Path, monkeypatch) -> None:
+    from tedge_container.monitor import service, sync
+    from tedge_container.monitor.service import Monitor
+    from tedge_container.status.settings import mqtt_settings
+    from tedge_container.status.topics import Topics
+
+    clock = [1000.0]
+    monkeypatch.setattr(service.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(sync.time, "monotonic", lambda: clock[0])
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "tedge-container-plugin.toml").write_text(f'data_dir = "{tmp_path}"\n')
+    config = Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)})
+    monitor = Monitor(config, mqtt_settings(config, tedge={}), Topics("te", "device/main//"), tedge={})
+    monitor.started_at = clock[0] - 60  # the broker's registrations are known
+    monkeypatch.setattr(monitor, "_wait", lambda: 0.01)  # a round waits for work no longer than this
+    engine = FailingOnce("/run/podman/podman.sock", dict([running("web")]), failures=2)
+    try:
+        monitor.queue.put(("engine-up", engine))
+        monitor._round()
+        assert engine.listings == 1 and monitor.picture.services == {}
+        monitor._round()  # within the backoff (2 s): not asked again
+        assert engine.listings == 1
+        clock[0] += 2.1
+        monitor._round()  # asked again, fails again: next in 4 s
+        assert engine.listings == 2
+        clock[0] += 2.1
+        monitor._round()
+        assert engine.listings == 2
+        clock[0] += 2.1
+        monitor._round()  # without a new "engine-up" from the watcher, the picture is read
+        assert engine.listings == 3 and sorted(monitor.picture.services) == ["web"]
+        clock[0] += 100
+        monitor._round()  # once read, nothing more is asked
+        assert engine.listings == 3
+    finally:
+        if monitor.cloud is not None:
+            monitor.cloud.stop()

@@ -20,7 +20,7 @@ import threading
 import time
 
 from .. import log
-from ..service.capabilities import PAUSE_ACTIONS, configured, pause_refusal
+from ..service.capabilities import configured
 from ..software.container.list import ContainerFilter
 from .announce import Announce
 from .cloud import bridge_health_topics, bridge_is_up, new_cloud_cleanup
@@ -202,6 +202,7 @@ class Monitor(EngineSync):
         self._flush_refresh(refresh)
         # After (re)connecting to podman; or for registrations without a container (not while podman is away).
         wanted = self.resync_wanted or (self.stale and self.synced and not self.engine_problem)
+        wanted = wanted and time.monotonic() >= self.resync_due  # after a failed one: its backoff
         if wanted and self.engine is not None and self._registrations_known():
             self._resync()
         self._timers()
@@ -222,6 +223,7 @@ class Monitor(EngineSync):
             self.engine = item[1]
             self._check_pause(item[1])
             self.resync_wanted = True  # at the end of the round, once the broker's registrations are in
+            self.resync_due = 0.0  # a fresh connection is read at once, whatever failed before
         elif kind == "engine-down":
             self._engine_down(item[1])
         elif kind == "mqtt-connected":
@@ -242,17 +244,6 @@ class Monitor(EngineSync):
                 self.announce.register_again(observed)
         elif kind == "stop":
             self.stop.set()
-
-    def _check_pause(self, engine: Engine) -> None:
-        """pause/unpause are declared only where the engine can pause (once, before the first sync)."""
-        if self.synced or not PAUSE_ACTIONS.intersection(self.announce.actions):
-            return
-        refusal = pause_refusal(engine)
-        if refusal:
-            log.info(f"monitor: pause and unpause are not declared: {refusal}")
-            self.announce.actions = [
-                action for action in self.announce.actions if action not in PAUSE_ACTIONS
-            ]
 
     def _timers(self) -> None:
         now = time.monotonic()

@@ -12,6 +12,7 @@ import time
 from .. import log
 from ..engine import ENABLE_HINT
 from ..labels import COMPOSE_PROJECT_LABEL, stands_for
+from ..service.capabilities import PAUSE_ACTIONS, pause_refusal
 from ..status.topics import alarm_payload
 from .state import GROUP_TYPE
 
@@ -36,6 +37,10 @@ MAX_RETRIES = 5  # inspecting a container that failed is tried again this often,
 SETTLE = 1.0  # seconds after the broker's connection before the first sync (its retained registrations)
 SETTLE_MAX = 10.0  # ... but no longer than this after the start, when the broker is away
 MAX_WARNED = 10000
+# A resync the engine did not answer is tried again after this long, doubling (the watcher brings a
+# fresh "engine-up" when the engine itself went; this is for one that answers pings, not listings).
+RESYNC_RETRY_MIN = 2.0
+RESYNC_RETRY_MAX = 60.0
 
 
 class EngineSync:
@@ -59,6 +64,8 @@ class EngineSync:
     started_at: float
     connected_at: float | None
     picture_of = ""  # the socket of the engine the picture was read from ('' before the first sync)
+    resync_due = 0.0  # monotonic time before which a wanted resync waits (after a failed one)
+    resync_retry = RESYNC_RETRY_MIN
 
     def _registrations_known(self) -> bool:
         """Whether the broker has had time to send its retained registrations (checked by the first sync)."""
@@ -92,8 +99,14 @@ class EngineSync:
                 if observed is not None:
                     seen.append(observed)
         except Exception as error:  # the watcher notices a dead engine; this round is skipped
-            log.warning(f"monitor: cannot read the containers: {error}")
+            log.warning(
+                f"monitor: cannot read the containers: {error}; trying again in {self.resync_retry:g} s"
+            )
+            self.resync_wanted = True  # the picture stays the old one until then
+            self.resync_due = time.monotonic() + self.resync_retry
+            self.resync_retry = min(RESYNC_RETRY_MAX, self.resync_retry * 2)
             return False
+        self.resync_due, self.resync_retry = 0.0, RESYNC_RETRY_MIN
         self._engine_up()
         self.picture_of = engine.socket_path
         self.retry.clear()  # every container was just looked at
@@ -155,6 +168,17 @@ class EngineSync:
             f"monitor: container {container} is not followed: its service name {name!r} cannot be part "
             f"of an MQTT topic (no '/', '+', '#'); rename {rename}"
         )
+
+    def _check_pause(self, engine: Engine) -> None:
+        """pause/unpause are declared only where the engine can pause (once, before the first sync)."""
+        if self.synced or not PAUSE_ACTIONS.intersection(self.announce.actions):
+            return
+        refusal = pause_refusal(engine)
+        if refusal:
+            log.info(f"monitor: pause and unpause are not declared: {refusal}")
+            self.announce.actions = [
+                action for action in self.announce.actions if action not in PAUSE_ACTIONS
+            ]
 
     def _timeout(self) -> float:
         return float(self.config.get("container.connect_timeout"))
