@@ -8,6 +8,7 @@ made by zipfile, in-process: memory measured with tracemalloc.
 
 from __future__ import annotations
 
+import struct
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -18,6 +19,7 @@ from tedge_container.software.group.archive import staging, zipdirectory
 from tedge_container.software.group.archive.limits import LimitExceeded, Limits
 from tedge_container.software.group.archive.tree import UnsafeArchive
 from tedge_container.software.group.bundle.members import is_bundled_image
+from tedge_container.software.group.errors import ProjectError
 
 COMPOSE = "services:\n  web:\n    image: localhost/app:1\n"
 
@@ -104,3 +106,32 @@ def test_the_stand_in_reads_the_directory_where_zipfile_does(tmp_path: Path, kin
         ours = zipdirectory._own_directory(raw)
     with zipfile.ZipFile(archive) as opened:
         assert theirs == ours == (opened.start_dir, ours[1])  # type: ignore[index]
+
+
+def test_a_zip_spanning_disks_is_refused_in_one_line(tmp_path: Path):
+    # A zip64 locator before the end record claiming two disks: zipfile's reader refuses it, and that
+    # refusal is the operator's line (it was "Unexpected BadZipFile ...; please report this").
+    archive = zip_of(tmp_path / "multi.zip", [])
+    data = archive.read_bytes()
+    end = data.rfind(b"PK\x05\x06")
+    archive.write_bytes(data[:end] + struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 2) + data[end:])
+    with pytest.raises(ProjectError) as refused:
+        staging.unpack(str(archive), str(tmp_path / "staging"), Limits(), skip=is_bundled_image)
+    assert str(refused.value).startswith("multi.zip is not a readable zip archive (zipfiles that span")
+    assert not (tmp_path / "staging").exists()
+
+
+def test_a_directory_record_not_where_the_directory_says_is_refused(tmp_path: Path):
+    # Should a zipfile ever find the directory elsewhere than the walk (a Python's patched reader),
+    # the walk refuses rather than leave zipfile to read a directory it did not count.
+    archive = zip_of(tmp_path / "moved.zip", [f"f{i}" for i in range(3)])
+    data = bytearray(archive.read_bytes())
+    first = data.find(b"PK\x01\x02")
+    data[first : first + 4] = b"PK\x09\x09"
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ProjectError) as refused:
+        staging.unpack(str(archive), str(tmp_path / "staging"), Limits(), skip=is_bundled_image)
+    assert (
+        str(refused.value)
+        == f"moved.zip is not a readable zip archive (no directory record at byte {first})."
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -32,6 +33,7 @@ from tests.support.monitor import (
     unique,
     wait_until,
 )
+from tests.support.proc import live_processes
 
 pytestmark = pytest.mark.integration
 
@@ -105,6 +107,41 @@ def test_engine_unreachable_raises_then_clears_the_alarm(plugin, broker, watch, 
         assert alarm["severity"] == "critical"
         os.symlink(plugin.podman.socket_path, link)
         wait_until("the engine alarm cleared", lambda: watch.state.get(ENGINE_ALARM) == "", timeout=20)
+    finally:
+        assert monitor.stop() == 0
+        print(monitor.output())
+
+
+def _podman_service_pids(plugin) -> list[int]:
+    """The podman service's own processes (its process group, without the containers' conmon)."""
+    group = plugin.podman.process.popen.pid  # the service runs in a session of its own
+    return [
+        pid
+        for pid, (_, pgid, command) in live_processes().items()
+        if pgid == group and "system service" in command
+    ]
+
+
+def test_a_hung_engine_raises_the_alarm_while_its_stream_is_silent(plugin, broker, watch, tmp_path) -> None:
+    # podman stopped (SIGSTOP: its socket still accepts, nothing answers) while no event comes: only
+    # the probe of a silent stream can tell. It answered once, so the probe must really ask again.
+    plugin.set_config("container", "engine_probe_interval", 1)
+    plugin.set_config("container", "connect_timeout", 1)
+    monitor = Monitor(plugin, broker, tmp_path / "monitor.log").start()
+    try:
+        wait_until("the monitor's health up", lambda: own_health(watch) == "up")
+        time.sleep(2)  # the first sync is done and the stream has been silent a while
+        frozen = _podman_service_pids(plugin)
+        assert frozen, "the podman service's processes"
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            alarm = wait_until("the engine alarm", lambda: watch.json(ENGINE_ALARM), timeout=20)
+            assert str(plugin.podman.socket_path) in alarm["text"] and "no answer in time" in alarm["text"]
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+        wait_until("the engine alarm cleared", lambda: watch.state.get(ENGINE_ALARM) == "", timeout=30)
     finally:
         assert monitor.stop() == 0
         print(monitor.output())

@@ -128,3 +128,40 @@ def test_a_listing_that_failed_is_tried_again_with_backoff(tmp_path: Path, monke
     finally:
         if monitor.cloud is not None:
             monitor.cloud.stop()
+
+
+def test_a_failed_listing_waits_for_the_watcher_once_the_engine_went(tmp_path: Path, monkeypatch) -> None:
+    # While the watcher says podman is down, the loop does not keep asking it (each try could hang
+    # for connect_timeout, holding up health checks); its next "engine-up" is read at once.
+    from tedge_container.monitor import service, sync
+    from tedge_container.monitor.service import Monitor
+    from tedge_container.status.settings import mqtt_settings
+    from tedge_container.status.topics import Topics
+
+    clock = [1000.0]
+    monkeypatch.setattr(service.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(sync.time, "monotonic", lambda: clock[0])
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "tedge-container-plugin.toml").write_text(f'data_dir = "{tmp_path}"\n')
+    config = Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)})
+    monitor = Monitor(config, mqtt_settings(config, tedge={}), Topics("te", "device/main//"), tedge={})
+    monitor.started_at = clock[0] - 60
+    monkeypatch.setattr(monitor, "_wait", lambda: 0.01)
+    engine = FailingOnce("/run/podman/podman.sock", dict([running("web")]), failures=1)
+    try:
+        monitor.queue.put(("engine-up", engine))
+        monitor._round()
+        assert engine.listings == 1
+        monitor.queue.put(
+            ("engine-down", "Cannot reach podman at /run/podman/podman.sock (no answer in time)")
+        )
+        monitor._round()
+        clock[0] += 600
+        monitor._round()
+        assert engine.listings == 1  # not asked while it is down
+        monitor.queue.put(("engine-up", engine))
+        monitor._round()
+        assert engine.listings == 2 and sorted(monitor.picture.services) == ["web"]
+    finally:
+        if monitor.cloud is not None:
+            monitor.cloud.stop()

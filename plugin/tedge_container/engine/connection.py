@@ -121,14 +121,15 @@ class Connection:
             raise EngineError(f"podman answered {status} to {target}: {answer_text(body)}")
         return body
 
-    def ping(self) -> None:
+    def ping(self, again: bool = False) -> None:
         """Fail fast, within container.connect_timeout, when the engine does not answer.
 
         The verdict is kept: a batch does not wait for a dead engine once per module.
+        `again`: ask even when it answered before (the monitor's probe of a silent engine).
         """
         if self._unreachable is not None:
             raise self._unreachable
-        if self._answered:
+        if self._answered and not again:
             return
         try:
             with log.Step(f"podman: ping {self.socket_path}"):

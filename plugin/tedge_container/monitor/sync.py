@@ -221,6 +221,8 @@ class EngineSync:
             self.announce.watch_restarts(self.picture.services[name], history=False)
 
     def _engine_down(self, message: str) -> None:
+        if self.resync_due:  # a failed resync is not tried again on an engine that went: the watcher's
+            self.resync_due = float("inf")  # next "engine-up" asks at once
         if message != self.engine_problem:
             log.warning(f"monitor: {message}")
             self.engine_problem = message

@@ -112,7 +112,7 @@ class EngineWatcher:
                     return False
                 if time.monotonic() - heard >= self.probe_interval:
                     heard = time.monotonic()
-                    engine.ping()  # raises EngineUnavailable when it hangs or went
+                    engine.ping(again=True)  # EngineUnavailable when it hangs or went
                 return True
 
             for event in stream.events(on_idle):

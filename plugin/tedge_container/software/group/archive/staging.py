@@ -264,13 +264,14 @@ def _unpack_zip(file: str, tree: SafeTree, reserve: Callable[[int], None] | None
 
     from .zipdirectory import check_directory
 
-    check_directory(file, tree.limits, tree.display, skip)  # before zipfile reads it whole
-    with _readable(tree.display, "zip", zipfile.BadZipFile), zipfile.ZipFile(file) as archive:
-        kept, set_aside = [], []
-        for info in archive.infolist():
-            (set_aside if skip(info.filename) else kept).append(info)
-        if len(set_aside) > tree.limits.entries:
-            raise tree.limits.too_many(tree.display)
-        (reserve or _never)(_zip_size(kept, tree.limits, tree.display))
-        _extract_zip(archive, kept, tree)
+    with _readable(tree.display, "zip", zipfile.BadZipFile):
+        check_directory(file, tree.limits, tree.display, skip)  # before zipfile reads it whole
+        with zipfile.ZipFile(file) as archive:
+            kept, set_aside = [], []
+            for info in archive.infolist():
+                (set_aside if skip(info.filename) else kept).append(info)
+            if len(set_aside) > tree.limits.entries:
+                raise tree.limits.too_many(tree.display)
+            (reserve or _never)(_zip_size(kept, tree.limits, tree.display))
+            _extract_zip(archive, kept, tree)
     return set_aside

@@ -7,8 +7,10 @@ end record as zipfile finds it (its own reader of it, zip64's included), then
 walks the records from the file, one at a time, as zipfile will: it stops at
 the first record past `container_group.max_entries` (for the project's files,
 and again for a bundle's `images/`), at a name longer than an entry's path may
-be, and refuses a directory larger than 1 KiB per entry allowed. Whatever it
-does not understand is left to zipfile, which refuses it.
+be, and refuses a directory larger than 1 KiB per entry allowed. A record it
+does not find where the directory says is refused too (zipfile.BadZipFile), so
+a zipfile that would read the directory elsewhere is never left to read it
+whole.
 """
 
 from __future__ import annotations
@@ -111,8 +113,8 @@ def _walk(archive: BinaryIO, size: int, limits: Limits, display: str, skip: Call
     kept = set_aside = walked = 0
     while walked < size:
         header = archive.read(_RECORD.size)
-        if len(header) < _RECORD.size or header[:4] != _RECORD_SIGNATURE:
-            return  # zipfile refuses it (BadZipFile)
+        if len(header) < _RECORD.size or header[:4] != _RECORD_SIGNATURE:  # refused, whatever zipfile
+            raise zipfile.BadZipFile(f"no directory record at byte {archive.tell() - len(header)}")
         fields = _RECORD.unpack(header)
         flags, name_size, extra_size, comment_size = fields[5], fields[12], fields[13], fields[14]
         if name_size > MAX_PATH:
