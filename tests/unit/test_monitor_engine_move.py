@@ -91,7 +91,9 @@ class FailingOnce(StandInEngine):
         return super().list_containers()
 
 
-def test_a_listing_that_failed_is_tried_again_with_backoff(tmp_path: Path, monkeypatch) -> None:
+def _clocked_monitor(tmp_path: Path, monkeypatch: Any) -> tuple[Any, list[float]]:
+    """A Monitor whose clock is `clock[0]` (moved by the test), its broker's registrations known,
+    and a round that waits for work no longer than 10 ms."""
     from tedge_container.monitor import service, sync
     from tedge_container.monitor.service import Monitor
     from tedge_container.status.settings import mqtt_settings
@@ -104,8 +106,13 @@ def test_a_listing_that_failed_is_tried_again_with_backoff(tmp_path: Path, monke
     (tmp_path / "plugins" / "tedge-container-plugin.toml").write_text(f'data_dir = "{tmp_path}"\n')
     config = Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)})
     monitor = Monitor(config, mqtt_settings(config, tedge={}), Topics("te", "device/main//"), tedge={})
-    monitor.started_at = clock[0] - 60  # the broker's registrations are known
-    monkeypatch.setattr(monitor, "_wait", lambda: 0.01)  # a round waits for work no longer than this
+    monitor.started_at = clock[0] - 60
+    monkeypatch.setattr(monitor, "_wait", lambda: 0.01)
+    return monitor, clock
+
+
+def test_a_listing_that_failed_is_tried_again_with_backoff(tmp_path: Path, monkeypatch) -> None:
+    monitor, clock = _clocked_monitor(tmp_path, monkeypatch)
     engine = FailingOnce("/run/podman/podman.sock", dict([running("web")]), failures=2)
     try:
         monitor.queue.put(("engine-up", engine))
@@ -133,20 +140,7 @@ def test_a_listing_that_failed_is_tried_again_with_backoff(tmp_path: Path, monke
 def test_a_failed_listing_waits_for_the_watcher_once_the_engine_went(tmp_path: Path, monkeypatch) -> None:
     # While the watcher says podman is down, the loop does not keep asking it (each try could hang
     # for connect_timeout, holding up health checks); its next "engine-up" is read at once.
-    from tedge_container.monitor import service, sync
-    from tedge_container.monitor.service import Monitor
-    from tedge_container.status.settings import mqtt_settings
-    from tedge_container.status.topics import Topics
-
-    clock = [1000.0]
-    monkeypatch.setattr(service.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(sync.time, "monotonic", lambda: clock[0])
-    (tmp_path / "plugins").mkdir()
-    (tmp_path / "plugins" / "tedge-container-plugin.toml").write_text(f'data_dir = "{tmp_path}"\n')
-    config = Config.load(environ={"TEDGE_CONFIG_DIR": str(tmp_path)})
-    monitor = Monitor(config, mqtt_settings(config, tedge={}), Topics("te", "device/main//"), tedge={})
-    monitor.started_at = clock[0] - 60
-    monkeypatch.setattr(monitor, "_wait", lambda: 0.01)
+    monitor, clock = _clocked_monitor(tmp_path, monkeypatch)
     engine = FailingOnce("/run/podman/podman.sock", dict([running("web")]), failures=1)
     try:
         monitor.queue.put(("engine-up", engine))
