@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .. import jsonio
 from ..errors import EngineError
-from .connection import Connection, quoted
+from .connection import Connection, quote, quoted
 from .sockets import API_PREFIX
 
 _KINDS = {"volume": "volumes", "network": "networks"}
@@ -28,8 +28,6 @@ class LabelledCalls(Connection):
         return names
 
     def _listed(self, kind: str, filters: dict[str, list[str]]) -> list[str]:
-        from urllib.parse import quote  # not at the top: `list` imports the engine
-
         body = self._raw_get(
             f"{API_PREFIX}/{_KINDS[kind]}/json?filters={quote(jsonio.dumps(filters))}",
             self.config.get("container.api_timeout"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import jsonio
 from ..errors import EngineError
-from .connection import Connection, quote, quoted
+from .connection import Connection, quoted
 from .sockets import API_PREFIX, UnixHTTP
 
 
@@ -54,19 +54,6 @@ class NetworkCalls(Connection):
         gateways = [gateway for gateway in gateways if gateway]
         ipv4 = [gateway for gateway in gateways if ":" not in gateway]
         return (ipv4 or gateways or [""])[0]
-
-    def volume_names(self, label: str) -> list[str]:
-        """The names of the volumes carrying `label` (`KEY=VALUE`), sorted; [] when the engine says none."""
-        filters = quote(jsonio.dumps({"label": [label]}))
-        status, body = self._raw_request(
-            f"{API_PREFIX}/volumes/json?filters={filters}", self.config.get("container.api_timeout")
-        )
-        if status != 200:
-            return []
-        try:
-            return sorted(str(volume.get("Name") or "") for volume in jsonio.loads(body) or [])
-        except (ValueError, AttributeError, TypeError):
-            return []
 
     def has_pod(self, name: str) -> bool:
         return self._raw_exists(f"{API_PREFIX}/pods/{quoted(name)}/exists", f"pod {name}")

@@ -24,7 +24,7 @@ _SHOWN = 3  # volume names quoted in the line
 def nothing_left(group: Group, project: str) -> str:
     """The sentence ending a failed first install's line: nothing left, or the volumes that are."""
     try:
-        names = group.engine.volume_names(f"{COMPOSE_PROJECT_LABEL}={project}")
+        names = sorted(group.engine.labelled("volume", f"{COMPOSE_PROJECT_LABEL}={project}"))
     except PluginError:
         names = []
     if not names:
