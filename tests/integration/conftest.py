@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import Plugin
 from tests.support.group import Group
 from tests.support.images import TestImages
-from tests.support.monitor import Monitor, Watch, own_health, wait_until
+from tests.support.monitor import Monitor, Watch, running
 from tests.support.mqtt import Broker
 from tests.support.podman import PodmanService
 
@@ -56,15 +56,8 @@ def monitor(plugin: Any, broker: Broker, watch: Watch, tmp_path: Path) -> Iterat
     plugin.set_config("container", "crash_loop_threshold", 3)
     plugin.set_config("container", "crash_loop_clear_after", 2)
     plugin.set_config("metrics", "interval", 0)
-    monitor = Monitor(plugin, broker, tmp_path / "monitor.log")
-    monitor.start()
-    try:
-        wait_until("the monitor's health is up", lambda: own_health(watch) == "up")
+    with running(Monitor(plugin, broker, tmp_path / "monitor.log"), watch) as monitor:
         yield monitor
-    finally:
-        if monitor.proc is not None and monitor.proc.poll() is None:
-            monitor.stop()
-        print(monitor.output())
 
 
 @pytest.fixture()

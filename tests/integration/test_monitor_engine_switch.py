@@ -22,9 +22,9 @@ import pytest
 from tests.support.monitor import (
     Monitor,
     Watch,
-    own_health,
     podman,
     remove_crash_loop,
+    running,
     service_topic,
     unique,
     wait_until,
@@ -56,15 +56,11 @@ def switching_monitor(
     plugin.set_config("delete_from_cloud", "enabled", False)  # no proxy here; vanished.py is not at stake
     monitor = Monitor(plugin, broker, tmp_path / "monitor.log")
     record(monitor, plugin.podman)
-    monitor.start()
     try:
-        wait_until("the monitor's health is up", lambda: own_health(watch) == "up")
-        yield monitor
+        with running(monitor, watch):
+            yield monitor
     finally:
-        if monitor.proc is not None and monitor.proc.poll() is None:
-            monitor.stop()
         other_podman.remove_all_containers()
-        print(monitor.output())
 
 
 def deregistered(watch: Watch, name: str) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -127,6 +129,19 @@ def restart_on_its_port(broker: Broker) -> None:
 
 def own_health(watch: Watch) -> str:
     return (watch.json(OWN_HEALTH) or {}).get("status", "")
+
+
+@contextlib.contextmanager
+def running(monitor: Monitor, watch: Watch) -> Iterator[Monitor]:
+    """`monitor` started, its own health up; after, stopped (when still running) and its output printed."""
+    monitor.start()
+    try:
+        wait_until("the monitor's health is up", lambda: own_health(watch) == "up")
+        yield monitor
+    finally:
+        if monitor.proc is not None and monitor.proc.poll() is None:
+            monitor.stop()
+        print(monitor.output())
 
 
 def podman(plugin: Any, *args: str) -> str:

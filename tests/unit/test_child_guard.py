@@ -38,21 +38,28 @@ def wait_for(predicate, seconds: float) -> bool:
     return predicate()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
-def test_the_guarded_group_dies_with_its_parent(signum: int) -> None:
+def dies_with_its_parent(parent_argv: list[str], members: int, signum: int) -> None:
+    """Start the parent; once its guard's group has `members` processes, send the parent `signum`:
+    nothing of the group may stay."""
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, env=PARENT_ENV
+        parent_argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=PARENT_ENV
     )
     try:
         group = int(parent.stdout.readline())  # type: ignore[union-attr]
-        assert wait_for(lambda: len(group_members(group)) == 4, 10), "guard, sh and two sleeps run"
+        assert wait_for(lambda: len(group_members(group)) == members, 10), group_members(group)
         parent.send_signal(signum)
         parent.wait(timeout=10)
         assert wait_for(lambda: group_members(group) == [], 5), group_members(group)
     finally:
         if parent.poll() is None:
             parent.kill()
+        parent.stdin.close()  # type: ignore[union-attr]
         parent.stdout.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
+def test_the_guarded_group_dies_with_its_parent(signum: int) -> None:
+    dies_with_its_parent([sys.executable, "-c", PARENT], 4, signum)  # guard, sh and two sleeps
 
 
 def test_the_guard_passes_the_exit_code_on() -> None:
@@ -90,25 +97,8 @@ else:
 @pytest.mark.parametrize("handed", ["now", "never"])
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_a_standby_guard_dies_with_its_parent(signum: int, handed: str) -> None:
-    parent = subprocess.Popen(
-        [sys.executable, "-c", STANDBY_PARENT, handed],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=PARENT_ENV,
-    )
-    try:
-        group = int(parent.stdout.readline())  # type: ignore[union-attr]
-        members = 4 if handed == "now" else 1  # guard, sh and two sleeps; or the waiting guard
-        assert wait_for(lambda: len(group_members(group)) == members, 10), group_members(group)
-        parent.send_signal(signum)
-        parent.wait(timeout=10)
-        assert wait_for(lambda: group_members(group) == [], 5), group_members(group)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-        parent.stdin.close()  # type: ignore[union-attr]
-        parent.stdout.close()  # type: ignore[union-attr]
+    members = 4 if handed == "now" else 1  # guard, sh and two sleeps; or the waiting guard
+    dies_with_its_parent([sys.executable, "-c", STANDBY_PARENT, handed], members, signum)
 
 
 def test_a_standby_guard_runs_what_it_is_handed(tmp_path) -> None:
