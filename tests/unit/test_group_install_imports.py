@@ -21,11 +21,12 @@ def test_a_compose_file_needs_no_archive_code(tmp_path: Path) -> None:
     compose.write_text("services:\n  web:\n    image: localhost/app:1\n")
     code = (
         "import sys\n"
+        "from tedge_container import programs\n"
         "from tedge_container.software.group import checks, install, runner\n"
         "from tedge_container.software.group.archive.staging import SetAside\n"
         "from tedge_container.software.group.bundle.images import Bundle\n"
         f"assert Bundle.read(None, {str(compose)!r}, SetAside('yaml', []), 1 << 30) is None\n"
-        "assert runner.on_path('sh', '/usr/bin:/bin')\n"
+        "assert programs.which('sh', '/usr/bin:/bin')  # runner's check for podman\n"
         "assert checks.parse_time('2026-01-01T00:00:00Z') == 1767225600\n"
         f"print(' '.join(m for m in {ARCHIVE_CODE!r} if m in sys.modules))\n"
     )

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Mapping
 
 from .. import log
 from ..images.references import Reference
+from ..programs import which
 from .model import Credentials, Found, ProviderError, redact
 from .process import HelperTimeout, run_bounded
 
@@ -28,14 +28,7 @@ def find_executable(name: str, environ: Mapping[str, str]) -> str | None:
     """`name` on PATH, else in /usr/bin (sudo's secure_path may lack the dir); a path is used as is."""
     if "/" in name:
         return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
-    found = shutil.which(name, path=environ.get("PATH", os.defpath))
-    if found:
-        return found
-    for directory in FALLBACK_DIRS:
-        candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    return which(name, environ.get("PATH", os.defpath)) or which(name, os.pathsep.join(FALLBACK_DIRS))
 
 
 def log_stderr(what: str, stderr: bytes, secrets: list[str]) -> None:

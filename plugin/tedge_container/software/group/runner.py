@@ -25,6 +25,7 @@ from ... import log
 from ...child_guard import Standby, guarded
 from ...credentials.model import secret_values
 from ...errors import EngineTimeout, PluginError
+from ...programs import which
 from .compose_output import clean, last_error, said
 from .hosts import HOSTS_OVERRIDE
 
@@ -95,15 +96,6 @@ class ComposeRun:
         return said(self.last_error())
 
 
-def on_path(program: str, path: str) -> bool:
-    """Whether `shutil.which(program, path=path)` finds it, without shutil's import (bz2, lzma: ~3 ms)."""
-    for directory in path.split(os.pathsep):
-        candidate = os.path.join(directory, program)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return True
-    return False
-
-
 class Compose:
     """podman-compose against one engine socket."""
 
@@ -114,7 +106,7 @@ class Compose:
 
     def check_available(self) -> None:
         """Fail before anything is touched when compose cannot run at all."""
-        if not on_path("podman", os.environ.get("PATH") or _DEFAULT_PATH):
+        if which("podman", os.environ.get("PATH") or _DEFAULT_PATH) is None:
             raise PluginError("The podman program is missing (compose needs it): install podman.")
         _library_path()
 
