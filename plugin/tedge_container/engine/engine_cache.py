@@ -49,7 +49,11 @@ def listener(socket_path: str, timeout: float = 1.0) -> tuple[int, int] | None:
 
 def listener_identity(socket_path: str, timeout: float = 1.0) -> str:
     """`PID:STARTTIME` of the process listening on `socket_path`, or "" when it cannot be told."""
-    peer = listener(socket_path, timeout)
+    return identity_of(listener(socket_path, timeout))
+
+
+def identity_of(peer: tuple[int, int] | None) -> str:
+    """`PID:STARTTIME` of a socket's listener as `listener` told it, or "" when it cannot be told."""
     if peer is None:
         return ""
     pid = peer[0]

@@ -38,16 +38,19 @@ class InfoCalls(Connection):
             raise EngineError(f"podman at {self.socket_path} sent unreadable info.") from None
         return info if isinstance(info, dict) else {}
 
-    def info_facts(self, timeout: float | None = None) -> dict[str, str]:
+    def info_facts(self, timeout: float | None = None, peer: tuple[int, int] | None = None) -> dict[str, str]:
         """`graphRoot` (podman's image storage) and `pause` (why it cannot pause, `yes` when it can).
 
+        `peer`: the socket's listener (engine_cache.listener), when the caller asked already.
         Raises EngineError when podman cannot be asked and nothing is recalled.
         """
         if self._facts is not None:
             return self._facts
         from . import engine_cache
 
-        identity = engine_cache.listener_identity(self.socket_path) if self.socket_path else ""
+        if peer is None and self.socket_path:
+            peer = engine_cache.listener(self.socket_path)
+        identity = engine_cache.identity_of(peer)
         recalled = engine_cache.recall_all(self.socket_path, identity, _FACTS)
         if all(recalled.values()) and os.path.isdir(recalled["graphRoot"]):
             log.debug(f"podman's storage root and pause support recalled for the service {identity}")
@@ -79,11 +82,12 @@ class InfoCalls(Connection):
         service that runs as root (its socket's listener, told by the kernel) is not rootless,
         so it can: not worth a `/libpod/info` (0.1-0.5 s) on a report after the service restarted.
         """
+        peer = None
         if self._facts is None and self.socket_path:
             from . import engine_cache
 
             peer = engine_cache.listener(self.socket_path)
             if peer is not None and peer[1] == 0:
                 return ""
-        refusal = self.info_facts(timeout)["pause"]
+        refusal = self.info_facts(timeout, peer)["pause"]  # the listener is not asked twice
         return "" if refusal == _CAN_PAUSE else refusal
